@@ -151,3 +151,17 @@ func TestParseSeverity(t *testing.T) {
 		}
 	}
 }
+
+func TestRulesDocInSync(t *testing.T) {
+	const path = "../docs/rules.md"
+	want := RulesMarkdown()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Fatalf("docs/rules.md is out of date: run go test ./check -update")
+	}
+}
