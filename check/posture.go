@@ -133,7 +133,7 @@ func (r *run) assets() {
 			continue
 		}
 		switch nm {
-		case model.Alpha, model.AlphaPrime, model.Beta:
+		case model.Beta:
 			r.report(ruleBetaAssets, &s.Meta, "zone", diag.T(
 				fmt.Sprintf("インターネット接続系のシステム %s（%s）が機密性%sの資産 %s を扱っています", s.ID, s.Name, conf, a.ID),
 				fmt.Sprintf("Internet-zone system %s handles confidentiality %s asset %s", s.ID, conf, a.ID)), obj...)

@@ -104,7 +104,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cmd.Flags != nil {
 		cmd.Flags(fs)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			writeHelp(env.Stdout, cmd)
 			return 0
@@ -112,7 +113,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: %v\nTry: kyojin help %s\n", err, cmd.Name)
 		return 2
 	}
-	err := cmd.Run(env, fs, fs.Args())
+	err = cmd.Run(env, fs, positional)
 	if err == nil {
 		return 0
 	}
@@ -131,6 +132,26 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Try: kyojin help %s\n", cmd.Name)
 	}
 	return code
+}
+
+// parseInterspersed lets flags follow positional arguments
+// ("kyojin check DIR -o report.html"); "--" ends flag parsing.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func sortedCommands() []*Command {
