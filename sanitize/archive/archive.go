@@ -178,8 +178,11 @@ func (h Handler) member(ctx context.Context, in *sanitize.Input, budget *sanitiz
 			Detail: string(mr.Verdict)})
 		return false, nil
 	}
-	if mr.Verdict == sanitize.VerdictPartial {
+	switch mr.Verdict {
+	case sanitize.VerdictPartial:
 		res.Partial = true
+	case sanitize.VerdictSanitized, sanitize.VerdictConverted:
+		res.Actions = append(res.Actions, sanitize.Action{Kind: "replaced", Object: e.name, Count: 1, Detail: string(mr.Verdict)})
 	}
 	name := uniqueName(path.Join(path.Dir(e.name), mr.Name), used)
 	fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: e.modified})
