@@ -107,10 +107,14 @@ func TestPipeline(t *testing.T) {
 			check: func(t *testing.T, out []byte) { expect(t, string(out), "メモ\n") }},
 		{name: "shift_jis as cp932", file: "notice.txt", data: sjis, verdict: sanitize.VerdictSanitized,
 			actions: [][2]string{{"normalized", "shift_jis"}}, outType: sanitize.TypeText,
-			check: func(t *testing.T, out []byte) { expect(t, string(out), "①～お知らせ：令和８年度 予算\r\n") }},
+			check: func(t *testing.T, out []byte) {
+				expect(t, string(out), "①～お知らせ：令和８年度 予算\r\n")
+			}},
 		{name: "euc-jp", file: "minutes.txt", data: euc, verdict: sanitize.VerdictSanitized,
 			actions: [][2]string{{"normalized", "euc-jp"}}, outType: sanitize.TypeText,
-			check: func(t *testing.T, out []byte) { expect(t, string(out), "議事録です。ひらがなとカタカナ。\n") }},
+			check: func(t *testing.T, out []byte) {
+				expect(t, string(out), "議事録です。ひらがなとカタカナ。\n")
+			}},
 		{name: "iso-2022-jp", file: "mail.txt", data: iso, verdict: sanitize.VerdictSanitized,
 			actions: [][2]string{{"normalized", "iso-2022-jp"}}, outType: sanitize.TypeText,
 			check: func(t *testing.T, out []byte) { expect(t, string(out), "件名：会議のご案内\n") }},
