@@ -191,8 +191,10 @@ func walkSchema(n ast.Node, t reflect.Type, path string, pos map[string]token.Po
 	if n == nil {
 		return
 	}
-	if tk := n.GetToken(); tk != nil && tk.Position != nil {
-		pos[path] = *tk.Position
+	if _, seen := pos[path]; !seen {
+		if tk := n.GetToken(); tk != nil && tk.Position != nil {
+			pos[path] = *tk.Position
+		}
 	}
 	switch n.(type) {
 	case *ast.AnchorNode, *ast.AliasNode, *ast.TagNode, *ast.MergeKeyNode:
@@ -206,6 +208,7 @@ func walkSchema(n ast.Node, t reflect.Type, path string, pos map[string]token.Po
 	if t == reflect.TypeOf(Options{}) {
 		return // free-form, checked by UnmarshalYAML
 	}
+	checkScalar(n, t, path, add)
 	switch t.Kind() {
 	case reflect.Struct, reflect.Map:
 		mv := mappingValues(n)
@@ -247,6 +250,42 @@ func walkSchema(n ast.Node, t reflect.Type, path string, pos map[string]token.Po
 				continue
 			}
 			walkSchema(kv.Value, ft, sub, pos, add)
+		}
+	}
+}
+
+// checkScalar reports a scalar of the wrong kind at its own position, so
+// that every type error is listed (the decoder stops at the first).
+func checkScalar(n ast.Node, t reflect.Type, path string, add addFunc) {
+	if _, null := n.(*ast.NullNode); null {
+		return
+	}
+	bad := func(want diag.Text, hint diag.Text) {
+		add(n.GetToken().Position, path, "policy.type", want, hint)
+	}
+	switch {
+	case t == reflect.TypeOf(time.Duration(0)):
+		s, ok := n.(*ast.StringNode)
+		if !ok {
+			bad(diag.T("期間が必要です", "a duration is expected"), diag.T("単位付きで書いてください（例: 30s, 24h）", "write it with a unit, e.g. 30s or 24h"))
+			return
+		}
+		if _, err := time.ParseDuration(s.Value); err != nil {
+			bad(diag.T(fmt.Sprintf("期間 %q を解釈できません", s.Value), fmt.Sprintf("cannot parse duration %q", s.Value)),
+				diag.T("単位付きで書いてください（例: 30s, 24h）", "write it with a unit, e.g. 30s or 24h"))
+		}
+	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
+		if _, ok := n.(*ast.IntegerNode); !ok {
+			bad(diag.T("整数が必要です", "an integer is expected"), diag.T("引用符や単位を付けずに書いてください（例: 268435456）", "write digits only, e.g. 268435456"))
+		}
+	case t.Kind() == reflect.Bool:
+		if _, ok := n.(*ast.BoolNode); !ok {
+			bad(diag.T("true または false が必要です", "true or false is expected"), diag.T("例: enabled: true", "e.g. enabled: true"))
+		}
+	case t.Kind() == reflect.String:
+		switch n.(type) {
+		case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
+			bad(diag.T("文字列が必要です", "a string is expected"), diag.T("値を一つだけ書いてください", "write a single value"))
 		}
 	}
 }
@@ -304,9 +343,11 @@ func (p *Policy) validate(add addFunc) {
 	}
 	checkAction := func(path string, a PolicyAction, allowed []PolicyAction) {
 		if !slices.Contains(allowed, a) {
-			names := make([]string, len(allowed))
-			for i, x := range allowed {
-				names[i] = string(x)
+			var names []string
+			for _, x := range allowed {
+				if x != "" {
+					names = append(names, string(x))
+				}
 			}
 			add(p.at(path), path, "policy.action",
 				diag.T(fmt.Sprintf("不正な動作 %q", a), fmt.Sprintf("invalid action %q", a)),
