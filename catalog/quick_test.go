@@ -1,0 +1,3 @@
+package catalog
+import "testing"
+func TestQuick(t *testing.T){ c,err:=Default(); if err!=nil{t.Fatal(err)}; t.Log(len(c.Entries())) }
