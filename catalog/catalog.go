@@ -128,6 +128,7 @@ type Entry struct {
 	Roles        []string        `json:"role"`
 	Verification []string        `json:"verification"`
 	Evidence     []string        `json:"evidence,omitempty"`
+	Related      []string        `json:"related,omitempty"` // guideline clauses this entry rests on
 	Editions     []EditionChange `json:"editions"`
 	Source       string          `json:"source"` // data file and line, e.g. "data/guideline-1.yaml:12"
 

@@ -386,6 +386,8 @@ func (l *loader) entry(k Kind, n ast.Node) {
 			l.checkEnum(kv.line, "verification", e.Verification, verifications)
 		case "evidence":
 			e.Evidence = l.stringList(kv.value, "evidence")
+		case "related":
+			e.Related = l.stringList(kv.value, "related")
 		case "editions":
 			for _, item := range l.sequence(kv.value, "editions") {
 				e.Editions = append(e.Editions, l.edition(item))
@@ -555,6 +557,11 @@ func (l *loader) link() {
 				if e.Catalog != Guideline && !set["section"] {
 					e.Section = p.Section
 				}
+			}
+		}
+		for _, r := range e.Related {
+			if t, ok := l.cat.byID[r]; !ok || t.Catalog != Guideline {
+				l.errf(ln, "entry %s: related %q is not a guideline entry", e.ID, r)
 			}
 		}
 		if len(e.Roles) == 0 {
