@@ -425,9 +425,6 @@ func (l *loader) entry(k Kind, n ast.Node) {
 		}
 	} else {
 		e.Section = sectionGiven
-		if e.Section == "" {
-			l.errf(ln, "entry %s: missing section", e.ID)
-		}
 	}
 	if !set["title"] {
 		l.errf(ln, "entry %s: missing title", e.ID)
@@ -557,6 +554,9 @@ func (l *loader) link() {
 				if e.Catalog != Guideline && !set["section"] {
 					e.Section = p.Section
 				}
+				if !set["category"] {
+					e.Category = p.Category
+				}
 			}
 		}
 		for _, r := range e.Related {
@@ -578,7 +578,9 @@ func (l *loader) link() {
 			if _, ok := l.cat.SectionTitle(Guideline, sec); !ok {
 				l.errf(ln, "entry %s: section %s has no heading in any sections list", e.ID, sec)
 			}
-		} else if e.Section != "" {
+		} else if e.Section == "" {
+			l.errf(ln, "entry %s: missing section", e.ID)
+		} else {
 			if _, ok := l.cat.SectionTitle(e.Catalog, e.Section); !ok {
 				l.errf(ln, "entry %s: section %q has no heading in any sections list", e.ID, e.Section)
 			}
