@@ -84,7 +84,9 @@ func check(e *Entry, p Profile, inherited bool) []Reason {
 func dedupe(rs []Reason) []Reason {
 	var out []Reason
 	for _, r := range rs {
-		if !slices.ContainsFunc(out, func(o Reason) bool { return o.Field == r.Field && strings.HasPrefix(r.Text.EN, strings.SplitN(o.Text.EN, " (", 2)[0]) }) {
+		if !slices.ContainsFunc(out, func(o Reason) bool {
+			return o.Field == r.Field && strings.HasPrefix(r.Text.EN, strings.SplitN(o.Text.EN, " (", 2)[0])
+		}) {
 			out = append(out, r)
 		}
 	}

@@ -442,7 +442,7 @@ func (l *loader) entry(k Kind, n ast.Node) {
 	} else if k == Guideline && !slices.ContainsFunc(e.Editions, func(c EditionChange) bool { return c.Change == "added" }) {
 		e.Editions = append([]EditionChange{{Edition: "H30.9", Change: "added", Note: "baseline"}}, e.Editions...)
 	}
-	if !slices.IsSortedFunc(e.Editions, func(a, b EditionChange) int {
+	if !slices.ContainsFunc(e.Editions, func(c EditionChange) bool { return !validEdition(c.Edition) }) && !slices.IsSortedFunc(e.Editions, func(a, b EditionChange) int {
 		return slices.Index(Editions, a.Edition) - slices.Index(Editions, b.Edition)
 	}) {
 		l.errf(ln, "entry %s: editions must be listed oldest first", e.ID)

@@ -1,3 +1,0 @@
-package catalog
-import "testing"
-func TestQuick(t *testing.T){ c,err:=Default(); if err!=nil{t.Fatal(err)}; t.Log(len(c.Entries())) }
