@@ -41,7 +41,7 @@ list のフラグ:
 // catalogListFlags are parsed by the list subcommand itself, after the subcommand name.
 type catalogListFlags struct {
 	kind, section, obligation, edition, model, org, features, zones string
-	explain, json                                                    bool
+	explain, json                                                   bool
 }
 
 func runCatalog(env *Env, fs *flag.FlagSet, args []string) error {
