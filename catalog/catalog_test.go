@@ -1,11 +1,14 @@
 package catalog
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/goccy/go-yaml"
 )
 
 func mustDefault(t testing.TB) *Catalog {
@@ -349,6 +352,34 @@ func BenchmarkLoadEmbedded(b *testing.B) {
 	for b.Loop() {
 		if _, err := LoadFS(dataFS, "data"); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBaselineUnmarshal is the baseline for BenchmarkLoadEmbedded: plain, non-strict
+// decoding of the same files into generic values with goccy/go-yaml.
+func BenchmarkBaselineUnmarshal(b *testing.B) {
+	names, _ := fs.Glob(dataFS, "data/*.yaml")
+	files := make([][]byte, len(names))
+	for i, n := range names {
+		files[i], _ = fs.ReadFile(dataFS, n)
+	}
+	for b.Loop() {
+		for _, f := range files {
+			var v any
+			if err := yaml.Unmarshal(f, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkSelectProfile(b *testing.B) {
+	c := mustDefault(b)
+	p := &Profile{NetworkModel: "alpha", OrgKind: "town", Features: []string{"telework"}, Zones: Zones}
+	for b.Loop() {
+		if len(c.Select(Filter{Profile: p})) == 0 {
+			b.Fatal("nothing selected")
 		}
 	}
 }
