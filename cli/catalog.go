@@ -34,7 +34,8 @@ list のフラグ:
 		Flags: func(fs *flag.FlagSet) {
 			fs.Bool("json", false, "JSON で出力する")
 		},
-		Run: runCatalog,
+		Subcommands: true,
+		Run:         runCatalog,
 	})
 }
 
