@@ -54,13 +54,77 @@ func writeJSON(w io.Writer, d *doc) error {
 	for i, w := range d.warnings {
 		out.Warnings[i] = jsonDiag{Severity: w.Severity.String(), Diagnostic: w}
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&out); err != nil {
+	b, err := json.Marshal(&out)
+	if err != nil {
 		return err
 	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	shallowIndent(bw, b, 2)
+	bw.WriteByte('\n')
 	return bw.Flush()
+}
+
+// shallowIndent writes the compact JSON src with line breaks and indentation
+// down to depth levels only: with depth 2 every top-level field and every
+// array element (a finding, an inventory row) is on its own line. The
+// result diffs line by line like indented JSON at a fraction of the size
+// and time of json.Indent, which matters at 200,000 rows. src must be valid
+// JSON, as json.Marshal produces.
+func shallowIndent(bw *bufio.Writer, src []byte, depth int) {
+	level, inString, escaped := 0, false, false
+	newline := func(n int) {
+		bw.WriteByte('\n')
+		for range n {
+			bw.WriteString("  ")
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inString {
+			bw.WriteByte(c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			bw.WriteByte(c)
+		case '{', '[':
+			level++
+			bw.WriteByte(c)
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				continue // empty: {} or []
+			}
+			if level <= depth {
+				newline(level)
+			}
+		case '}', ']':
+			if level <= depth && src[i-1] != '{' && src[i-1] != '[' {
+				newline(level - 1)
+			}
+			level--
+			bw.WriteByte(c)
+		case ',':
+			bw.WriteByte(c)
+			if level <= depth {
+				newline(level)
+			}
+		case ':':
+			bw.WriteByte(c)
+			if level <= depth {
+				bw.WriteByte(' ')
+			}
+		default:
+			bw.WriteByte(c)
+		}
+	}
 }
 
 // nonNil turns a nil slice into an empty one so JSON shows [] not null.
