@@ -25,6 +25,7 @@ func BenchmarkWrite(b *testing.B) {
 	b.Run("baseline-json.Marshal", func(b *testing.B) {
 		b.ReportAllocs()
 		var n int
+		defer reportCPU(b)()
 		for b.Loop() {
 			out, err := json.Marshal(res)
 			if err != nil {
@@ -38,6 +39,7 @@ func BenchmarkWrite(b *testing.B) {
 		b.Run(f, func(b *testing.B) {
 			b.ReportAllocs()
 			var w countWriter
+			defer reportCPU(b)()
 			for b.Loop() {
 				w.n = 0
 				if err := Write(&w, f, res, diag.List{}, Options{Now: testNow}); err != nil {
@@ -46,5 +48,13 @@ func BenchmarkWrite(b *testing.B) {
 			}
 			b.ReportMetric(float64(w.n)/1e6, "MB-out")
 		})
+	}
+}
+
+// reportCPU starts measuring CPU time; the returned func reports it per op.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		b.ReportMetric(float64((cpuTime()-start).Milliseconds())/float64(b.N), "cpu-ms/op")
 	}
 }
