@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"time"
@@ -71,60 +72,56 @@ func writeJSON(w io.Writer, d *doc) error {
 // and time of json.Indent, which matters at 200,000 rows. src must be valid
 // JSON, as json.Marshal produces.
 func shallowIndent(bw *bufio.Writer, src []byte, depth int) {
-	level, inString, escaped := 0, false, false
-	newline := func(n int) {
+	level, last := 0, 0 // last: first byte of src not yet written
+	newline := func(upTo, n int) {
+		bw.Write(src[last:upTo])
+		last = upTo
 		bw.WriteByte('\n')
 		for range n {
 			bw.WriteString("  ")
 		}
 	}
 	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if inString {
-			bw.WriteByte(c)
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+		switch src[i] {
 		case '"':
-			inString = true
-			bw.WriteByte(c)
+			// Skip the string: find its closing quote, stepping over escapes.
+			for i++; i < len(src); i++ {
+				if j := bytes.IndexAny(src[i:], `"\`); j < 0 {
+					i = len(src)
+				} else if i += j; src[i] == '\\' {
+					i++
+				} else {
+					break
+				}
+			}
 		case '{', '[':
 			level++
-			bw.WriteByte(c)
 			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
-				continue // empty: {} or []
+				i++ // empty: {} or []
+				level--
+				continue
 			}
 			if level <= depth {
-				newline(level)
+				newline(i+1, level)
 			}
 		case '}', ']':
-			if level <= depth && src[i-1] != '{' && src[i-1] != '[' {
-				newline(level - 1)
+			if level <= depth {
+				newline(i, level-1)
 			}
 			level--
-			bw.WriteByte(c)
 		case ',':
-			bw.WriteByte(c)
 			if level <= depth {
-				newline(level)
+				newline(i+1, level)
 			}
 		case ':':
-			bw.WriteByte(c)
 			if level <= depth {
+				bw.Write(src[last : i+1])
 				bw.WriteByte(' ')
+				last = i + 1
 			}
-		default:
-			bw.WriteByte(c)
 		}
 	}
+	bw.Write(src[last:])
 }
 
 // nonNil turns a nil slice into an empty one so JSON shows [] not null.
