@@ -291,11 +291,15 @@ func (e *Engine) core(ctx context.Context, rn *run, rec *Record, r io.ReaderAt, 
 	d := Detect(r, size, rec.Name, rec.ClaimedMIME)
 	rec.Detected, rec.Charset, rec.AlsoDetected = d.Type, d.Charset, d.Also
 	rec.NameIssues = CheckName(rec.Name, rec.ClaimedMIME, d)
+	var blocking []string
 	for _, issue := range rec.NameIssues {
 		if p.NameRule(issue) != ActionAllow {
-			rec.block(VerdictBlocked, ReasonName, string(issue))
-			return nil
+			blocking = append(blocking, string(issue))
 		}
+	}
+	if len(blocking) > 0 {
+		rec.block(VerdictBlocked, ReasonName, strings.Join(blocking, ", "))
+		return nil
 	}
 	rule := p.Rule(d.Type)
 	switch rule.Action {
