@@ -50,21 +50,24 @@ func csvText(n int) []byte {
 	return b.Bytes()
 }
 
-func benchPNGSizes() []struct {
+var benchPNGSizes = []struct {
 	name string
 	w, h int
-} {
-	return []struct {
-		name string
-		w, h int
-	}{{"small_400x300", 400, 300}, {"medium_1600x1200", 1600, 1200}, {"large_4000x3000", 4000, 3000}}
-}
+}{{"400x300", 400, 300}, {"1600x1200", 1600, 1200}, {"4000x3000", 4000, 3000}}
 
-// BenchmarkPNGFloor is the floor: decode and re-encode with the standard library.
-func BenchmarkPNGFloor(b *testing.B) {
-	for _, s := range benchPNGSizes() {
+// BenchmarkPNG compares, per size and adjacent in time (the machine is
+// shared), the floor (standard-library decode and re-encode), the image
+// handler alone, and the whole engine without clamd and quarantine
+// (detection, handler, independent inspector that decodes again, hashes).
+func BenchmarkPNG(b *testing.B) {
+	limits := sanitize.DefaultPolicy().Limits
+	e := newEngine(b, setup{})
+	for _, s := range benchPNGSizes {
+		if testing.Short() && s.w > 2000 {
+			continue
+		}
 		data := photoPNG(b, s.w, s.h)
-		b.Run(s.name, func(b *testing.B) {
+		b.Run(s.name+"/floor", func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				img, err := png.Decode(bytes.NewReader(data))
@@ -76,16 +79,7 @@ func BenchmarkPNGFloor(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// BenchmarkPNGHandler is the image handler alone (header check, metadata
-// count, decode, re-encode).
-func BenchmarkPNGHandler(b *testing.B) {
-	limits := sanitize.DefaultPolicy().Limits
-	for _, s := range benchPNGSizes() {
-		data := photoPNG(b, s.w, s.h)
-		b.Run(s.name, func(b *testing.B) {
+		b.Run(s.name+"/handler", func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				in := &sanitize.Input{Name: "a.png", Type: sanitize.TypePNG, R: bytes.NewReader(data), Size: int64(len(data)), Limits: limits}
@@ -94,16 +88,7 @@ func BenchmarkPNGHandler(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// BenchmarkPNGEngine is the whole pipeline without clamd and quarantine:
-// detection, handler, independent inspector (which decodes again), hashes.
-func BenchmarkPNGEngine(b *testing.B) {
-	e := newEngine(b, setup{})
-	for _, s := range benchPNGSizes() {
-		data := photoPNG(b, s.w, s.h)
-		b.Run(s.name, func(b *testing.B) {
+		b.Run(s.name+"/engine", func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				out, err := e.Process(context.Background(), sanitize.Submission{Name: "a.png", R: bytes.NewReader(data), Size: int64(len(data))})
@@ -134,15 +119,18 @@ func benchZip(b testing.TB, csvMembers, csvSize, photos int) []byte {
 	return buf.Bytes()
 }
 
-// BenchmarkZIPFloor reads the archive and rewrites it with the same
-// compression, no changes.
-func BenchmarkZIPFloor(b *testing.B) {
+// BenchmarkZIP compares the floor (read the archive and rewrite it with the
+// same compression, no changes) with the engine, in which every member is
+// spooled, detected, sanitized and inspected and the rebuilt archive is
+// inspected again.
+func BenchmarkZIP(b *testing.B) {
+	e := newEngine(b, setup{})
 	for _, c := range []struct {
 		name   string
 		photos int
 	}{{"text_only", 0}, {"with_photos", 4}} {
 		data := benchZip(b, 20, 256<<10, c.photos)
-		b.Run(c.name, func(b *testing.B) {
+		b.Run(c.name+"/floor", func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
@@ -159,19 +147,7 @@ func BenchmarkZIPFloor(b *testing.B) {
 				zw.Close()
 			}
 		})
-	}
-}
-
-// BenchmarkZIPEngine runs the archive through the engine: every member is
-// spooled, detected, sanitized and inspected, and the result inspected again.
-func BenchmarkZIPEngine(b *testing.B) {
-	e := newEngine(b, setup{})
-	for _, c := range []struct {
-		name   string
-		photos int
-	}{{"text_only", 0}, {"with_photos", 4}} {
-		data := benchZip(b, 20, 256<<10, c.photos)
-		b.Run(c.name, func(b *testing.B) {
+		b.Run(c.name+"/engine", func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				out, err := e.Process(context.Background(), sanitize.Submission{Name: "a.zip", R: bytes.NewReader(data), Size: int64(len(data))})
