@@ -201,7 +201,10 @@ func (e *Engine) Process(ctx context.Context, s Submission) (*Outcome, error) {
 	}
 	rec.SHA256In = sum
 
-	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+	// The wall-time limit covers the handlers (and nested members); the
+	// scans have their own clamd timeout and the quarantine must not be cut
+	// short by a slow handler.
+	hctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
 	defer cancel()
 
 	if s.Size > p.Limits.MaxInputBytes {
@@ -209,7 +212,7 @@ func (e *Engine) Process(ctx context.Context, s Submission) (*Outcome, error) {
 	} else if e.scan(ctx, rec, io.NewSectionReader(s.R, 0, s.Size), "original") {
 		// Scanning the original first means hostile content known to the
 		// signature DB is never parsed by our handlers.
-		res := e.core(ctx, rn, rec, s.R, s.Size, 0)
+		res := e.core(hctx, rn, rec, s.R, s.Size, 0)
 		if res != nil && rec.Verdict.Delivered() {
 			if e.scan(ctx, rec, io.NewSectionReader(res.file, 0, res.size), "output") {
 				out.Output, out.OutName = res.file, rec.OutName
@@ -291,11 +294,15 @@ func (e *Engine) core(ctx context.Context, rn *run, rec *Record, r io.ReaderAt, 
 	d := Detect(r, size, rec.Name, rec.ClaimedMIME)
 	rec.Detected, rec.Charset, rec.AlsoDetected = d.Type, d.Charset, d.Also
 	rec.NameIssues = CheckName(rec.Name, rec.ClaimedMIME, d)
+	var blocking []string
 	for _, issue := range rec.NameIssues {
 		if p.NameRule(issue) != ActionAllow {
-			rec.block(VerdictBlocked, ReasonName, string(issue))
-			return nil
+			blocking = append(blocking, string(issue))
 		}
+	}
+	if len(blocking) > 0 {
+		rec.block(VerdictBlocked, ReasonName, strings.Join(blocking, ", "))
+		return nil
 	}
 	rule := p.Rule(d.Type)
 	switch rule.Action {

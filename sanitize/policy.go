@@ -150,12 +150,14 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	}
 	p := &Policy{positions: map[string]token.Position{}}
 	walkSchema(f.Docs[0].Body, reflect.TypeOf(*p), "", p.positions, add)
-	if list.HasErrors() {
-		return nil, list.Err()
-	}
-	if err := yaml.UnmarshalWithOptions(data, p, yaml.DisallowUnknownField()); err != nil {
-		add(errPos(err), "", "policy.type", diag.T("値の型が正しくありません: "+errMsg(err), "wrong value type: "+errMsg(err)),
-			diag.T("数値・真偽値・期間（例: 30s）の書き方を確認してください", "check numbers, booleans and durations such as 30s"))
+	schemaErrors := list.HasErrors()
+	// Unknown fields are already reported by walkSchema; decoding without
+	// DisallowUnknownField lets validate report value errors in the same run.
+	if err := yaml.Unmarshal(data, p); err != nil {
+		if !schemaErrors {
+			add(errPos(err), "", "policy.type", diag.T("値の型が正しくありません: "+errMsg(err), "wrong value type: "+errMsg(err)),
+				diag.T("数値・真偽値・期間（例: 30s）の書き方を確認してください", "check numbers, booleans and durations such as 30s"))
+		}
 		return nil, list.Err()
 	}
 	p.validate(add)
