@@ -260,6 +260,17 @@ func (wk *walker) count(d types.Dict, label string) {
 	wk.res.Add("removed", label, 1)
 }
 
+// sortedKeys gives a deterministic order, so the actions in the audit
+// record come out the same on every run.
+func sortedKeys(d types.Dict) []string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func clearDict(d types.Dict) {
 	for k := range d {
 		delete(d, k)
@@ -304,13 +315,17 @@ func (wk *walker) dict(d types.Dict, depth int) error {
 		clearDict(d)
 		return nil
 	}
-	for k, v := range d {
+	for _, k := range sortedKeys(d) {
+		v, ok := d[k]
+		if !ok {
+			continue // deleted while handling an earlier key
+		}
 		switch k {
 		case "AA":
 			// Additional actions (§12.6.3) run on events: always removed.
 			if ad := dictOf(wk.resolve(v)); ad != nil {
-				for _, a := range ad {
-					wk.removeAction(a)
+				for _, ak := range sortedKeys(ad) {
+					wk.removeAction(ad[ak])
 				}
 			}
 			delete(d, k)
