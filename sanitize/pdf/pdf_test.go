@@ -386,3 +386,26 @@ func TestRaster(t *testing.T) {
 		}
 	})
 }
+
+// TestOutlineSiblingsKept: /Next in an outline item is a sibling link, not
+// an action chain, and must survive.
+func TestOutlineSiblingsKept(t *testing.T) {
+	in := fx.Doc{Root: 1, Objs: with(fx.Page("x", "/Outlines 6 0 R", ""),
+		fx.Obj{Num: 6, Body: "<</Type /Outlines /First 7 0 R /Last 8 0 R /Count 2>>"},
+		fx.Obj{Num: 7, Body: "<</Title (one) /Parent 6 0 R /Next 8 0 R /Dest [3 0 R /Fit]>>"},
+		fx.Obj{Num: 8, Body: "<</Title (two) /Parent 6 0 R /Prev 7 0 R /A <</S /GoTo /D [3 0 R /Fit]>>>>"},
+	)}.Bytes()
+	out, res, err := run(t, in, nil, sanitize.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions) != 0 {
+		t.Errorf("actions = %v, want none", res.Actions)
+	}
+	if n := bytes.Count(out, []byte("/Title")); n != 2 {
+		t.Errorf("%d outline titles survive, want 2", n)
+	}
+	if !bytes.Contains(out, []byte("/S /GoTo")) {
+		t.Error("GoTo action removed")
+	}
+}

@@ -353,7 +353,9 @@ func (wk *walker) dict(d types.Dict, depth int) error {
 				continue
 			}
 		case "Next":
-			if wk.removeNext(d, v) {
+			// In an action, /Next chains further actions (§12.6.2); in an
+			// outline item it is the next sibling and is left alone.
+			if (nameOf(d, "Type") == "Action" || knownActions[nameOf(d, "S")]) && wk.removeNext(d, v) {
 				continue
 			}
 		case "JavaScript", "JS":
