@@ -81,7 +81,7 @@ func structural(ctx context.Context, in *sanitize.Input, data []byte, w io.Write
 	if pc.Encrypt != nil {
 		res.Add("removed", "/Encrypt", 1)
 	}
-	if err := writeClean(ctx, pc.XRefTable, in.Limits, w); err != nil {
+	if err := writeClean(ctx, pc.XRefTable, in.Limits, res, w); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -30,10 +30,19 @@ type cleanWriter struct {
 	offsets []int64
 	buf     []byte
 	pages   int
+	fixer   *streamFixer
 }
 
-func writeClean(ctx context.Context, xt *model.XRefTable, lim sanitize.Limits, w io.Writer) error {
-	cw := &cleanWriter{xt: xt, renum: map[int]int{}, bw: bufio.NewWriterSize(w, 1<<20)}
+// defaultMaxDecompressed bounds inflation when the policy sets no limit.
+const defaultMaxDecompressed = 4 << 30
+
+func writeClean(ctx context.Context, xt *model.XRefTable, lim sanitize.Limits, res *sanitize.Result, w io.Writer) error {
+	budget := lim.MaxDecompressedBytes
+	if budget <= 0 {
+		budget = defaultMaxDecompressed
+	}
+	cw := &cleanWriter{xt: xt, renum: map[int]int{}, bw: bufio.NewWriterSize(w, 1<<20),
+		fixer: &streamFixer{budget: budget, res: res}}
 	if err := cw.collect(ctx); err != nil {
 		return err
 	}
@@ -144,17 +153,17 @@ func (cw *cleanWriter) object(nr int, o types.Object) error {
 	b = append(b, " 0 obj\n"...)
 	var err error
 	if sd, ok := o.(types.StreamDict); ok {
-		d := types.Dict{}
-		for k, v := range sd.Dict {
-			d[k] = v
+		d, raw, ferr := cw.fixer.fix(sd)
+		if ferr != nil {
+			return ferr
 		}
-		d["Length"] = types.Integer(len(sd.Raw))
+		d["Length"] = types.Integer(len(raw))
 		if b, err = cw.appendObj(b, d); err != nil {
 			return err
 		}
 		b = append(b, "\nstream\n"...)
 		cw.write(b)
-		cw.write(sd.Raw)
+		cw.write(raw)
 		b = append(b[:0], "\nendstream"...)
 	} else if b, err = cw.appendObj(b, o); err != nil {
 		return err

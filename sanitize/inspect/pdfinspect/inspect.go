@@ -194,7 +194,17 @@ func (s *scan) run(ctx context.Context) error {
 		if i&63 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s.topObject(h)
+		// The object's syntax ends at its endobj or where the next object
+		// starts; bounding the lexer keeps hostile files (unterminated
+		// strings, thousands of headers) linear.
+		end := len(s.data)
+		if i+1 < len(hs) {
+			end = hs[i+1].body - 3
+		}
+		if e := bytes.Index(s.data[h.body:end], []byte("endobj")); e >= 0 {
+			end = h.body + e
+		}
+		s.topObject(h, end)
 	}
 	s.trailers()
 	s.checkOpenActions()
@@ -208,9 +218,9 @@ func locObj(num int) string {
 	return fmt.Sprintf("object %d", num)
 }
 
-func (s *scan) topObject(h objHeader) {
+func (s *scan) topObject(h objHeader, end int) {
 	loc := func() string { return locObj(h.num) }
-	l := &lexer{b: s.data, pos: h.body, onName: s.nameHook(loc)}
+	l := &lexer{b: s.data[:end], pos: h.body, onName: s.nameHook(loc)}
 	v, err := l.parseValue(0)
 	if err != nil {
 		if h.num >= 0 {
@@ -467,6 +477,8 @@ func (s *scan) objStream(d pDict, content []byte, num int) {
 		return
 	}
 	hl := &lexer{b: content[:first]}
+	type entry struct{ num, off int }
+	var entries []entry
 	for i := 0; i < n; i++ {
 		t1, t2 := hl.next(), hl.next()
 		if t1.kind != tNum || t2.kind != tNum {
@@ -479,8 +491,22 @@ func (s *scan) objStream(d pDict, content []byte, num int) {
 			s.add("bad object stream header", stmLoc())
 			return
 		}
+		entries = append(entries, entry{objNum, first + off})
+	}
+	offs := make([]int, 0, len(entries))
+	for _, e := range entries {
+		offs = append(offs, e.off)
+	}
+	sort.Ints(offs)
+	for _, e := range entries {
+		objNum := e.num
+		// Each object ends where the next one begins.
+		end := len(content)
+		if k := sort.SearchInts(offs, e.off+1); k < len(offs) {
+			end = offs[k]
+		}
 		loc := func() string { return fmt.Sprintf("object %d in object stream %d", objNum, num) }
-		ol := &lexer{b: content, pos: first + off, onName: s.nameHook(loc)}
+		ol := &lexer{b: content[:end], pos: e.off, onName: s.nameHook(loc)}
 		v, err := ol.parseValue(0)
 		if err != nil {
 			s.add("unparseable object", loc())

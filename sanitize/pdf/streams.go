@@ -1,0 +1,186 @@
+package pdf
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/zlib"
+	"fmt"
+	"io"
+
+	"github.com/kyojin/kyojin/sanitize"
+	"github.com/pdfcpu/pdfcpu/pkg/filter"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// streamFixer makes every written stream decodable as declared: leading
+// ASCIIHex/ASCII85 filters are decoded away, and FlateDecode data is
+// inflated (under the decompression budget) and, when it is corrupt,
+// replaced by the recompressed part that could be read. A reader therefore
+// never meets data that different decoders could interpret differently, and
+// the independent inspector can decode everything it checks.
+type streamFixer struct {
+	budget int64 // remaining decompressed bytes; < 0 means unlimited
+	res    *sanitize.Result
+}
+
+func filterList(d types.Dict) ([]string, []types.Object) {
+	var names []string
+	var parms []types.Object
+	switch f := d["Filter"].(type) {
+	case types.Name:
+		names = []string{string(f)}
+	case types.Array:
+		for _, e := range f {
+			n, _ := e.(types.Name)
+			names = append(names, string(n))
+		}
+	}
+	switch p := d["DecodeParms"].(type) {
+	case types.Array:
+		parms = append(parms, p...)
+	case nil:
+	default:
+		parms = []types.Object{p}
+	}
+	for len(parms) < len(names) {
+		parms = append(parms, nil)
+	}
+	return names, parms[:len(names)]
+}
+
+// fix returns the stream dict and raw bytes to write.
+func (sf *streamFixer) fix(sd types.StreamDict) (types.Dict, []byte, error) {
+	d := types.Dict{}
+	for k, v := range sd.Dict {
+		d[k] = v
+	}
+	raw := sd.Raw
+	names, parms := filterList(d)
+	i := 0
+	for ; i < len(names); i++ {
+		var fname string
+		switch names[i] {
+		case "ASCIIHexDecode", "AHx":
+			fname = filter.ASCIIHex
+		case "ASCII85Decode", "A85":
+			fname = filter.ASCII85
+		}
+		if fname == "" {
+			break
+		}
+		out, err := sf.decodeWith(fname, raw)
+		if err != nil {
+			sf.res.Add("replaced", "/"+names[i], 1)
+			out = nil
+		}
+		raw = out
+	}
+	if i < len(names) && (names[i] == "FlateDecode" || names[i] == "Fl") {
+		fixed, repaired, err := sf.checkFlate(raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		if repaired {
+			sf.res.Add("replaced", "/FlateDecode", 1)
+		}
+		raw = fixed
+	}
+	if i > 0 {
+		rest, restParms := names[i:], parms[i:]
+		delete(d, "Filter")
+		delete(d, "DecodeParms")
+		if len(rest) > 0 {
+			fa := types.Array{}
+			pa := types.Array{}
+			hasParms := false
+			for j, n := range rest {
+				fa = append(fa, types.Name(n))
+				pa = append(pa, restParms[j])
+				hasParms = hasParms || restParms[j] != nil
+			}
+			d["Filter"] = fa
+			if hasParms {
+				d["DecodeParms"] = pa
+			}
+		}
+	}
+	return d, raw, nil
+}
+
+func (sf *streamFixer) decodeWith(name string, raw []byte) ([]byte, error) {
+	f, err := filter.NewFilter(name, nil, sf.limit())
+	if err != nil {
+		return nil, err
+	}
+	r, err := f.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := sf.spend(int64(len(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (sf *streamFixer) limit() int64 {
+	if sf.budget < 0 {
+		return 1 << 40
+	}
+	return sf.budget + 1
+}
+
+func (sf *streamFixer) spend(n int64) error {
+	if sf.budget < 0 {
+		return nil
+	}
+	sf.budget -= n
+	if sf.budget < 0 {
+		return fmt.Errorf("%w: decompressed bytes", ErrLimit)
+	}
+	return nil
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// inflater reads zlib data, or raw deflate data when the zlib header is
+// missing (some writers omit it); isZlib tells which.
+func inflater(raw []byte) (r io.Reader, isZlib bool) {
+	zr, err := zlib.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return flate.NewReader(bytes.NewReader(raw)), false
+	}
+	return zr, true
+}
+
+// checkFlate inflates raw without keeping the output. Corrupt data (bad
+// header, bad checksum, truncation) is replaced by the zlib-compressed
+// prefix that inflated cleanly.
+func (sf *streamFixer) checkFlate(raw []byte) ([]byte, bool, error) {
+	if len(raw) == 0 {
+		return raw, false, nil
+	}
+	r, isZlib := inflater(raw)
+	cw := &countWriter{}
+	_, err := io.Copy(cw, io.LimitReader(r, sf.limit()))
+	if serr := sf.spend(cw.n); serr != nil {
+		return nil, false, serr
+	}
+	if err == nil && isZlib {
+		return raw, false, nil
+	}
+	// Corrupt, or valid raw deflate without a zlib header: recompress.
+	var prefix bytes.Buffer
+	r, _ = inflater(raw)
+	io.Copy(&prefix, io.LimitReader(r, cw.n)) //nolint:errcheck // the error is the corruption being repaired
+	var out bytes.Buffer
+	zw := zlib.NewWriter(&out)
+	zw.Write(prefix.Bytes())
+	zw.Close()
+	return out.Bytes(), true, nil
+}
