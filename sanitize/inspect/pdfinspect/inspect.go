@@ -129,7 +129,9 @@ func findHeaders(b []byte) []objHeader {
 		}
 		p := i + j
 		i = p + 3
-		if p > 0 && !isSpace(b[p-1]) && !(b[p-1] >= '0' && b[p-1] <= '9') && !isDelim(b[p-1]) {
+		// "obj" after "/" is a name and after ">>" or ")" part of an object;
+		// a header has whitespace or a digit ("1 0obj") before it.
+		if p > 0 && !isSpace(b[p-1]) && !(b[p-1] >= '0' && b[p-1] <= '9') {
 			continue
 		}
 		if p+3 < len(b) && !isSpace(b[p+3]) && !isDelim(b[p+3]) {
@@ -377,6 +379,9 @@ func (s *scan) decode(d pDict, raw []byte) (out []byte, complete bool, err error
 }
 
 func (s *scan) inflate(b []byte) ([]byte, error) {
+	if len(b) == 0 {
+		return nil, nil // an empty stream is empty whatever its filter
+	}
 	var rd io.Reader
 	if len(b) >= 2 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0 && b[0]&0x0f == 8 {
 		zr, err := zlib.NewReader(bytes.NewReader(b))
