@@ -107,7 +107,10 @@ func (h *Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer)
 		return nil, fmt.Errorf("%w: fallback %q", ErrOption, fallback)
 	}
 
+	// The output is buffered so nothing reaches w unless sanitizing succeeds;
+	// it is about the input's size, so reserve that up front.
 	var buf bytes.Buffer
+	buf.Grow(len(data) + len(data)/16 + 4096)
 	res, err = h.structuralSafe(ctx, in, data, &buf)
 	if err != nil {
 		if fallback == FallbackRaster && !errors.Is(err, ErrEncrypted) && ctx.Err() == nil &&

@@ -73,10 +73,19 @@ func (cw *cleanWriter) entryObject(nr int) (types.Object, bool) {
 	if !ok || e == nil || e.Free || e.Object == nil {
 		return nil, false
 	}
-	switch e.Object.(type) {
+	switch o := e.Object.(type) {
 	case types.ObjectStreamDict, types.XRefStreamDict, types.LazyObjectStreamObject:
 		// Containers are never written; undecoded objects count as missing.
 		return nil, false
+	case types.StreamDict:
+		// An object or xref stream reached as ordinary content is a
+		// container in disguise: other readers could unpack it.
+		if t := nameOf(o.Dict, "Type"); t == "ObjStm" || t == "XRef" {
+			return nil, false
+		}
+		if o.Dict["First"] != nil && o.Dict["N"] != nil {
+			return nil, false
+		}
 	}
 	return e.Object, true
 }
