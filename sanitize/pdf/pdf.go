@@ -15,7 +15,6 @@
 package pdf
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -89,14 +88,13 @@ func (h *Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer)
 	if in.Limits.MaxInputBytes > 0 && in.Size > in.Limits.MaxInputBytes {
 		return nil, fmt.Errorf("%w: input %d bytes > %d", ErrLimit, in.Size, in.Limits.MaxInputBytes)
 	}
-	data := make([]byte, in.Size)
-	if n, err := in.R.ReadAt(data, 0); n != len(data) {
-		return nil, fmt.Errorf("pdf: read input: short read %d of %d: %w", n, len(data), err)
-	}
-
 	mode := in.Option(OptMode, ModeStructural)
 	switch mode {
 	case ModeRaster:
+		data, err := readAll(in)
+		if err != nil {
+			return nil, err
+		}
 		return h.raster(ctx, in, data, w)
 	case ModeStructural:
 	default:
@@ -107,33 +105,53 @@ func (h *Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer)
 		return nil, fmt.Errorf("%w: fallback %q", ErrOption, fallback)
 	}
 
-	// The output is buffered so nothing reaches w unless sanitizing succeeds;
-	// it is about the input's size, so reserve that up front.
-	var buf bytes.Buffer
-	buf.Grow(len(data) + len(data)/16 + 4096)
-	res, err = h.structuralSafe(ctx, in, data, &buf)
+	// The output goes straight to w: on error the engine blocks the file
+	// and discards whatever was written (the Handler contract). Fallback to
+	// raster is only possible while nothing has been written yet.
+	cw := &countingWriter{w: w}
+	res, err = h.structuralSafe(ctx, in, io.NewSectionReader(in.R, 0, in.Size), cw)
 	if err != nil {
-		if fallback == FallbackRaster && !errors.Is(err, ErrEncrypted) && ctx.Err() == nil &&
+		if fallback == FallbackRaster && cw.n == 0 && !errors.Is(err, ErrEncrypted) && ctx.Err() == nil &&
 			!errors.Is(err, ErrLimit) {
 			h.log.Info("pdf structural mode failed, falling back to raster", "name", in.Name, "err", err)
+			data, rerr := readAll(in)
+			if rerr != nil {
+				return nil, rerr
+			}
 			return h.raster(ctx, in, data, w)
 		}
 		return nil, err
 	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return nil, fmt.Errorf("pdf: write output: %w", err)
-	}
 	return res, nil
+}
+
+func readAll(in *sanitize.Input) ([]byte, error) {
+	data := make([]byte, in.Size)
+	if n, err := in.R.ReadAt(data, 0); n != len(data) {
+		return nil, fmt.Errorf("pdf: read input: short read %d of %d: %w", n, len(data), err)
+	}
+	return data, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // structuralSafe runs the structural sanitizer and turns a panic inside
 // pdfcpu (hostile input) into an error, so the process never crashes.
-func (h *Handler) structuralSafe(ctx context.Context, in *sanitize.Input, data []byte, w io.Writer) (res *sanitize.Result, err error) {
+func (h *Handler) structuralSafe(ctx context.Context, in *sanitize.Input, rs io.ReadSeeker, w io.Writer) (res *sanitize.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Warn("pdf parser panic", "name", in.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			res, err = nil, fmt.Errorf("%w: %v", ErrPanic, p)
 		}
 	}()
-	return structural(ctx, in, data, w)
+	return structural(ctx, in, rs, w)
 }

@@ -6,6 +6,7 @@ import (
 	"compress/zlib"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/kyojin/kyojin/sanitize"
 	"github.com/pdfcpu/pdfcpu/pkg/filter"
@@ -50,10 +51,7 @@ func filterList(d types.Dict) ([]string, []types.Object) {
 
 // fix returns the stream dict and raw bytes to write.
 func (sf *streamFixer) fix(sd types.StreamDict) (types.Dict, []byte, error) {
-	d := types.Dict{}
-	for k, v := range sd.Dict {
-		d[k] = v
-	}
+	d := sd.Dict
 	raw := sd.Raw
 	names, parms := filterList(d)
 	i := 0
@@ -86,6 +84,12 @@ func (sf *streamFixer) fix(sd types.StreamDict) (types.Dict, []byte, error) {
 		raw = fixed
 	}
 	if i > 0 {
+		// Filters were decoded away: rewrite /Filter on a copy.
+		c := types.Dict{}
+		for k, v := range d {
+			c[k] = v
+		}
+		d = c
 		rest, restParms := names[i:], parms[i:]
 		delete(d, "Filter")
 		delete(d, "DecodeParms")
@@ -148,14 +152,23 @@ type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
+// zlibPool reuses inflaters: allocating one per stream (a 32 KB window
+// plus tables) dominated the cost of checking many small streams.
+var zlibPool sync.Pool
+
 // inflater reads zlib data, or raw deflate data when the zlib header is
-// missing (some writers omit it); isZlib tells which.
-func inflater(raw []byte) (r io.Reader, isZlib bool) {
-	zr, err := zlib.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return flate.NewReader(bytes.NewReader(raw)), false
+// missing (some writers omit it); isZlib tells which. release returns the
+// reader to the pool.
+func inflater(raw []byte) (r io.Reader, isZlib bool, release func()) {
+	if zr, ok := zlibPool.Get().(io.ReadCloser); ok {
+		if err := zr.(zlib.Resetter).Reset(bytes.NewReader(raw), nil); err == nil {
+			return zr, true, func() { zlibPool.Put(zr) }
+		}
+		zlibPool.Put(zr)
+	} else if zr, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
+		return zr, true, func() { zlibPool.Put(zr) }
 	}
-	return zr, true
+	return flate.NewReader(bytes.NewReader(raw)), false, func() {}
 }
 
 // checkFlate inflates raw without keeping the output. Corrupt data (bad
@@ -165,9 +178,10 @@ func (sf *streamFixer) checkFlate(raw []byte) ([]byte, bool, error) {
 	if len(raw) == 0 {
 		return raw, false, nil
 	}
-	r, isZlib := inflater(raw)
+	r, isZlib, release := inflater(raw)
 	cw := &countWriter{}
 	_, err := io.Copy(cw, io.LimitReader(r, sf.limit()))
+	release()
 	if serr := sf.spend(cw.n); serr != nil {
 		return nil, false, serr
 	}
@@ -176,8 +190,9 @@ func (sf *streamFixer) checkFlate(raw []byte) ([]byte, bool, error) {
 	}
 	// Corrupt, or valid raw deflate without a zlib header: recompress.
 	var prefix bytes.Buffer
-	r, _ = inflater(raw)
+	r, _, release = inflater(raw)
 	io.Copy(&prefix, io.LimitReader(r, cw.n)) //nolint:errcheck // the error is the corruption being repaired
+	release()
 	var out bytes.Buffer
 	zw := zlib.NewWriter(&out)
 	zw.Write(prefix.Bytes())

@@ -1,7 +1,6 @@
 package pdf
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -46,8 +45,8 @@ func readConfig(lim sanitize.Limits) *model.Configuration {
 
 // readContext parses data with pdfcpu. Encrypted files open only with the
 // empty user password; anything else is ErrEncrypted (HELD by the engine).
-func readContext(ctx context.Context, data []byte, lim sanitize.Limits) (*model.Context, error) {
-	pc, err := pdfcpu.ReadWithContext(ctx, bytes.NewReader(data), readConfig(lim))
+func readContext(ctx context.Context, rs io.ReadSeeker, lim sanitize.Limits) (*model.Context, error) {
+	pc, err := pdfcpu.ReadWithContext(ctx, rs, readConfig(lim))
 	if err != nil {
 		if errors.Is(err, pdfcpu.ErrWrongPassword) {
 			return nil, fmt.Errorf("%w: %v", ErrEncrypted, err)
@@ -63,8 +62,8 @@ func readContext(ctx context.Context, data []byte, lim sanitize.Limits) (*model.
 	return pc, nil
 }
 
-func structural(ctx context.Context, in *sanitize.Input, data []byte, w io.Writer) (*sanitize.Result, error) {
-	pc, err := readContext(ctx, data, in.Limits)
+func structural(ctx context.Context, in *sanitize.Input, rs io.ReadSeeker, w io.Writer) (*sanitize.Result, error) {
+	pc, err := readContext(ctx, rs, in.Limits)
 	if err != nil {
 		return nil, err
 	}

@@ -166,8 +166,7 @@ func (cw *cleanWriter) object(nr int, o types.Object) error {
 		if ferr != nil {
 			return ferr
 		}
-		d["Length"] = types.Integer(len(raw))
-		if b, err = cw.appendObj(b, d); err != nil {
+		if b, err = cw.appendDict(b, d, len(raw)); err != nil {
 			return err
 		}
 		b = append(b, "\nstream\n"...)
@@ -242,21 +241,7 @@ func (cw *cleanWriter) appendObj(b []byte, o types.Object) ([]byte, error) {
 		}
 		b = append(b, ']')
 	case types.Dict:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, "<<"...)
-		for _, k := range keys {
-			b = append(b, '/')
-			b = append(b, types.EncodeName(k)...)
-			b = append(b, ' ')
-			if b, err = cw.appendObj(b, v[k]); err != nil {
-				return nil, err
-			}
-		}
-		b = append(b, ">>"...)
+		return cw.appendDict(b, v, -1)
 	case types.StreamDict:
 		// A stream may only be an indirect object; a direct one is dropped.
 		b = append(b, "null"...)
@@ -264,6 +249,33 @@ func (cw *cleanWriter) appendObj(b []byte, o types.Object) ([]byte, error) {
 		return nil, fmt.Errorf("%w: unexpected object type %T", ErrParse, o)
 	}
 	return b, nil
+}
+
+// appendDict writes d with sorted keys; a stream's /Length (length >= 0)
+// replaces whatever the dictionary held.
+func (cw *cleanWriter) appendDict(b []byte, d types.Dict, length int) ([]byte, error) {
+	keys := make([]string, 0, len(d)+1)
+	for k := range d {
+		if length < 0 || k != "Length" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	b = append(b, "<<"...)
+	var err error
+	for _, k := range keys {
+		b = append(b, '/')
+		b = append(b, types.EncodeName(k)...)
+		b = append(b, ' ')
+		if b, err = cw.appendObj(b, d[k]); err != nil {
+			return nil, err
+		}
+	}
+	if length >= 0 {
+		b = append(b, "/Length "...)
+		b = strconv.AppendInt(b, int64(length), 10)
+	}
+	return append(b, ">>"...), nil
 }
 
 func (cw *cleanWriter) xref() {
