@@ -8,10 +8,10 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
-	"math/rand/v2"
-	"sync"
 	"math"
+	"math/rand/v2"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +33,7 @@ func benchDoc(pages, imgSide int) []byte {
 	for y := 0; y < imgSide; y++ {
 		for x := 0; x < imgSide; x++ {
 			n := uint8(rng.IntN(48))
-			img.Set(x, y, color.RGBA{uint8(x*255/imgSide) ^ n, uint8(y*255/imgSide) + n, uint8((x+y)*127/imgSide), 255})
+			img.Set(x, y, color.RGBA{uint8(x*255/imgSide) ^ n, uint8(y*255/imgSide) + n, uint8((x + y) * 127 / imgSide), 255})
 		}
 	}
 	var jb bytes.Buffer
