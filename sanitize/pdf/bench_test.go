@@ -191,3 +191,19 @@ func TestBenchDocIsClean(t *testing.T) {
 		t.Error("outline lost")
 	}
 }
+
+// BenchmarkInspect measures the independent inspector on the same
+// documents (the engine runs it on every output).
+func BenchmarkInspect(b *testing.B) {
+	for _, size := range benchSizes {
+		doc := benchDocs()[size]
+		b.Run(size, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				if fs := inspect(b, doc, true); len(fs) > 0 {
+					b.Fatal(fs)
+				}
+			}
+		})
+	}
+}
