@@ -50,7 +50,12 @@ var (
 	findOnce  sync.Once
 	renderers []renderer
 	unshareOK bool
+	setprivOK bool
 )
+
+// nobody is the unprivileged user the renderer runs as when kyojin runs as
+// root (Debian's nobody/nogroup).
+const nobody = 65534
 
 // findRenderers looks up the installed renderers once, preferring mutool,
 // and whether network namespaces can be used to cut the renderer off the
@@ -68,12 +73,17 @@ func findRenderers() []renderer {
 		if u, err := exec.LookPath("unshare"); err == nil {
 			unshareOK = exec.Command(u, "-n", "true").Run() == nil
 		}
+		if sp, err := exec.LookPath("setpriv"); err == nil && os.Geteuid() == 0 {
+			setprivOK = exec.Command(sp, "--reuid="+strconv.Itoa(nobody), "--regid="+strconv.Itoa(nobody),
+				"--clear-groups", "--no-new-privs", "--", "true").Run() == nil
+		}
 	})
 	return renderers
 }
 
 // sandbox runs commands with an empty environment, in a private directory,
-// under rlimits (prlimit) and, when possible, in an empty network namespace.
+// under rlimits (prlimit), when possible in an empty network namespace
+// (unshare -n) and, when kyojin runs as root, as user nobody (setpriv).
 type sandbox struct {
 	dir     string
 	cpuSecs int
@@ -95,6 +105,11 @@ func (sb *sandbox) run(ctx context.Context, argv ...string) ([]byte, error) {
 	if unshareOK {
 		u, _ := exec.LookPath("unshare")
 		args = append(args, u, "-n", "--")
+	}
+	if setprivOK {
+		sp, _ := exec.LookPath("setpriv")
+		args = append(args, sp, "--reuid="+strconv.Itoa(nobody), "--regid="+strconv.Itoa(nobody),
+			"--clear-groups", "--no-new-privs", "--")
 	}
 	args = append(args, argv...)
 	cmd := exec.CommandContext(ctx, prlimit, args...)
@@ -274,6 +289,14 @@ func (h *Handler) rasterWith(ctx context.Context, r renderer, in *sanitize.Input
 	}
 	if err := os.WriteFile(filepath.Join(dir, "in.pdf"), data, 0o600); err != nil {
 		return nil, fmt.Errorf("pdf: raster input: %w", err)
+	}
+	if findRenderers(); setprivOK {
+		// The renderer runs as nobody: give it the private directory.
+		for _, p := range []string{dir, filepath.Join(dir, "in.pdf")} {
+			if err := os.Chown(p, nobody, nobody); err != nil {
+				return nil, fmt.Errorf("pdf: raster temp dir: %w", err)
+			}
+		}
 	}
 	cpu := 60
 	if dl, ok := ctx.Deadline(); ok {
