@@ -2,6 +2,7 @@ package pdf_test
 
 import (
 	"strings"
+	"testing"
 
 	fx "github.com/kyojin/kyojin/sanitize/internal/pdffixture"
 )
@@ -46,6 +47,26 @@ func fixtures() []fixture {
 				fx.Obj{Num: 7, Body: "<</Type /Annot /Subtype /Link /Rect [0 0 100 100] /A <</S /Launc#68 /F (cmd.exe)>>>>"},
 			)},
 			inInput: []string{"/JavaScript", "/JS", "/Launch", "/OpenAction"},
+		},
+		{
+			// An unreferenced object (an old revision, or a decoy a
+			// repairing reader might find) must not survive at all.
+			name: "orphan-js",
+			doc: fx.Doc{Root: 1, Objs: with(fx.Page("x", "", ""),
+				fx.Obj{Num: 9, Body: "<</Type /Action /S /JavaScript /JS (app.launchURL\\('http://evil.example/'\\))>>"},
+				fx.Obj{Num: 10, Body: "<</Type /EmbeddedFile>>", Stream: []byte("orphan payload"), Flate: true},
+			)},
+			inInput: []string{"/JavaScript", "/JS", "/EmbeddedFile"},
+		},
+		{
+			// Object syntax hidden in stream data (a JPEG comment, say): a
+			// repairing reader could pick it up, so it must not stay in clear.
+			name: "syntax-in-stream",
+			doc: fx.Doc{Root: 1, Objs: with(fx.Page("x", "", "/Thumb 9 0 R"),
+				fx.Obj{Num: 9, Body: "<</Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8>>",
+					Stream: []byte("\xff\n77 0 obj <</S /JavaScript /JS (app.alert\\(1\\))>>\nendobj\ntrailer <</Root 77 0 R>>\n")},
+			)},
+			inInput: []string{"/JavaScript", "/JS"},
 		},
 		{
 			name: "launch",
@@ -123,4 +144,15 @@ func hasConstruct(list []string, c string) bool {
 		}
 	}
 	return false
+}
+
+func fixtureNamed(t testing.TB, name string) fixture {
+	t.Helper()
+	for _, f := range fixtures() {
+		if f.name == name {
+			return f
+		}
+	}
+	t.Fatalf("no fixture %q", name)
+	return fixture{}
 }

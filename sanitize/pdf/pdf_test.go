@@ -229,7 +229,7 @@ func TestBadFiles(t *testing.T) {
 }
 
 func TestMalformed(t *testing.T) {
-	good := fixtures()[2].doc.Bytes() // js-objstm
+	good := fixtureNamed(t, "js-objstm").doc.Bytes()
 	cases := map[string][]byte{
 		"truncated-half":  good[:len(good)/2],
 		"truncated-tail":  good[:len(good)-40],
@@ -260,7 +260,7 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestOptionsAndLimits(t *testing.T) {
-	in := fixtures()[0].doc.Bytes()
+	in := fixtureNamed(t, "clean").doc.Bytes()
 	if _, _, err := run(t, in, map[string]string{"mode": "magic"}, sanitize.Limits{}); !errors.Is(err, pdf.ErrOption) {
 		t.Errorf("bad mode: err = %v", err)
 	}
@@ -299,7 +299,7 @@ func encrypt(t *testing.T, in []byte, userPW string) []byte {
 }
 
 func TestEncrypted(t *testing.T) {
-	in := fixtures()[6].doc.Bytes() // openaction-js
+	in := fixtureNamed(t, "openaction-js").doc.Bytes()
 	t.Run("user-password", func(t *testing.T) {
 		_, _, err := run(t, encrypt(t, in, "secret"), map[string]string{"fallback": "raster"}, sanitize.Limits{})
 		if !errors.Is(err, pdf.ErrEncrypted) {
@@ -346,7 +346,8 @@ func TestRaster(t *testing.T) {
 	if !haveRenderer() {
 		t.Skip("neither mutool (mupdf-tools) nor pdftoppm (poppler-utils) installed")
 	}
-	for _, f := range fixtures()[2:5] {
+	for _, name := range []string{"js-objstm", "hex-escaped-names", "launch"} {
+		f := fixtureNamed(t, name)
 		t.Run(f.name, func(t *testing.T) {
 			out, res, err := run(t, f.doc.Bytes(), map[string]string{"mode": "raster", "raster_dpi": "50"}, sanitize.Limits{Timeout: time.Minute})
 			if err != nil {
@@ -367,7 +368,7 @@ func TestRaster(t *testing.T) {
 		})
 	}
 	t.Run("page-limit", func(t *testing.T) {
-		_, _, err := run(t, fixtures()[0].doc.Bytes(), map[string]string{"mode": "raster"}, sanitize.Limits{MaxPages: 0, MaxImagePixels: 100})
+		_, _, err := run(t, fixtureNamed(t, "clean").doc.Bytes(), map[string]string{"mode": "raster"}, sanitize.Limits{MaxPages: 0, MaxImagePixels: 100})
 		if !errors.Is(err, pdf.ErrLimit) {
 			t.Errorf("pixel limit: err = %v", err)
 		}
@@ -376,7 +377,7 @@ func TestRaster(t *testing.T) {
 		// A catalog that is not a dictionary: pdfcpu refuses it, the
 		// renderer (which repairs) may still draw it; either way nothing
 		// active comes through.
-		in := []byte(strings.Replace(string(fixtures()[0].doc.Bytes()), "/Type /Catalog", "/Type /Catalog /Pages 999 0 R /Pages", 1))
+		in := []byte(strings.Replace(string(fixtureNamed(t, "clean").doc.Bytes()), "/Type /Catalog", "/Type /Catalog /Pages 999 0 R /Pages", 1))
 		out, res, err := run(t, in, map[string]string{"fallback": "raster"}, sanitize.Limits{Timeout: time.Minute})
 		if err == nil {
 			if fs := inspect(t, out, false); len(fs) > 0 {

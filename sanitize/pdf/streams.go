@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/zlib"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/kyojin/kyojin/sanitize"
@@ -83,14 +85,30 @@ func (sf *streamFixer) fix(sd types.StreamDict) (types.Dict, []byte, error) {
 		}
 		raw = fixed
 	}
-	if i > 0 {
-		// Filters were decoded away: rewrite /Filter on a copy.
+	wrap := hidesSyntax(raw)
+	if wrap {
+		// The data carries PDF object syntax in clear ("1 0 obj", "trailer"):
+		// a repairing reader scanning the file could take it for real
+		// objects. ASCIIHex encoding leaves only hex digits (compression
+		// can fall back to stored blocks, which keep the text).
+		raw = append(hex.AppendEncode(make([]byte, 0, 2*len(raw)+1), raw), '>')
+		if len(names) == 0 || (names[0] != "ASCIIHexDecode" && names[0] != "AHx") {
+			// (Already hex-encoded input, such as our own output, is not news.)
+			sf.res.Add("replaced", "stream with embedded object syntax", 1)
+		}
+	}
+	if i > 0 || wrap {
+		// Filters were decoded away or added: rewrite /Filter on a copy.
 		c := types.Dict{}
 		for k, v := range d {
 			c[k] = v
 		}
 		d = c
 		rest, restParms := names[i:], parms[i:]
+		if wrap {
+			rest = append([]string{"ASCIIHexDecode"}, rest...)
+			restParms = append([]types.Object{nil}, restParms...)
+		}
 		delete(d, "Filter")
 		delete(d, "DecodeParms")
 		if len(rest) > 0 {
@@ -198,4 +216,37 @@ func (sf *streamFixer) checkFlate(raw []byte) ([]byte, bool, error) {
 	zw.Write(prefix.Bytes())
 	zw.Close()
 	return out.Bytes(), true, nil
+}
+
+func isPDFSpace(c byte) bool {
+	switch c {
+	case 0, '\t', '\n', '\f', '\r', ' ':
+		return true
+	}
+	return false
+}
+
+// hidesSyntax reports an "obj" or "trailer" keyword standing on its own in
+// stream data, the way an object header or trailer would.
+func hidesSyntax(b []byte) bool {
+	if bytes.Contains(b, []byte("trailer")) {
+		return true // the inspector parses a dictionary after any "trailer"
+	}
+	for _, kw := range []string{"obj"} {
+		for i := 0; ; {
+			j := bytes.Index(b[i:], []byte(kw))
+			if j < 0 {
+				break
+			}
+			p := i + j
+			i = p + 1
+			before := p == 0 || isPDFSpace(b[p-1]) || (b[p-1] >= '0' && b[p-1] <= '9')
+			end := p + len(kw)
+			after := end >= len(b) || isPDFSpace(b[end]) || strings.IndexByte("()<>[]{}/%", b[end]) >= 0
+			if before && after {
+				return true
+			}
+		}
+	}
+	return false
 }
