@@ -14,6 +14,8 @@ type fixture struct {
 	options map[string]string
 	// inInput are constructs the inspector must find in the input.
 	inInput []string
+	// notInOutput are byte strings that must not appear in the output.
+	notInOutput []string
 }
 
 func with(objs []fx.Obj, extra ...fx.Obj) []fx.Obj { return append(objs, extra...) }
@@ -66,7 +68,10 @@ func fixtures() []fixture {
 				fx.Obj{Num: 9, Body: "<</Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8>>",
 					Stream: []byte("\xff\n77 0 obj <</S /JavaScript /JS (app.alert\\(1\\))>>\nendobj\ntrailer <</Root 77 0 R>>\n")},
 			)},
-			inInput: []string{"/JavaScript", "/JS"},
+			// The inspector skips exactly delimited stream data (a reader
+			// with a valid xref never parses it), so it finds nothing here;
+			// the sanitizer still must not leave the syntax in clear.
+			notInOutput: []string{"77 0 obj", "trailer <<"},
 		},
 		{
 			name: "launch",

@@ -165,6 +165,11 @@ func TestStructuralFixtures(t *testing.T) {
 				t.Errorf("OutType = %q", res.OutType)
 			}
 			golden(t, f.name, res.Actions)
+			for _, s := range f.notInOutput {
+				if bytes.Contains(out, []byte(s)) {
+					t.Errorf("output still contains %q", s)
+				}
+			}
 			if fs := inspect(t, out, allowURI); len(fs) > 0 {
 				t.Errorf("inspector finds %v in the output", fs)
 			}

@@ -85,7 +85,9 @@ func (sf *streamFixer) fix(sd types.StreamDict) (types.Dict, []byte, error) {
 		}
 		raw = fixed
 	}
-	wrap := hidesSyntax(raw)
+	// Only unfiltered data is searched: scanning every image costs more
+	// than the rest of the rewrite, and the written /Length delimits it.
+	wrap := i == len(names) && hidesSyntax(raw)
 	if wrap {
 		// The data carries PDF object syntax in clear ("1 0 obj", "trailer"):
 		// a repairing reader scanning the file could take it for real

@@ -90,6 +90,15 @@ type scan struct {
 	findings []sanitize.Finding
 	seen     map[sanitize.Finding]bool
 	headers  map[int]int // object number -> offset of the value after "obj"
+	skip     []span      // delimited stream data, in file order
+}
+
+type span struct{ from, to int }
+
+// inSkipped tells whether offset p lies in delimited stream data.
+func (s *scan) inSkipped(p int) bool {
+	i := sort.Search(len(s.skip), func(i int) bool { return s.skip[i].to > p })
+	return i < len(s.skip) && s.skip[i].from <= p
 }
 
 type openAction struct {
@@ -196,6 +205,9 @@ func (s *scan) run(ctx context.Context) error {
 		if i&63 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if s.inSkipped(h.body - 3) {
+			continue
+		}
 		// The object's syntax ends at its endobj or where the next object
 		// starts; bounding the lexer keeps hostile files (unterminated
 		// strings, thousands of headers) linear.
@@ -289,6 +301,7 @@ func (s *scan) walk(v any, loc string, depth int) {
 // "endstream".
 func (s *scan) streamData(d pDict, start int) []byte {
 	n, ok := intOf(d["Length"])
+	direct := ok
 	if !ok {
 		if r, isRef := d["Length"].(pRef); isRef {
 			if p, found := s.headers[r.num]; found {
@@ -306,6 +319,12 @@ func (s *scan) streamData(d pDict, start int) []byte {
 			i++
 		}
 		if bytes.HasPrefix(rest[i:], []byte("endstream")) {
+			if direct {
+				// Exactly delimited stream data is not object syntax: a
+				// reader with a valid cross-reference table never parses
+				// it, so "obj" and "trailer" inside it are skipped.
+				s.skip = append(s.skip, span{start, start + n})
+			}
 			return s.data[start : start+n]
 		}
 	}
@@ -536,6 +555,9 @@ func (s *scan) trailers() {
 		}
 		p := i + j + len("trailer")
 		i = p
+		if s.inSkipped(p - 1) {
+			continue
+		}
 		l := &lexer{b: s.data, pos: p, onName: s.nameHook(func() string { return "trailer" })}
 		if v, err := l.parseValue(0); err == nil {
 			s.walk(v, "trailer", 0)
