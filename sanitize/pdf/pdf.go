@@ -50,11 +50,11 @@ const (
 // to FAILED (which blocks).
 var (
 	// ErrEncrypted: the PDF needs a password to open.
-	ErrEncrypted = errors.New("pdf: encrypted with a user password")
+	ErrEncrypted = fmt.Errorf("pdf: encrypted with a user password: %w", sanitize.ErrEncrypted)
 	// ErrParse: the structural parser could not read the file.
 	ErrParse = errors.New("pdf: cannot parse")
 	// ErrLimit: a limit (size, pages, pixels, decompressed bytes) was exceeded.
-	ErrLimit = errors.New("pdf: limit exceeded")
+	ErrLimit = fmt.Errorf("pdf: %w", sanitize.ErrLimit)
 	// ErrRenderer: no renderer is installed or it failed.
 	ErrRenderer = errors.New("pdf: renderer failed")
 	// ErrPanic: the parser panicked; the input is treated as hostile.

@@ -9,6 +9,8 @@ import (
 	"github.com/kyojin/kyojin/sanitize/archive"
 	"github.com/kyojin/kyojin/sanitize/imagefile"
 	"github.com/kyojin/kyojin/sanitize/inspect"
+	"github.com/kyojin/kyojin/sanitize/inspect/pdfinspect"
+	"github.com/kyojin/kyojin/sanitize/pdf"
 	"github.com/kyojin/kyojin/sanitize/textfile"
 )
 
@@ -23,6 +25,7 @@ func Handlers(tempDir string) map[sanitize.Type]sanitize.Handler {
 		sanitize.TypeBMP: img, sanitize.TypeTIFF: img, sanitize.TypeWebP: img,
 		sanitize.TypeText: txt, sanitize.TypeCSV: txt,
 		sanitize.TypeZIP: arc, sanitize.Type7z: arc,
+		sanitize.TypePDF: pdf.New(nil),
 	}
 }
 
@@ -33,6 +36,7 @@ func Inspectors(tempDir string) map[sanitize.Type]sanitize.Inspector {
 	m := map[sanitize.Type]sanitize.Inspector{
 		sanitize.TypePNG: inspect.PNG{}, sanitize.TypeJPEG: inspect.JPEG{}, sanitize.TypeGIF: inspect.GIF{},
 		sanitize.TypeText: inspect.Text{}, sanitize.TypeCSV: inspect.CSV{},
+		sanitize.TypePDF: pdfinspect.New(),
 	}
 	m[sanitize.TypeZIP] = inspect.ZIP{Members: m, TempDir: tempDir}
 	return m
