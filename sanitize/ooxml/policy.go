@@ -64,7 +64,7 @@ var relTypeRules = map[string]relRule{
 	"wordVbaData": {construct: "vbaData"}, "keyMapCustomizations": {construct: "keyMapCustomizations"},
 	"attachedToolbars": {construct: "vbaProject"},
 	"activeXControl":   {construct: "activeX"}, "activeXControlBinary": {construct: "activeX"},
-	"control": {construct: "formControl"}, "ctrlProp": {construct: "formControl"},
+	"control": {construct: "activeX"}, "ctrlProp": {construct: "formControl"},
 	"oleObject": {construct: "oleObject"}, "package": {construct: "embedding"},
 	"xlMacrosheet": {construct: "macroSheet"}, "xlIntlMacrosheet": {construct: "macroSheet"},
 	// Workbook links and data connections to external sources (ECMA-376 Part 1

@@ -112,7 +112,7 @@ const DDEField = `<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>` +
 	`<w:r><w:instrText xml:space="preserve"> DDE</w:instrText></w:r>` +
 	`<w:r><w:instrText xml:space="preserve">AUTO c:\\Windows\\System32\\cmd.exe </w:instrText></w:r>` +
 	`<w:r><w:instrText xml:space="preserve">"/k calc.exe"</w:instrText></w:r>` +
-	`<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>DDE result text</w:t></w:r>` +
+	`<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>field result text</w:t></w:r>` +
 	`<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`
 
 // NestedDDEField hides the keyword in a nested QUOTE field.
@@ -177,13 +177,13 @@ func WordActive(t testing.TB) []byte {
 // Xlsx builds a workbook with the given main content type, one sheet with
 // sheetData XML, extra workbook XML (inserted after sheets), extra workbook
 // relationships and parts.
-func Xlsx(t testing.TB, mainCT, sheetData, sheetTail, wbTail string, rels []Rel, extra []Part, cts ...string) []byte {
+func Xlsx(t testing.TB, mainCT, sheetData, sheetTail, moreSheets, wbTail string, rels []Rel, extra []Part, cts ...string) []byte {
 	t.Helper()
 	ns := `xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"`
 	parts := []Part{
 		{"[Content_Types].xml", ContentTypes(append([]string{"/xl/workbook.xml=" + mainCT, "/xl/worksheets/sheet1.xml=" + ctSheet}, cts...)...)},
 		{"_rels/.rels", fmt.Sprintf(rootRel, "xl/workbook.xml")},
-		{"xl/workbook.xml", xmlHead + `<workbook ` + ns + `><sheets><sheet name="Sheet1" sheetId="1" r:id="rIdS1"/></sheets>` + wbTail + `</workbook>`},
+		{"xl/workbook.xml", xmlHead + `<workbook ` + ns + `><sheets><sheet name="Sheet1" sheetId="1" r:id="rIdS1"/>` + moreSheets + `</sheets>` + wbTail + `</workbook>`},
 		{"xl/_rels/workbook.xml.rels", Rels(append([]Rel{{"rIdS1", "worksheet", "worksheets/sheet1.xml", ""}}, rels...)...)},
 		{"xl/worksheets/sheet1.xml", xmlHead + `<worksheet ` + ns + `><sheetData>` + sheetData + `</sheetData>` + sheetTail + `</worksheet>`},
 	}
@@ -199,7 +199,7 @@ func XlsxExternalLink(t testing.TB) []byte {
 	ddeLink := xmlHead + `<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
 		`<ddeLink ddeService="cmd" ddeTopic="/c calc"><ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink></externalLink>`
 	return Xlsx(t, CTXlsx,
-		`<row r="1"><c r="A1"><v>42</v></c><c r="B1"><f>[1]Sheet1!A1</f><v>7</v></c><c r="C1"><f>[2]!A0</f><v>0</v></c></row>`, "",
+		`<row r="1"><c r="A1"><v>42</v></c><c r="B1"><f>[1]Sheet1!A1</f><v>7</v></c><c r="C1"><f>[2]!A0</f><v>0</v></c></row>`, "", "",
 		`<externalReferences><externalReference r:id="rIdX1"/><externalReference r:id="rIdX2"/></externalReferences>`,
 		[]Rel{{"rIdX1", "externalLink", "externalLinks/externalLink1.xml", ""}, {"rIdX2", "externalLink", "externalLinks/externalLink2.xml", ""}},
 		[]Part{
@@ -216,6 +216,7 @@ func XlsmActive(t testing.TB) []byte {
 	t.Helper()
 	return Xlsx(t, CTXlsm, `<row r="1"><c r="A1"><v>1</v></c></row>`,
 		`<oleObjects><oleObject progId="Package" shapeId="1025" r:id="rIdO"/></oleObjects><controls><control shapeId="1026" r:id="rIdC" name="CommandButton1"/></controls>`,
+		`<sheet name="Macro1" sheetId="2" state="hidden" r:id="rIdM"/>`,
 		`<definedNames><definedName name="_xlnm.Auto_Open" hidden="1">Macro1!$A$1</definedName></definedNames>`,
 		[]Rel{
 			{"rIdV", "http://schemas.microsoft.com/office/2006/relationships/vbaProject", "vbaProject.bin", ""},

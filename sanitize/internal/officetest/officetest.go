@@ -54,11 +54,8 @@ func repoRoot() (string, error) {
 	}
 }
 
-// Part is one zip entry of a fixture.
-type Part struct {
-	Name string
-	Data string
-}
+// Part is one zip entry of a fixture: name, then content.
+type Part [2]string
 
 // Zip builds a package from parts in order (deflated).
 func Zip(t testing.TB, parts ...Part) []byte {
@@ -66,11 +63,11 @@ func Zip(t testing.TB, parts ...Part) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, p := range parts {
-		w, err := zw.Create(p.Name)
+		w, err := zw.Create(p[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.Write([]byte(p.Data)); err != nil {
+		if _, err := w.Write([]byte(p[1])); err != nil {
 			t.Fatal(err)
 		}
 	}
