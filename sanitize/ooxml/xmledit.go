@@ -219,10 +219,12 @@ func (s *scanner) startElement(t xml.StartElement, start int64) error {
 			}
 		case "definedName":
 			// Excel runs the macro a name like Auto_Open points at when the
-			// workbook opens ([MS-XLS] 2.5.143 built-in names).
-			name := strings.ToLower(strings.TrimPrefix(strings.ToLower(attr(t, "name")), "_xlnm."))
+			// workbook opens ([MS-XLS] 2.5.143 built-in names). Variants
+			// (_xlnm.Auto_Open, Auto_Open2, LibreOffice's
+			// Excel_BuiltIn_Auto_Open) all go.
+			name := strings.ToLower(attr(t, "name"))
 			for _, p := range []string{"auto_open", "auto_close", "auto_activate", "auto_deactivate"} {
-				if strings.HasPrefix(name, p) {
+				if strings.Contains(name, p) {
 					return s.drop(start, "xml:definedName "+p)
 				}
 			}
