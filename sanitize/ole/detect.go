@@ -44,6 +44,10 @@ func Detect(r io.ReaderAt, size int64) (rep *Report, err error) {
 			rep, err = nil, fmt.Errorf("ole: %w: parser panic", ErrNotOLE)
 		}
 	}()
+	return detect(r, size)
+}
+
+func detect(r io.ReaderAt, size int64) (rep *Report, err error) {
 	var magic [8]byte
 	if size < 512 {
 		return nil, fmt.Errorf("ole: %w: too short", ErrNotOLE)

@@ -463,7 +463,7 @@ func (p *pkg) copyPart(zw *zip.Writer, f *zip.File) error {
 	kind := kindOf(p.ct.of(f.Name), l == p.mainName)
 	trig, scanAll := triggers[kind]
 	scanAll = scanAll && trig == nil && kind != kindOther
-	hit, size, err := p.verify(f, trig)
+	hit, size, err := p.verify(f, trig, kind != kindOther)
 	if err != nil {
 		return err
 	}
@@ -482,7 +482,7 @@ func (p *pkg) copyPart(zw *zip.Writer, f *zip.File) error {
 // verify decompresses the part once, counting real bytes against the budget
 // (the sizes in the zip directory are attacker-controlled), checking the CRC
 // and looking for trigger strings.
-func (p *pkg) verify(f *zip.File, trig []string) (hit bool, size int64, err error) {
+func (p *pkg) verify(f *zip.File, trig []string, xmlPart bool) (hit bool, size int64, err error) {
 	rc, err := f.Open()
 	if err != nil {
 		return false, 0, fmt.Errorf("ooxml: %w: %v", ErrMalformed, err)
@@ -491,8 +491,19 @@ func (p *pkg) verify(f *zip.File, trig []string) (hit bool, size int64, err erro
 	buf := make([]byte, 64<<10)
 	keep := 0 // bytes carried over so that a trigger split across reads is seen
 	crc := crc32.NewIEEE()
+	zeros := 0
 	for {
 		n, rerr := rc.Read(buf[keep:])
+		if n > 0 && size == 0 && xmlPart {
+			if err := checkEncoding(buf[:n]); err != nil {
+				return false, 0, fmt.Errorf("ooxml: part %s: %w", f.Name, err)
+			}
+		}
+		if n == 0 && rerr == nil {
+			if zeros++; zeros > 100 {
+				return false, 0, fmt.Errorf("ooxml: %w: part %s: reader makes no progress", ErrMalformed, f.Name)
+			}
+		}
 		if n > 0 {
 			size += int64(n)
 			crc.Write(buf[keep : keep+n])
@@ -569,4 +580,23 @@ func rawCopy(zw *zip.Writer, f *zip.File, size int64) error {
 	}
 	_, err = io.CopyN(fw, raw, int64(f.CompressedSize64))
 	return err
+}
+
+// checkEncoding refuses XML parts that are not UTF-8. The trigger search
+// and the editor work on UTF-8 bytes; a UTF-16 part would hide its element
+// names from both (OPC permits UTF-16, ECMA-376 Part 2 §8.1.4, so Office
+// would read it).
+func checkEncoding(head []byte) error {
+	h := head[:min(len(head), 256)]
+	if bytes.HasPrefix(h, []byte{0xFE, 0xFF}) || bytes.HasPrefix(h, []byte{0xFF, 0xFE}) || bytes.IndexByte(h, 0) >= 0 {
+		return fmt.Errorf("%w: XML part not in UTF-8", ErrUnsupported)
+	}
+	if i := bytes.Index(h, []byte("encoding=")); i >= 0 && bytes.HasPrefix(h, []byte("<?xml")) {
+		v := strings.ToLower(string(h[i+len("encoding="):]))
+		v = strings.TrimLeft(v, "\"'")
+		if !strings.HasPrefix(v, "utf-8") && !strings.HasPrefix(v, "utf8") {
+			return fmt.Errorf("%w: XML part not in UTF-8", ErrUnsupported)
+		}
+	}
+	return nil
 }

@@ -58,6 +58,10 @@ func (i *Inspector) Inspect(ctx context.Context, r io.ReaderAt, size int64) (fs 
 			fs, err = append(fs, sanitize.Finding{Construct: "unparseable", Location: "package (internal error)"}), nil
 		}
 	}()
+	return i.inspect(ctx, r, size)
+}
+
+func (i *Inspector) inspect(ctx context.Context, r io.ReaderAt, size int64) ([]sanitize.Finding, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return []sanitize.Finding{{Construct: "unparseable", Location: "zip directory"}}, nil
@@ -290,8 +294,11 @@ func (s *state) xmlPart(name string, data []byte) {
 			if c, ok := badElements[loc]; ok {
 				s.add(c, name)
 			}
+			if isWordField(tt.Name) {
+				loc = "w:" + loc
+			}
 			switch loc {
-			case "fldSimple":
+			case "w:fldSimple":
 				s.checkInstr(attrValue(tt, "instr"), name)
 			case "hlinkClick", "hlinkHover":
 				a := strings.ToLower(attrValue(tt, "action"))
@@ -304,7 +311,7 @@ func (s *state) xmlPart(name string, data []byte) {
 				if strings.Contains(n, "auto_open") || strings.Contains(n, "auto_close") {
 					s.add("auto macro name", name)
 				}
-			case "fldChar":
+			case "w:fldChar":
 				switch attrValue(tt, "fldCharType") {
 				case "begin":
 					if len(stack) > 0 && stack[len(stack)-1].inCode {
@@ -326,11 +333,11 @@ func (s *state) xmlPart(name string, data []byte) {
 					stack = stack[:len(stack)-1]
 					s.checkInstr(f.code.String(), name)
 				}
-			case "instrText", "delInstrText":
+			case "w:instrText", "w:delInstrText":
 				inInstr++
 			}
 		case xml.EndElement:
-			if tt.Name.Local == "instrText" || tt.Name.Local == "delInstrText" {
+			if isWordField(tt.Name) && (tt.Name.Local == "instrText" || tt.Name.Local == "delInstrText") {
 				inInstr--
 			}
 		case xml.CharData:
@@ -378,4 +385,16 @@ func attrValue(se xml.StartElement, local string) string {
 		}
 	}
 	return ""
+}
+
+// isWordField reports field elements in the WordprocessingML namespace
+// (transitional or strict): Word ignores same-named elements elsewhere.
+func isWordField(n xml.Name) bool {
+	switch n.Local {
+	case "fldSimple", "fldChar", "instrText", "delInstrText":
+	default:
+		return false
+	}
+	return n.Space == "http://schemas.openxmlformats.org/wordprocessingml/2006/main" ||
+		n.Space == "http://purl.oclc.org/ooxml/wordprocessingml/main"
 }
