@@ -5,9 +5,9 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"io"
 	"image/color"
 	"image/png"
+	"io"
 	"math/rand"
 	"strings"
 	"testing"
@@ -149,7 +149,7 @@ func BigPptx(tb testing.TB, target int) []byte {
 	var rels [][]Rel
 	var media []Part
 	for n := 0; n < p.images; n++ {
-		pic := fmt.Sprintf(`<p:pic><p:nvPicPr><p:cNvPr id="9" name="pic"/><p:cNvPicPr/><p:nvPr/></p:nvPicPr><p:blipFill><a:blip r:embed="rIdP"/><a:stretch><a:fillRect/></a:stretch></p:blipFill>`+
+		pic := fmt.Sprintf(`<p:pic><p:nvPicPr><p:cNvPr id="9" name="pic"/><p:cNvPicPr/><p:nvPr/></p:nvPicPr><p:blipFill><a:blip r:embed="rIdP"/><a:stretch><a:fillRect/></a:stretch></p:blipFill>` +
 			`<p:spPr><a:xfrm><a:off x="4000000" y="3000000"/><a:ext cx="2000000" cy="2000000"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></p:spPr></p:pic>`)
 		slides = append(slides, TextShape(2, fmt.Sprintf("スライド %d 地方公共団体の情報セキュリティ", n), "")+TextShape(3, "無害化 sanitization pipeline", "")+pic)
 		rels = append(rels, []Rel{{"rIdP", "image", fmt.Sprintf("../media/image%d.png", n), ""}})
