@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"slices"
+	"time"
 	"sync"
 	"testing"
 
@@ -96,5 +99,48 @@ func TestBenchFixturesOpen(t *testing.T) {
 			}
 			officetest.OpensInLibreOffice(t, out, "."+kind)
 		})
+	}
+}
+
+// TestThroughputRatio measures floor and handler alternately (so that load
+// from other processes hits both alike) and prints median MB/s and the
+// ratio. It is a measurement, not a check: run it with
+//
+//	KYOJIN_OFFICE_RATIO=1 go test -run TestThroughputRatio -v -timeout 60m ./sanitize/ooxml/
+func TestThroughputRatio(t *testing.T) {
+	if os.Getenv("KYOJIN_OFFICE_RATIO") == "" {
+		t.Skip("set KYOJIN_OFFICE_RATIO=1 to measure throughput ratios")
+	}
+	h := ooxml.New(nil)
+	for _, kind := range []string{"docx", "xlsx", "pptx"} {
+		for _, sz := range benchSizes {
+			data := map[string]func(testing.TB, int) []byte{"docx": officetest.BigDocx, "xlsx": officetest.BigXlsx, "pptx": officetest.BigPptx}[kind](t, sz.target)
+			rounds := 7
+			if sz.target > 10<<20 {
+				rounds = 3
+			}
+			var fl, sa []float64
+			var out bytes.Buffer
+			for range rounds {
+				out.Reset()
+				start := time.Now()
+				if err := officetest.RewriteFloor(data, &out); err != nil {
+					t.Fatal(err)
+				}
+				fl = append(fl, time.Since(start).Seconds())
+				out.Reset()
+				start = time.Now()
+				in := &sanitize.Input{R: bytes.NewReader(data), Size: int64(len(data)), Limits: sanitize.Limits{MaxDecompressedBytes: 4 << 30}}
+				if _, err := h.Sanitize(context.Background(), in, &out); err != nil {
+					t.Fatal(err)
+				}
+				sa = append(sa, time.Since(start).Seconds())
+			}
+			slices.Sort(fl)
+			slices.Sort(sa)
+			mb := float64(len(data)) / 1e6
+			f, s := mb/fl[len(fl)/2], mb/sa[len(sa)/2]
+			t.Logf("| %s | %s | %.2f MB | %.1f | %.1f | %.2f× |", kind, sz.name, mb, f, s, s/f)
+		}
 	}
 }

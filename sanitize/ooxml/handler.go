@@ -463,9 +463,16 @@ func (p *pkg) copyPart(zw *zip.Writer, f *zip.File) error {
 	kind := kindOf(p.ct.of(f.Name), l == p.mainName)
 	trig, scanAll := triggers[kind]
 	scanAll = scanAll && trig == nil && kind != kindOther
-	hit, size, err := p.verify(f, trig, kind != kindOther)
+	hit, head, size, err := p.verify(f, trig, kind != kindOther)
 	if err != nil {
 		return err
+	}
+	if ct := strings.ToLower(p.ct.of(f.Name)); strings.HasPrefix(ct, "image/") && !pictureMagic(head) {
+		// A part that claims to be a picture but is not one (an OLE
+		// storage or an executable under an image content type) is
+		// replaced by a blank picture: the reference stays valid.
+		p.res.Add("replaced", "mislabelled picture", 1)
+		return writeBytes(zw, f.Name, blankPNG)
 	}
 	if kind != kindOther && (hit || scanAll) {
 		spans, err := p.scan(f, kind, size)
@@ -482,10 +489,10 @@ func (p *pkg) copyPart(zw *zip.Writer, f *zip.File) error {
 // verify decompresses the part once, counting real bytes against the budget
 // (the sizes in the zip directory are attacker-controlled), checking the CRC
 // and looking for trigger strings.
-func (p *pkg) verify(f *zip.File, trig []string, xmlPart bool) (hit bool, size int64, err error) {
+func (p *pkg) verify(f *zip.File, trig []string, xmlPart bool) (hit bool, head []byte, size int64, err error) {
 	rc, err := f.Open()
 	if err != nil {
-		return false, 0, fmt.Errorf("ooxml: %w: %v", ErrMalformed, err)
+		return false, nil, 0, fmt.Errorf("ooxml: %w: %v", ErrMalformed, err)
 	}
 	defer rc.Close()
 	buf := make([]byte, 64<<10)
@@ -496,19 +503,22 @@ func (p *pkg) verify(f *zip.File, trig []string, xmlPart bool) (hit bool, size i
 		n, rerr := rc.Read(buf[keep:])
 		if n > 0 && size == 0 && xmlPart {
 			if err := checkEncoding(buf[:n]); err != nil {
-				return false, 0, fmt.Errorf("ooxml: part %s: %w", f.Name, err)
+				return false, nil, 0, fmt.Errorf("ooxml: part %s: %w", f.Name, err)
 			}
 		}
 		if n == 0 && rerr == nil {
 			if zeros++; zeros > 100 {
-				return false, 0, fmt.Errorf("ooxml: %w: part %s: reader makes no progress", ErrMalformed, f.Name)
+				return false, nil, 0, fmt.Errorf("ooxml: %w: part %s: reader makes no progress", ErrMalformed, f.Name)
 			}
 		}
 		if n > 0 {
+			if len(head) < 64 {
+				head = append(head, buf[keep:keep+min(n, 64-len(head))]...)
+			}
 			size += int64(n)
 			crc.Write(buf[keep : keep+n])
 			if err := p.bud.take(int64(n)); err != nil {
-				return false, 0, err
+				return false, nil, 0, err
 			}
 			if !hit {
 				for _, t := range trig {
@@ -526,16 +536,16 @@ func (p *pkg) verify(f *zip.File, trig []string, xmlPart bool) (hit bool, size i
 			break
 		}
 		if rerr != nil {
-			return false, 0, fmt.Errorf("ooxml: %w: part %s: %v", ErrMalformed, f.Name, rerr)
+			return false, nil, 0, fmt.Errorf("ooxml: %w: part %s: %v", ErrMalformed, f.Name, rerr)
 		}
 		if err := p.ctx.Err(); err != nil {
-			return false, 0, err
+			return false, nil, 0, err
 		}
 	}
 	if crc.Sum32() != f.CRC32 || uint64(size) != f.UncompressedSize64 {
-		return false, 0, fmt.Errorf("ooxml: %w: part %s: checksum or size mismatch", ErrMalformed, f.Name)
+		return false, nil, 0, fmt.Errorf("ooxml: %w: part %s: checksum or size mismatch", ErrMalformed, f.Name)
 	}
-	return hit, size, nil
+	return hit, head, size, nil
 }
 
 func (p *pkg) scan(f *zip.File, kind partKind, size int64) ([]span, error) {
@@ -599,4 +609,25 @@ func checkEncoding(head []byte) error {
 		}
 	}
 	return nil
+}
+
+// blankPNG is a 1×1 transparent PNG.
+var blankPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
+	"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+// pictureMagic recognises the picture formats Office stores: PNG, JPEG,
+// GIF, BMP, TIFF, EMF, WMF (placeable or not), JPEG XR (wdp), ICO and SVG.
+func pictureMagic(h []byte) bool {
+	for _, m := range [][]byte{{0x89, 'P', 'N', 'G'}, {0xFF, 0xD8, 0xFF}, []byte("GIF8"), []byte("BM"),
+		{'I', 'I', '*', 0}, {'M', 'M', 0, '*'}, {0xD7, 0xCD, 0xC6, 0x9A}, {1, 0, 9, 0}, {2, 0, 9, 0},
+		{'I', 'I', 0xBC}, {0, 0, 1, 0}} {
+		if bytes.HasPrefix(h, m) {
+			return true
+		}
+	}
+	if len(h) >= 44 && bytes.HasPrefix(h, []byte{1, 0, 0, 0}) && string(h[40:44]) == " EMF" {
+		return true
+	}
+	t := bytes.TrimLeft(bytes.TrimPrefix(h, []byte{0xEF, 0xBB, 0xBF}), " \t\r\n")
+	return bytes.HasPrefix(t, []byte("<svg")) || bytes.HasPrefix(t, []byte("<?xml"))
 }

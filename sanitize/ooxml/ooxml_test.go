@@ -249,3 +249,21 @@ func TestCRCMismatch(t *testing.T) {
 		t.Fatalf("err = %v, want ErrMalformed", err)
 	}
 }
+
+// TestMislabelledPicture: an OLE storage served under image/png through an
+// image relationship is replaced by a blank picture.
+func TestMislabelledPicture(t *testing.T) {
+	data := officetest.Docx(t, officetest.CTDocx, officetest.Para("x"),
+		[]officetest.Rel{{ID: "rIdP", Type: "image", Target: "media/image1.png"}},
+		[]officetest.Part{{"word/media/image1.png", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 not a picture"}})
+	out, res, err := run(t, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasAction(res, "replaced", "mislabelled picture") {
+		t.Errorf("actions %v", res.Actions)
+	}
+	if strings.Contains(allText(t, out), "not a picture") {
+		t.Error("mislabelled content survived")
+	}
+}
