@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"time"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kyojin/kyojin/sanitize"
 	"github.com/kyojin/kyojin/sanitize/internal/officetest"
