@@ -109,6 +109,9 @@ func TestConvertCorpus(t *testing.T) {
 			if !hasKind(res, "converted") {
 				t.Errorf("no converted action: %v", res.Actions)
 			}
+			if strings.HasPrefix(filepath.Base(p), "harmless-clean") {
+				officetest.OpensInLibreOffice(t, out.Bytes(), "."+string(res.OutType))
+			}
 			t.Logf("%s: %v", res.OutType, res.Actions)
 		})
 	}
