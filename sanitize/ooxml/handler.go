@@ -30,6 +30,7 @@ import (
 	"io"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -127,6 +128,7 @@ type pkg struct {
 	mainName   string
 	main       mainType
 	badMain    string // content type of a main part that is not accepted
+	extLinks   bool   // external workbook links were removed
 }
 
 func (h *Handler) sanitize(ctx context.Context, in *sanitize.Input, w io.Writer) (*sanitize.Result, error) {
@@ -327,6 +329,9 @@ func (p *pkg) walk() error {
 func (p *pkg) decide(src string, r relationship) (relationship, string, bool) {
 	rule := ruleFor(r.Type)
 	if !rule.allow {
+		if rule.construct == "externalLink" {
+			p.extLinks = true
+		}
 		p.res.Add("removed", rule.construct, 1)
 		return r, "", false
 	}
@@ -369,6 +374,9 @@ func (p *pkg) decide(src string, r relationship) (relationship, string, bool) {
 		return relationship{ID: r.ID, Type: r.Type, Target: r.Target}, "", true
 	}
 	if c := checkCT(ct); c != "" {
+		if c == "externalLink" {
+			p.extLinks = true
+		}
 		p.res.Add("removed", c, 1)
 		return r, "", false
 	}
@@ -463,6 +471,10 @@ func (p *pkg) copyPart(zw *zip.Writer, f *zip.File) error {
 	kind := kindOf(p.ct.of(f.Name), l == p.mainName)
 	trig, scanAll := triggers[kind]
 	scanAll = scanAll && trig == nil && kind != kindOther
+	if kind == kindSheet && p.extLinks {
+		// Formulas may name the removed links ([1]Sheet1!A1).
+		trig = append(slices.Clip(trig), "[")
+	}
 	hit, head, size, err := p.verify(f, trig, kind != kindOther)
 	if err != nil {
 		return err
@@ -555,6 +567,7 @@ func (p *pkg) scan(f *zip.File, kind partKind, size int64) ([]span, error) {
 	}
 	defer rc.Close()
 	s := newScanner(io.LimitReader(rc, size), kind, p.removedIDs[strings.ToLower(f.Name)], p.keepH, p.res)
+	s.extLinks = p.extLinks
 	return s.run()
 }
 

@@ -104,9 +104,9 @@ func TestSanitizeFixtures(t *testing.T) {
 		{
 			name: "xlsx with externalLink and DDE link", build: officetest.XlsxExternalLink,
 			outType: sanitize.TypeXLSX, ext: ".xlsx",
-			actions: [][2]string{{"removed", "externalLink"}, {"removed", "xml:externalReferences"}},
-			keep:    []string{"Sheet1", "<v>42</v>"},
-			gone:    []string{"externalLink", "ddeLink", "ddeService", "attacker.example", "externalReference"},
+			actions: [][2]string{{"removed", "externalLink"}, {"removed", "xml:externalReferences"}, {"removed", "xml:f (external reference)"}},
+			keep:    []string{"Sheet1", "<v>42</v>", "<v>7</v>"},
+			gone:    []string{"externalLink", "ddeLink", "ddeService", "attacker.example", "externalReference", "[1]", "[2]"},
 		},
 		{
 			name: "xlsm with VBA, macro sheet, OLE, ActiveX", build: officetest.XlsmActive,

@@ -134,7 +134,8 @@ type scanner struct {
 	fields   []*field
 	simple   []bool // fldSimple stack: true when its tags are to be deleted
 	frames   []*frame
-	maxSpans int
+	extLinks bool            // external links were removed: drop formulas naming them
+	shared   map[string]bool // shared-formula ids whose master was dropped
 }
 
 type frame struct {
@@ -204,6 +205,9 @@ func (s *scanner) startElement(t xml.StartElement, start int64) error {
 		if isNS(n.Space, "s") && (n.Local == "oleObjects" || n.Local == "controls") {
 			return s.drop(start, "xml:"+n.Local)
 		}
+		if s.extLinks && isNS(n.Space, "s") && n.Local == "f" {
+			return s.formula(t, start)
+		}
 	case kindWorkbook:
 		if !isNS(n.Space, "s") {
 			return nil
@@ -218,6 +222,17 @@ func (s *scanner) startElement(t xml.StartElement, start int64) error {
 				}
 			}
 		case "definedName":
+			if s.extLinks {
+				text, sp, err := s.readText(start)
+				if err != nil {
+					return err
+				}
+				if externalRef(text) {
+					s.spans = append(s.spans, sp)
+					s.res.Add("removed", "xml:definedName (external reference)", 1)
+				}
+				return nil
+			}
 			// Excel runs the macro a name like Auto_Open points at when the
 			// workbook opens ([MS-XLS] 2.5.143 built-in names). Variants
 			// (_xlnm.Auto_Open, Auto_Open2, LibreOffice's
@@ -558,4 +573,54 @@ func applyEdits(dst io.Writer, src io.Reader, spans []span) error {
 	}
 	_, err := io.Copy(dst, src)
 	return err
+}
+
+// formula drops a cell formula that names a removed external workbook
+// ("[1]Sheet1!A1", "[2]!A0" for DDE); the cell keeps its cached value. The
+// dependants of a dropped shared formula ([MS-XLSX]/ECMA-376 §18.3.1.40
+// t="shared" si=...) go with it.
+func (s *scanner) formula(t xml.StartElement, start int64) error {
+	si := ""
+	if attr(t, "t") == "shared" {
+		si = attr(t, "si")
+	}
+	text, sp, err := s.readText(start)
+	if err != nil {
+		return err
+	}
+	drop := externalRef(text)
+	if si != "" {
+		if drop {
+			if s.shared == nil {
+				s.shared = map[string]bool{}
+			}
+			s.shared[si] = true
+		} else if strings.TrimSpace(text) == "" && s.shared[si] {
+			drop = true
+		}
+	}
+	if drop {
+		s.spans = append(s.spans, sp)
+		s.res.Add("removed", "xml:f (external reference)", 1)
+	}
+	return nil
+}
+
+// externalRef reports a formula that refers to an external link by index.
+func externalRef(f string) bool {
+	for i := strings.IndexByte(f, '['); i >= 0 && i+1 < len(f); {
+		j := i + 1
+		for j < len(f) && f[j] >= '0' && f[j] <= '9' {
+			j++
+		}
+		if j > i+1 && j < len(f) && f[j] == ']' {
+			return true
+		}
+		k := strings.IndexByte(f[i+1:], '[')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
 }
