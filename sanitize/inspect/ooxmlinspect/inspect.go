@@ -1,6 +1,6 @@
 // Package ooxmlinspect is the independent checker for Office Open XML output
-// (issue 3 §1.4): it shares no code with the sanitizer in sanitize/ooxml, re-
-// reads a package and lists every active construct still in it — VBA
+// (issue 3 §1.4): it shares no code with the sanitizer in sanitize/ooxml; it
+// reads a package again and lists every active construct still in it — VBA
 // projects, ActiveX, OLE objects and non-picture embeddings, external
 // relationships, attached templates, external workbook links, data
 // connections, dangerous Word field codes (DDE, DDEAUTO, INCLUDE*, ...),
