@@ -44,14 +44,14 @@ var (
 	// ErrEncrypted: the input is an encrypted Office document (an OLE2
 	// container holding EncryptionInfo / EncryptedPackage, [MS-OFFCRYPTO]
 	// §2.3.4). The engine holds it until a password is supplied.
-	ErrEncrypted = errors.New("encrypted Office document")
+	ErrEncrypted = fmt.Errorf("encrypted Office document: %w", sanitize.ErrEncrypted)
 	// ErrMalformed: not a readable OOXML package.
 	ErrMalformed = errors.New("malformed OOXML package")
 	// ErrUnsupported: a well-formed package of a kind this handler does not
 	// rebuild (binary workbook, add-in, unknown main part).
 	ErrUnsupported = errors.New("unsupported OOXML package")
 	// ErrLimit: a limit in sanitize.Limits was exceeded.
-	ErrLimit = errors.New("limit exceeded")
+	ErrLimit = fmt.Errorf("ooxml: %w", sanitize.ErrLimit)
 )
 
 // Handler is the OOXML sanitize.Handler.
