@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -68,6 +69,30 @@ func prefecture(b *testing.B) (string, []string) {
 	return prefDir, dirs
 }
 
+// measure runs body b.N times and reports CPU time per operation next to
+// the wall-clock ns/op.
+func measure(b *testing.B, body func()) {
+	b.ReportAllocs()
+	start, n := cpuTime(), 0
+	for b.Loop() {
+		body()
+		n++
+	}
+	if n > 0 {
+		b.ReportMetric(float64((cpuTime()-start).Milliseconds())/float64(n), "cpu-ms/op")
+	}
+}
+
+// reportLive reports the heap still in use with the loaded models alive:
+// what a long-running process pays to keep the prefecture in memory.
+func reportLive(b *testing.B, models []*model.Model) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-MiB")
+	runtime.KeepAlive(models)
+}
+
 func reportSize(b *testing.B, models []*model.Model) {
 	hosts, flows := 0, 0
 	for _, m := range models {
@@ -83,26 +108,26 @@ func reportSize(b *testing.B, models []*model.Model) {
 // in parallel (GOMAXPROCS workers), strict decoding plus validation.
 func BenchmarkLoadPrefecture(b *testing.B) {
 	dir, _ := prefecture(b)
-	b.ReportAllocs()
 	var models []*model.Model
-	for b.Loop() {
+	measure(b, func() {
+		models = nil // let the previous iteration's models go first
 		ms, diags := model.LoadSet(dir)
 		if diags.HasErrors() {
 			b.Fatalf("%d diagnostics", len(diags.Items))
 		}
 		models = ms
-	}
+	})
 	reportSize(b, models)
+	reportLive(b, models)
 }
 
 // BenchmarkLoadPrefectureSequential loads the same organizations one after
 // another, the like-for-like comparison with BenchmarkDecodePrefecture.
 func BenchmarkLoadPrefectureSequential(b *testing.B) {
 	_, dirs := prefecture(b)
-	b.ReportAllocs()
 	var models []*model.Model
-	for b.Loop() {
-		models = models[:0]
+	measure(b, func() {
+		models = nil
 		for _, d := range dirs {
 			m, diags := model.Load(d)
 			if diags.HasErrors() {
@@ -110,8 +135,9 @@ func BenchmarkLoadPrefectureSequential(b *testing.B) {
 			}
 			models = append(models, m)
 		}
-	}
+	})
 	reportSize(b, models)
+	reportLive(b, models)
 }
 
 // Plain mirrors of the model's Document: the same shape and YAML field
@@ -296,26 +322,32 @@ func prefectureFiles(b *testing.B) ([]string, int) {
 // Document's shape — no positions, no strictness, no validation.
 func BenchmarkDecodePrefecture(b *testing.B) {
 	files, orgs := prefectureFiles(b)
-	b.ReportAllocs()
 	hosts, flows := 0, 0
-	for b.Loop() {
-		hosts, flows = 0, 0
+	var docs []*plainDocument
+	measure(b, func() {
+		hosts, flows, docs = 0, 0, nil
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				b.Fatal(err)
 			}
-			var doc plainDocument
-			if err := yaml.Unmarshal(data, &doc); err != nil {
+			doc := &plainDocument{}
+			if err := yaml.Unmarshal(data, doc); err != nil {
 				b.Fatal(fmt.Errorf("%s: %w", f, err))
 			}
 			hosts += len(doc.Hosts)
 			flows += len(doc.Flows)
+			docs = append(docs, doc) // kept, as a loader keeps its model
 		}
-	}
+	})
 	b.ReportMetric(float64(orgs), "orgs")
 	b.ReportMetric(float64(hosts), "hosts")
 	b.ReportMetric(float64(flows), "flows")
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-MiB")
+	runtime.KeepAlive(docs)
 }
 
 // BenchmarkDecodePrefectureDocument decodes into model.Document itself, as
@@ -327,9 +359,8 @@ func BenchmarkDecodePrefectureDocument(b *testing.B) {
 	if orgs > 20 && os.Getenv("KYOJIN_BENCH_DOCUMENT") != "1" {
 		b.Skipf("%d organizations: goccy/go-yaml decodes TextUnmarshaler fields in quadratic time; set KYOJIN_BENCH_ORGS<=20 or KYOJIN_BENCH_DOCUMENT=1", orgs)
 	}
-	b.ReportAllocs()
 	flows := 0
-	for b.Loop() {
+	measure(b, func() {
 		flows = 0
 		for _, f := range files {
 			data, err := os.ReadFile(f)
@@ -342,7 +373,7 @@ func BenchmarkDecodePrefectureDocument(b *testing.B) {
 			}
 			flows += len(doc.Flows)
 		}
-	}
+	})
 	b.ReportMetric(float64(orgs), "orgs")
 	b.ReportMetric(float64(flows), "flows")
 }
