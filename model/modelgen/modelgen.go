@@ -130,17 +130,16 @@ func Generate(dir string, opts Options) error {
 
 // orgPlan is one organization's identity and size.
 type orgPlan struct {
-	index       int
-	dir         string
-	name, en    string
-	kind        model.OrgKind
-	code        string
-	netModel    model.NetworkModel
-	hosts       int
-	flows       int
-	issue       string
-	prefName    string
-	orgsInTotal int
+	index    int
+	dir      string
+	name, en string
+	kind     model.OrgKind
+	code     string
+	netModel model.NetworkModel
+	hosts    int
+	flows    int
+	issue    string
+	prefName string
 }
 
 var (
@@ -160,7 +159,7 @@ func plan(rng *rand.Rand, o Options) []orgPlan {
 	seq := map[model.OrgKind]int{}
 	for i := range orgs {
 		p := &orgs[i]
-		p.index, p.orgsInTotal, p.prefName = i, n, "架空県"
+		p.index, p.prefName = i, "架空県"
 		f := float64(i) / float64(n)
 		switch {
 		case i == 0:
