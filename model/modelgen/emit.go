@@ -27,6 +27,8 @@ func (g *orgGen) emit() []file {
 	if p.netModel == model.Beta || p.netModel == model.BetaPrime {
 		w.line("  controls: {siem: true, system_log_management: true, vulnerability_management: true, asset_management: true, network_monitoring: true,")
 		w.line("    external_audit: {date: 2025-03-%02d, auditor: 架空情報セキュリティ監査協会}}", 1+p.index%28)
+	} else {
+		w.line("  controls: {network_monitoring: true}")
 	}
 	w.line("  roles:")
 	w.line("    ciso: p-ciso")
