@@ -12,6 +12,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/model/modelgen"
 )
@@ -136,6 +137,29 @@ func BenchmarkLoadPrefectureSequential(b *testing.B) {
 			models = append(models, m)
 		}
 	})
+	reportSize(b, models)
+	reportLive(b, models)
+}
+
+// BenchmarkValidateCheckPrefecture is what issue 2 §5 measures: strict
+// loading, validation and the segmentation checks of every organization,
+// one after another (compare with BenchmarkDecodePrefecture).
+func BenchmarkValidateCheckPrefecture(b *testing.B) {
+	_, dirs := prefecture(b)
+	var models []*model.Model
+	findings := 0
+	measure(b, func() {
+		models, findings = nil, 0
+		for _, d := range dirs {
+			m, diags := model.Load(d)
+			if diags.HasErrors() {
+				b.Fatalf("%s: %d diagnostics", d, len(diags.Items))
+			}
+			findings += len(check.Run(m).Findings)
+			models = append(models, m)
+		}
+	})
+	b.ReportMetric(float64(findings), "findings")
 	reportSize(b, models)
 	reportLive(b, models)
 }
