@@ -108,7 +108,7 @@ type PairRow struct {
 // Summary counts what was checked.
 type Summary struct {
 	Zones, Systems, Assets, Hosts, Terminals, Communications, Flows int
-	BySeverity                                                     [5]int
+	BySeverity                                                      [5]int
 }
 
 // Result is the outcome of checking one model.

@@ -253,6 +253,14 @@ func (m *Model) validateFlow(r refCheck, f *Flow, path string) {
 	}
 	m.FlowFrom = append(m.FlowFrom, from)
 	m.FlowTo = append(m.FlowTo, to)
+	if f.Mechanism == MechSpecific && f.Via == "" {
+		// A flow to or from a communication's endpoint travels over it.
+		if to.Kind == EPComm {
+			f.Via = to.Comm.ID
+		} else if from.Kind == EPComm {
+			f.Via = from.Comm.ID
+		}
+	}
 	if f.Mechanism == MechSpecific {
 		if f.Via == "" {
 			r.diags.Add(f.Diag(diag.Error, path, "via", "required",

@@ -95,8 +95,16 @@ func (e *ValueError) Error() string { return e.Msg.EN }
 
 // Parse parses data and returns the body of each document. A syntax error is
 // reported to diags and yields no documents.
-func Parse(file string, data []byte, diags *diag.List) []ast.Node {
-	f, err := parser.ParseBytes(data, 0)
+func Parse(file string, data []byte, diags *diag.List) (docs []ast.Node) {
+	defer func() {
+		// The YAML library must never take the process down on hostile input.
+		if r := recover(); r != nil {
+			docs = nil
+			diags.Add(diag.Diagnostic{File: file, Line: 1, Col: 1, Severity: diag.Error, Code: "yaml-syntax",
+				Msg: diag.T("YAML を解釈できません", "the YAML cannot be parsed")})
+		}
+	}()
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey()) // reported by the decoder, with the others
 	if err != nil {
 		d := diag.Diagnostic{File: file, Line: 1, Col: 1, Severity: diag.Error, Code: "yaml-syntax",
 			Msg:  diag.T("YAML の構文エラー: "+syntaxMessage(err), "YAML syntax error: "+syntaxMessage(err)),
@@ -108,7 +116,6 @@ func Parse(file string, data []byte, diags *diag.List) []ast.Node {
 		diags.Add(d)
 		return nil
 	}
-	var docs []ast.Node
 	for _, doc := range f.Docs {
 		if doc == nil || doc.Body == nil {
 			continue
@@ -490,10 +497,14 @@ func (d *decoder) structValue(n ast.Node, v reflect.Value, path *seg) {
 		f := si.fields[fi]
 		d.value(mv.Value, v.Field(f.index), &seg{parent: path, name: key})
 	}
+	var at ast.Node = n // a mapping's own token is its first ':'; point at its first key
+	if len(m.Values) > 0 {
+		at = m.Values[0].Key
+	}
 	for i, f := range si.fields {
 		present := i < 64 && seen&(1<<i) != 0 || seenMore[i]
 		if f.required && !present {
-			d.errorAt(n, path, "required", diag.T(fmt.Sprintf("必須フィールド %q がありません", f.name), fmt.Sprintf("required field %q is missing", f.name)),
+			d.errorAt(at, path, "required", diag.T(fmt.Sprintf("必須フィールド %q がありません", f.name), fmt.Sprintf("required field %q is missing", f.name)),
 				diag.T(fmt.Sprintf("%s: を追加してください", f.name), fmt.Sprintf("add %s:", f.name)))
 		}
 	}
