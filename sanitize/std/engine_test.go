@@ -254,9 +254,10 @@ func TestMemberRecords(t *testing.T) {
 func TestDepthLimitRecord(t *testing.T) {
 	e := newEngine(t, setup{})
 	out := process(t, e, "deeper.zip", "", nestedZip(t, 6, zipMember{name: "core.txt", data: []byte("core\n")}))
-	last := out.Records[len(out.Records)-1]
-	if len(out.Records) != 6 || last.Detected != sanitize.TypeZIP || last.ReasonCode != sanitize.ReasonLimit {
-		t.Fatalf("%d records; innermost %s %s %s", len(out.Records), last.Detected, last.ReasonCode, last.Reason)
+	// Members complete before their archive, so the innermost comes first.
+	inner := out.Records[1]
+	if len(out.Records) != 6 || inner.Detected != sanitize.TypeZIP || inner.ReasonCode != sanitize.ReasonLimit {
+		t.Fatalf("%d records; innermost %s %s %s", len(out.Records), inner.Detected, inner.ReasonCode, inner.Reason)
 	}
 }
 
