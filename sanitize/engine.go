@@ -239,9 +239,11 @@ func (e *Engine) Process(ctx context.Context, s Submission) (*Outcome, error) {
 			out.Close()
 			out.OutName = ""
 		} else {
+			rn.mu.Lock()
 			for _, r := range rn.records {
 				r.Quarantine = ref
 			}
+			rn.mu.Unlock()
 		}
 	}
 	if out.Output == nil {
