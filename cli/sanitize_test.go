@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyojin/kyojin/clamd/clamdtest"
 	"github.com/kyojin/kyojin/sanitize"
 )
 
@@ -96,5 +97,24 @@ func TestSanitizeUsage(t *testing.T) {
 	code, stdout, _ := run(t, "sanitize", "policy-default")
 	if code != 0 || !strings.Contains(stdout, "name: kyojin-default") {
 		t.Errorf("policy-default: %d", code)
+	}
+}
+
+func TestSanitizeWithRealClamd(t *testing.T) {
+	addr := clamdtest.Start(t)
+	dir := t.TempDir()
+	y := strings.Replace(string(sanitize.DefaultPolicyYAML()), "enabled: true\n  dir", "enabled: false\n  dir", 1)
+	pol := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pol, []byte(y), 0o644)
+	eicar := filepath.Join(dir, "readme.txt")
+	os.WriteFile(eicar, clamdtest.EICAR(), 0o644)
+	clean := filepath.Join(dir, "memo.txt")
+	os.WriteFile(clean, []byte("メモ\n"), 0o644)
+	code, stdout, stderr := runCLI("sanitize", "--policy", pol, "--clamd", addr, "-o", filepath.Join(dir, "out"), clean, eicar)
+	if code != 1 || !strings.Contains(stdout, "ウイルスが検出されました") || !strings.Contains(stdout, "memo.txt: 問題なし") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "readme.txt")); err == nil {
+		t.Error("infected file delivered")
 	}
 }

@@ -129,7 +129,7 @@ func (h Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer) 
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("archive: write: %w", err)
 	}
-	res.Partial = withheld > 0
+	res.Partial = res.Partial || withheld > 0 // also set by a nested PARTIAL archive
 	if in.Type == sanitize.TypeZIP {
 		res.Add("rebuilt", "zip", 1)
 	}

@@ -13,9 +13,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kyojin/kyojin/sanitize"
 	"github.com/kyojin/kyojin/sanitize/imagefile"
@@ -215,5 +217,115 @@ func TestPeakRSS200MB(t *testing.T) {
 	t.Logf("archive %d MB; peak RSS %d MiB; wall %v\n%s", st.Size()>>20, rss>>10, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime(), out)
 	if rss>>10 >= 256 {
 		t.Errorf("peak RSS %d MiB ≥ 256 MiB", rss>>10)
+	}
+}
+
+// cpuTime is the process's user+system CPU time: on a shared machine it is
+// a steadier measure than wall time, which the benchmarks above use.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestCPURatios measures floor and engine by CPU time, alternating runs so
+// that both see the same machine state, and logs MB/s per CPU-second and
+// the ratio. Run with KYOJIN_BENCH=1 -v; docs/performance-sanitize-engine.md
+// records the figures.
+func TestCPURatios(t *testing.T) {
+	if os.Getenv("KYOJIN_BENCH") == "" {
+		t.Skip("set KYOJIN_BENCH=1 to measure throughput by CPU time")
+	}
+	e := newEngine(t, setup{})
+	limits := sanitize.DefaultPolicy().Limits
+	type work struct {
+		name                   string
+		data                   []byte
+		floor, handler, engine func() error
+	}
+	engineRun := func(name string, data []byte) func() error {
+		return func() error {
+			out, err := e.Process(context.Background(), sanitize.Submission{Name: name, R: bytes.NewReader(data), Size: int64(len(data))})
+			if err != nil {
+				return err
+			}
+			defer out.Close()
+			if !out.Record().Verdict.Delivered() {
+				return fmt.Errorf("%s: %s", out.Record().Verdict, out.Record().Reason)
+			}
+			return nil
+		}
+	}
+	var cases []work
+	for _, s := range benchPNGSizes {
+		data := photoPNG(t, s.w, s.h)
+		cases = append(cases, work{
+			name: "png " + s.name, data: data,
+			floor: func() error {
+				img, err := png.Decode(bytes.NewReader(data))
+				if err != nil {
+					return err
+				}
+				return (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(io.Discard, img)
+			},
+			handler: func() error {
+				in := &sanitize.Input{Name: "a.png", Type: sanitize.TypePNG, R: bytes.NewReader(data), Size: int64(len(data)), Limits: limits}
+				_, err := (imagefile.Handler{}).Sanitize(context.Background(), in, io.Discard)
+				return err
+			},
+			engine: engineRun("a.png", data),
+		})
+	}
+	for _, c := range []struct {
+		name   string
+		photos int
+	}{{"zip text_only", 0}, {"zip with_photos", 4}} {
+		data := benchZip(t, 20, 256<<10, c.photos)
+		cases = append(cases, work{
+			name: c.name, data: data,
+			floor: func() error {
+				zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+				if err != nil {
+					return err
+				}
+				zw := zip.NewWriter(io.Discard)
+				for _, f := range zr.File {
+					rc, _ := f.Open()
+					w, _ := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate})
+					io.Copy(w, rc)
+					rc.Close()
+				}
+				return zw.Close()
+			},
+			engine: engineRun("a.zip", data),
+		})
+	}
+	measure := func(f func() error) time.Duration {
+		runtime.GC()
+		start := cpuTime()
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+		return cpuTime() - start
+	}
+	for _, c := range cases {
+		var floor, handler, engine time.Duration
+		const rounds = 5
+		for range rounds {
+			floor += measure(c.floor)
+			if c.handler != nil {
+				handler += measure(c.handler)
+			}
+			engine += measure(c.engine)
+		}
+		mbps := func(d time.Duration) float64 {
+			return float64(len(c.data)) * rounds / d.Seconds() / 1e6
+		}
+		line := fmt.Sprintf("%-22s %7.2f MB  floor %7.2f MB/s", c.name, float64(len(c.data))/1e6, mbps(floor))
+		if c.handler != nil {
+			line += fmt.Sprintf("  handler %7.2f MB/s (%.2f×)", mbps(handler), floor.Seconds()/handler.Seconds())
+		}
+		line += fmt.Sprintf("  engine %7.2f MB/s (%.2f×)", mbps(engine), floor.Seconds()/engine.Seconds())
+		t.Log(line)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kyojin/kyojin/sanitize"
@@ -67,6 +68,10 @@ func TestSharedCDR(t *testing.T) {
 			}
 			if rec.Verdict.Delivered() {
 				assertInspected(t, out)
+			}
+			// Password-protected samples must never come out.
+			if strings.Contains(rel, "encrypted") && rec.Verdict.Delivered() {
+				t.Errorf("encrypted sample delivered: %s", rec.Verdict)
 			}
 		})
 		return nil
