@@ -110,7 +110,7 @@ func TestSanitizeWithRealClamd(t *testing.T) {
 	os.WriteFile(eicar, clamdtest.EICAR(), 0o644)
 	clean := filepath.Join(dir, "memo.txt")
 	os.WriteFile(clean, []byte("メモ\n"), 0o644)
-	code, stdout, stderr := runCLI("sanitize", "--policy", pol, "--clamd", addr, "-o", filepath.Join(dir, "out"), clean, eicar)
+	code, stdout, stderr := run(t, "sanitize", "--policy", pol, "--clamd", addr, "-o", filepath.Join(dir, "out"), clean, eicar)
 	if code != 1 || !strings.Contains(stdout, "ウイルスが検出されました") || !strings.Contains(stdout, "memo.txt: 問題なし") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
