@@ -415,3 +415,29 @@ func TestOutlineSiblingsKept(t *testing.T) {
 		t.Error("GoTo action removed")
 	}
 }
+
+// TestConcurrent: one Handler serves many files at once (the engine runs
+// handlers in parallel); run with -race.
+func TestConcurrent(t *testing.T) {
+	h := pdf.New(nil)
+	fs := fixtures()
+	errs := make(chan error, len(fs)*4)
+	for i := 0; i < 4; i++ {
+		for _, f := range fs {
+			go func() {
+				in := f.doc.Bytes()
+				var out bytes.Buffer
+				_, err := h.Sanitize(context.Background(), &sanitize.Input{R: bytes.NewReader(in), Size: int64(len(in)), Options: f.options}, &out)
+				if err == nil && len(inspect(t, out.Bytes(), f.options["keep_uri_actions"] == "true")) > 0 {
+					err = errors.New(f.name + ": output not clean")
+				}
+				errs <- err
+			}()
+		}
+	}
+	for range len(fs) * 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
