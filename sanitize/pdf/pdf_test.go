@@ -379,16 +379,21 @@ func TestRaster(t *testing.T) {
 		}
 	})
 	t.Run("fallback", func(t *testing.T) {
-		// A catalog that is not a dictionary: pdfcpu refuses it, the
-		// renderer (which repairs) may still draw it; either way nothing
-		// active comes through.
-		in := []byte(strings.Replace(string(fixtureNamed(t, "clean").doc.Bytes()), "/Type /Catalog", "/Type /Catalog /Pages 999 0 R /Pages", 1))
+		// Without a %PDF header pdfcpu refuses the file; the renderers
+		// still draw it. fallback=raster converts it, fallback=block blocks.
+		in := bytes.Replace(fixtureNamed(t, "openaction-js").doc.Bytes(), []byte("%PDF-1.7"), []byte("%XYZ-1.7"), 1)
+		if _, _, err := run(t, in, map[string]string{"fallback": "block"}, sanitize.Limits{}); !errors.Is(err, pdf.ErrParse) {
+			t.Fatalf("fallback=block: err = %v, want ErrParse", err)
+		}
 		out, res, err := run(t, in, map[string]string{"fallback": "raster"}, sanitize.Limits{Timeout: time.Minute})
-		if err == nil {
-			if fs := inspect(t, out, false); len(fs) > 0 {
-				t.Errorf("fallback output has %v", fs)
-			}
-			t.Logf("actions %v", res.Actions)
+		if err != nil {
+			t.Fatalf("fallback=raster: %v", err)
+		}
+		if len(res.Actions) != 1 || res.Actions[0].Kind != "converted" {
+			t.Errorf("actions = %+v", res.Actions)
+		}
+		if fs := inspect(t, out, false); len(fs) > 0 {
+			t.Errorf("fallback output has %v", fs)
 		}
 	})
 }
