@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -444,5 +445,23 @@ func TestConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestHostileScaleTimeout: a large pathological file either finishes or is
+// stopped by Limits.Timeout; the handler returns promptly either way.
+func TestHostileScaleTimeout(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&b, "%d 0 obj\n<</Length %d 0 R /Kids [%d 0 R]>>\nstream\n(trailer (\n", i+1, i+2, i+2)
+	}
+	start := time.Now()
+	_, _, err := run(t, b.Bytes(), nil, sanitize.Limits{Timeout: 3 * time.Second})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("handler took %v with a 3s timeout", d)
+	}
+	if err == nil {
+		t.Error("pathological file passed")
 	}
 }
