@@ -582,6 +582,9 @@ func (s *scan) trailers() {
 		// A trailer dictionary is small; bounding it keeps many "trailer"
 		// words followed by an unterminated string from costing n².
 		l := &lexer{b: s.data[:min(len(s.data), p+maxTrailer)], pos: p, onName: s.nameHook(func() string { return "trailer" })}
+		if l.skipSpace(); !bytes.HasPrefix(l.b[l.pos:], []byte("<<")) {
+			continue // not a trailer dictionary
+		}
 		if v, err := l.parseValue(0); err == nil {
 			s.walk(v, "trailer", 0)
 		}
