@@ -3,6 +3,7 @@ package pdf_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,6 +87,7 @@ func checkTracemonkey(t *testing.T, out []byte) {
 	if n := pageCount(t, out); n != -1 && n != 14 {
 		t.Errorf("tracemonkey pages = %d, want 14", n)
 	}
+	renderSame(t, out)
 	pdftotext, err := exec.LookPath("pdftotext")
 	if err != nil {
 		t.Log("pdftotext not installed: text check skipped")
@@ -98,5 +100,32 @@ func checkTracemonkey(t *testing.T, out []byte) {
 	txt, err := exec.Command(pdftotext, f, "-").Output()
 	if err != nil || !strings.Contains(string(txt), "Trace-based Just-in-Time Type Specialization") {
 		t.Errorf("tracemonkey text lost: %v %q", err, bytes.TrimSpace(txt[:min(len(txt), 80)]))
+	}
+}
+
+// renderSame checks that the sanitized negative control looks exactly like
+// the original: mutool renders page 1 of both to identical pixels.
+func renderSame(t *testing.T, out []byte) {
+	mutool, err := exec.LookPath("mutool")
+	if err != nil {
+		t.Log("mutool not installed: render comparison skipped")
+		return
+	}
+	dir := t.TempDir()
+	orig := filepath.Join(sharedData(t, "cdr/pdfjs"), "tracemonkey.pdf")
+	san := filepath.Join(dir, "s.pdf")
+	if err := os.WriteFile(san, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var pix [2][]byte
+	for i, f := range []string{orig, san} {
+		png := filepath.Join(dir, fmt.Sprintf("p%d.png", i))
+		if b, err := exec.Command(mutool, "draw", "-q", "-r", "36", "-o", png, f, "1").CombinedOutput(); err != nil {
+			t.Fatalf("mutool draw %s: %v %s", f, err, b)
+		}
+		pix[i], _ = os.ReadFile(png)
+	}
+	if len(pix[0]) == 0 || !bytes.Equal(pix[0], pix[1]) {
+		t.Error("tracemonkey page 1 renders differently after sanitizing")
 	}
 }

@@ -82,10 +82,13 @@ var _ sanitize.Handler = (*Handler)(nil)
 func (h *Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer) (res *sanitize.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Warn("pdf handler panic", "name", in.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			h.log.Warn("pdf handler panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			res, err = nil, fmt.Errorf("%w: %v", ErrPanic, p)
 		}
 	}()
+	if in == nil || in.R == nil || in.Size < 0 {
+		return nil, fmt.Errorf("%w: no input", ErrParse)
+	}
 	if in.Limits.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, in.Limits.Timeout)

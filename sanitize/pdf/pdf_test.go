@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -379,16 +380,21 @@ func TestRaster(t *testing.T) {
 		}
 	})
 	t.Run("fallback", func(t *testing.T) {
-		// A catalog that is not a dictionary: pdfcpu refuses it, the
-		// renderer (which repairs) may still draw it; either way nothing
-		// active comes through.
-		in := []byte(strings.Replace(string(fixtureNamed(t, "clean").doc.Bytes()), "/Type /Catalog", "/Type /Catalog /Pages 999 0 R /Pages", 1))
+		// Without a %PDF header pdfcpu refuses the file; the renderers
+		// still draw it. fallback=raster converts it, fallback=block blocks.
+		in := bytes.Replace(fixtureNamed(t, "openaction-js").doc.Bytes(), []byte("%PDF-1.7"), []byte("%XYZ-1.7"), 1)
+		if _, _, err := run(t, in, map[string]string{"fallback": "block"}, sanitize.Limits{}); !errors.Is(err, pdf.ErrParse) {
+			t.Fatalf("fallback=block: err = %v, want ErrParse", err)
+		}
 		out, res, err := run(t, in, map[string]string{"fallback": "raster"}, sanitize.Limits{Timeout: time.Minute})
-		if err == nil {
-			if fs := inspect(t, out, false); len(fs) > 0 {
-				t.Errorf("fallback output has %v", fs)
-			}
-			t.Logf("actions %v", res.Actions)
+		if err != nil {
+			t.Fatalf("fallback=raster: %v", err)
+		}
+		if len(res.Actions) != 1 || res.Actions[0].Kind != "converted" {
+			t.Errorf("actions = %+v", res.Actions)
+		}
+		if fs := inspect(t, out, false); len(fs) > 0 {
+			t.Errorf("fallback output has %v", fs)
 		}
 	})
 }
@@ -413,5 +419,49 @@ func TestOutlineSiblingsKept(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("/S /GoTo")) {
 		t.Error("GoTo action removed")
+	}
+}
+
+// TestConcurrent: one Handler serves many files at once (the engine runs
+// handlers in parallel); run with -race.
+func TestConcurrent(t *testing.T) {
+	h := pdf.New(nil)
+	fs := fixtures()
+	errs := make(chan error, len(fs)*4)
+	for i := 0; i < 4; i++ {
+		for _, f := range fs {
+			go func() {
+				in := f.doc.Bytes()
+				var out bytes.Buffer
+				_, err := h.Sanitize(context.Background(), &sanitize.Input{R: bytes.NewReader(in), Size: int64(len(in)), Options: f.options}, &out)
+				if err == nil && len(inspect(t, out.Bytes(), f.options["keep_uri_actions"] == "true")) > 0 {
+					err = errors.New(f.name + ": output not clean")
+				}
+				errs <- err
+			}()
+		}
+	}
+	for range len(fs) * 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestHostileScaleTimeout: a large pathological file either finishes or is
+// stopped by Limits.Timeout; the handler returns promptly either way.
+func TestHostileScaleTimeout(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&b, "%d 0 obj\n<</Length %d 0 R /Kids [%d 0 R]>>\nstream\n(trailer (\n", i+1, i+2, i+2)
+	}
+	start := time.Now()
+	_, _, err := run(t, b.Bytes(), nil, sanitize.Limits{Timeout: 3 * time.Second})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("handler took %v with a 3s timeout", d)
+	}
+	if err == nil {
+		t.Error("pathological file passed")
 	}
 }

@@ -1,6 +1,7 @@
 package pdf
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kyojin/kyojin/sanitize"
+	fx "github.com/kyojin/kyojin/sanitize/internal/pdffixture"
 )
 
 // TestSandbox checks the confinement the renderer runs under: empty
@@ -56,4 +60,41 @@ func TestSandbox(t *testing.T) {
 		t.Errorf("network interfaces visible: %q", net)
 	}
 	t.Logf("uid=%s unshare=%v setpriv=%v net=%q", got["uid"], unshareOK, setprivOK, net)
+}
+
+// TestRenderers runs each installed renderer directly (the handler only
+// reaches pdftoppm when mutool is missing or fails).
+func TestRenderers(t *testing.T) {
+	doc := fx.Doc{Root: 1, Objs: fx.Page("raster me", "/OpenAction <</S /JavaScript /JS (x)>>", "")}.Bytes()
+	var rs []renderer
+	if p, err := exec.LookPath("mutool"); err == nil {
+		rs = append(rs, mutoolRenderer(p))
+	}
+	if p, err := exec.LookPath("pdftoppm"); err == nil {
+		if i, err := exec.LookPath("pdfinfo"); err == nil {
+			rs = append(rs, popplerRenderer(p, i))
+		}
+	}
+	if len(rs) == 0 {
+		t.Skip("no renderer installed (mupdf-tools, poppler-utils)")
+	}
+	findRenderers()
+	for _, r := range rs {
+		t.Run(r.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var out bytes.Buffer
+			in := &sanitize.Input{Size: int64(len(doc))}
+			res, err := New(nil).rasterWith(ctx, r, in, doc, 40, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Actions[0].Count != 1 || !strings.Contains(res.Actions[0].Detail, r.name) {
+				t.Errorf("actions = %+v", res.Actions)
+			}
+			if !bytes.Contains(out.Bytes(), []byte("/MediaBox [0 0 612.00 792.00]")) || bytes.Contains(out.Bytes(), []byte("JavaScript")) {
+				t.Error("output is not the expected image-only page")
+			}
+		})
+	}
 }

@@ -24,6 +24,7 @@ import (
 type streamFixer struct {
 	budget int64 // remaining decompressed bytes; < 0 means unlimited
 	res    *sanitize.Result
+	buf    []byte // inflate scratch, reused for every stream
 }
 
 func filterList(d types.Dict) ([]string, []types.Object) {
@@ -200,7 +201,10 @@ func (sf *streamFixer) checkFlate(raw []byte) ([]byte, bool, error) {
 	}
 	r, isZlib, release := inflater(raw)
 	cw := &countWriter{}
-	_, err := io.Copy(cw, io.LimitReader(r, sf.limit()))
+	if sf.buf == nil {
+		sf.buf = make([]byte, 32<<10)
+	}
+	_, err := io.CopyBuffer(cw, io.LimitReader(r, sf.limit()), sf.buf)
 	release()
 	if serr := sf.spend(cw.n); serr != nil {
 		return nil, false, serr

@@ -91,6 +91,20 @@ type scan struct {
 	seen     map[sanitize.Finding]bool
 	headers  map[int]int // object number -> offset of the value after "obj"
 	skip     []span      // delimited stream data, in file order
+	// endstreams holds the offsets of every "endstream", built on first use.
+	endstreams []int
+}
+
+func allIndexes(b, sep []byte) []int {
+	out := []int{}
+	for i := 0; ; {
+		j := bytes.Index(b[i:], sep)
+		if j < 0 {
+			return out
+		}
+		out = append(out, i+j)
+		i += j + len(sep)
+	}
 }
 
 type span struct{ from, to int }
@@ -328,11 +342,16 @@ func (s *scan) streamData(d pDict, start int) []byte {
 			return s.data[start : start+n]
 		}
 	}
-	end := bytes.Index(s.data[start:], []byte("endstream"))
-	if end < 0 {
+	// The first "endstream" after start, from an index built once, so many
+	// streams without one cannot make the scan quadratic.
+	if s.endstreams == nil {
+		s.endstreams = allIndexes(s.data, []byte("endstream"))
+	}
+	k := sort.SearchInts(s.endstreams, start)
+	if k == len(s.endstreams) {
 		return s.data[start:]
 	}
-	return bytes.TrimRight(s.data[start:start+end], "\r\n")
+	return bytes.TrimRight(s.data[start:s.endstreams[k]], "\r\n")
 }
 
 func filters(d pDict) []string {
@@ -546,6 +565,8 @@ func numVal(s string) any {
 	return v
 }
 
+const maxTrailer = 4 << 10
+
 // trailers checks classic trailer dictionaries (for /Encrypt).
 func (s *scan) trailers() {
 	for i := 0; ; {
@@ -558,7 +579,12 @@ func (s *scan) trailers() {
 		if s.inSkipped(p - 1) {
 			continue
 		}
-		l := &lexer{b: s.data, pos: p, onName: s.nameHook(func() string { return "trailer" })}
+		// A trailer dictionary is small; bounding it keeps many "trailer"
+		// words followed by an unterminated string from costing n².
+		l := &lexer{b: s.data[:min(len(s.data), p+maxTrailer)], pos: p, onName: s.nameHook(func() string { return "trailer" })}
+		if l.skipSpace(); !bytes.HasPrefix(l.b[l.pos:], []byte("<<")) {
+			continue // not a trailer dictionary
+		}
 		if v, err := l.parseValue(0); err == nil {
 			s.walk(v, "trailer", 0)
 		}

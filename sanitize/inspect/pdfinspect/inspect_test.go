@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kyojin/kyojin/sanitize/inspect/pdfinspect"
 	fx "github.com/kyojin/kyojin/sanitize/internal/pdffixture"
@@ -218,4 +220,20 @@ func FuzzInspect(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHostileScale: thousands of objects with unterminated strings, streams
+// without endstream and bare "trailer" words must not make the scan
+// quadratic.
+func TestHostileScale(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&b, "%d 0 obj\n<</Length 999999>>\nstream\n(trailer (\n", i+1)
+	}
+	start := time.Now()
+	inspect(t, pdfinspect.New(), b.Bytes())
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("inspecting %d bytes took %v", b.Len(), d)
+	}
 }
