@@ -80,10 +80,10 @@ type Engine interface {
 // Sanitizer rebuilds messages. It is safe for concurrent use.
 type Sanitizer struct {
 	Policy  Policy
-	Engine  Engine          // nil: every attachment the policy would sanitize is removed instead
-	Vault   sanitize.Vault  // nil: quarantine actions fail (temporary error) — originals are never silently lost
-	Log     *slog.Logger    // nil: discard
-	TempDir string          // spool for attachments
+	Engine  Engine         // nil: every attachment the policy would sanitize is removed instead
+	Vault   sanitize.Vault // nil: quarantine actions fail (temporary error) — originals are never silently lost
+	Log     *slog.Logger   // nil: discard
+	TempDir string         // spool for attachments
 }
 
 // Errors the SMTP layer maps to reply codes.
@@ -96,17 +96,17 @@ var (
 
 // Part reports what happened to one MIME part (for audit and the notice).
 type Part struct {
-	Path        string           `json:"path"`
-	ContentType string           `json:"content_type"`
-	Name        string           `json:"name,omitempty"`
-	Kind        string           `json:"kind"` // body, html, attachment, inline-image, tnef, encrypted, signature, calendar, forwarded, alternative
-	Size        int64            `json:"size"`
-	Action      string           `json:"action"` // kept, converted, sanitized, quarantined, removed, rejected
-	Verdict     sanitize.Verdict `json:"verdict,omitempty"`
-	Reason      string           `json:"reason,omitempty"`
-	OutName     string           `json:"out_name,omitempty"`
-	OutSize     int64            `json:"out_size,omitempty"`
-	Quarantine  string           `json:"quarantine,omitempty"`
+	Path        string             `json:"path"`
+	ContentType string             `json:"content_type"`
+	Name        string             `json:"name,omitempty"`
+	Kind        string             `json:"kind"` // body, html, attachment, inline-image, tnef, encrypted, signature, calendar, forwarded, alternative
+	Size        int64              `json:"size"`
+	Action      string             `json:"action"` // kept, converted, sanitized, quarantined, removed, rejected
+	Verdict     sanitize.Verdict   `json:"verdict,omitempty"`
+	Reason      string             `json:"reason,omitempty"`
+	OutName     string             `json:"out_name,omitempty"`
+	OutSize     int64              `json:"out_size,omitempty"`
+	Quarantine  string             `json:"quarantine,omitempty"`
 	Records     []*sanitize.Record `json:"records,omitempty"`
 }
 
