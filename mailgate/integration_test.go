@@ -25,7 +25,7 @@ func needSwaks(t *testing.T) {
 	}
 }
 
-func waitIDs(t *testing.T, in *postfixtest.Instance, ids []string, timeout time.Duration) map[string]int {
+func waitIDs(t testing.TB, in *postfixtest.Instance, ids []string, timeout time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -134,4 +134,3 @@ func buildKyojin(t *testing.T) string {
 	}
 	return bin
 }
-

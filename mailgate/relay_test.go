@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net/http"
 	"net"
 	"net/textproto"
 	"os"
@@ -137,7 +138,7 @@ func (ss *sinkSession) Data(r io.Reader) error {
 }
 
 // selfSigned writes a certificate and key for STARTTLS.
-func selfSigned(t *testing.T, dir string) (string, string) {
+func selfSigned(t testing.TB, dir string) (string, string) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mx.test"}, DNSNames: []string{"mx.test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
@@ -154,7 +155,7 @@ func selfSigned(t *testing.T, dir string) (string, string) {
 
 // testConfig writes a sanitize policy (clamd off, quarantine on) and a
 // relay configuration into dir.
-func testConfig(t *testing.T, dir, downstream, extra string) string {
+func testConfig(t testing.TB, dir, downstream, extra string) string {
 	t.Helper()
 	cert, key := selfSigned(t, dir)
 	os.WriteFile(filepath.Join(dir, "qkey"), bytes.Repeat([]byte{9}, 32), 0o600)
@@ -190,7 +191,7 @@ audit_log: %s
 	return p
 }
 
-func mustRead(t *testing.T, p string) []byte {
+func mustRead(t testing.TB, p string) []byte {
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func testDNS() *staticResolver {
 }
 
 // startRelay runs a relay against downstream and returns its address.
-func startRelay(t *testing.T, downstream, extra string) (*Relay, string, string) {
+func startRelay(t testing.TB, downstream, extra string) (*Relay, string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, diags := LoadConfig(testConfig(t, dir, downstream, extra))
@@ -448,4 +449,46 @@ func sendPlain(addr, from string, to []string, r io.Reader) error {
 		return err
 	}
 	return c.Quit()
+}
+
+// TestOversizeAndMetrics: a 50 MB message over the size limit gets 552
+// 5.3.4 without harming the relay; the metrics listener counts it.
+func TestOversizeAndMetrics(t *testing.T) {
+	ds := startSink(t)
+	mport := freePort(t)
+	_, addr, _ := startRelay(t, ds.addr, fmt.Sprintf("metrics:\n  address: 127.0.0.1:%d\n", mport))
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	big := msg("a@good.example", "big@x", "\r\n") + strings.Repeat(strings.Repeat("x", 998)+"\r\n", 50<<10)
+	err = c.SendMail("a@good.example", []string{"k@city.lg.jp"}, strings.NewReader(big))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 552 || se.EnhancedCode != (smtp.EnhancedCode{5, 3, 4}) {
+		t.Fatalf("50 MB message: %v, want 552 5.3.4", err)
+	}
+	if err := sendPlain(addr, "a@good.example", []string{"k@city.lg.jp"}, strings.NewReader(msg("a@good.example", "small@x", "\r\nsmall\r\n"))); err != nil {
+		t.Fatalf("relay unusable after the big message: %v", err)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", mport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`kyojin_mailgate_messages_total{result="too_large"} 1`, `kyojin_mailgate_messages_total{result="queued"} 1`, "kyojin_mailgate_accept_seconds_bucket"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
