@@ -120,18 +120,14 @@ func mailgateQueue(env *Env, cfgFile, dir string, args []string) error {
 		if err != nil {
 			return err
 		}
-		e, path, err := queue.Show(dir, id)
+		e, m, err := queue.Show(dir, id)
 		if err != nil {
 			return err
 		}
+		defer m.Close()
 		b, _ := json.MarshalIndent(e, "", "  ")
 		fmt.Fprintf(env.Stdout, "%s\n\n", b)
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(env.Stdout, f)
+		_, err = io.Copy(env.Stdout, m)
 		return err
 	case "retry", "drop":
 		id, err := needID()

@@ -123,6 +123,11 @@ func (d *deliverer) deliver(ctx context.Context, c *smtp.Client, env *queue.Enve
 		}
 	}
 	perm, temp, err := d.send(c, env)
+	if errors.Is(err, os.ErrNotExist) {
+		// Dropped (kyojin mailgate queue drop) while waiting.
+		r.Queue.Done(env.ID)
+		return c
+	}
 	if err != nil {
 		c.Close()
 		d.failed(env, nil, err, start)

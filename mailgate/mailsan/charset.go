@@ -112,8 +112,8 @@ func decodeWith(enc encoding.Encoding, b []byte) (string, bool) {
 	if err != nil || bytes.ContainsRune(out, utf8.RuneError) {
 		return "", false
 	}
-	if enc == japanese.ISO2022JP && bytes.ContainsAny(b, "\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x90\x91\x92\x93\x94\x95\x96\x97\x98\x99\x9a\x9b\x9c\x9d\x9e\x9f") {
-		return "", false
+	if enc == japanese.ISO2022JP && !isASCIIBytes(b) {
+		return "", false // ISO-2022-JP is 7-bit (RFC 1468): 8-bit bytes mean another charset
 	}
 	return string(out), true
 }
@@ -176,4 +176,13 @@ func cleanText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func isASCIIBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -5,13 +5,19 @@
 // crash or kill -9 after the 250 cannot lose it (RFC 5321 §6.1: the
 // receiver "MUST NOT lose the message").
 //
-// Layout: DIR/<id>.eml is the message, DIR/<id>.json its envelope. The
-// envelope is written last and renamed into place, so it is the commit
-// mark: an .eml without .json is an unacknowledged leftover and is removed
-// by Open.
+// Layout: DIR/<id>.msg holds the envelope as its first line (JSON) and
+// the message after it. It is written as a temporary file, fsynced and
+// renamed into place; the directory fsync that makes the rename durable is
+// shared by all messages committed at the same moment (group commit), so
+// a message costs one file fsync plus a share of one directory fsync —
+// the same order as Postfix. Later state (attempts, next attempt, last
+// error) goes to DIR/<id>.json without fsync: losing it in a crash only
+// makes a retry come early.
 package queue
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -50,6 +56,48 @@ type Queue struct {
 	// busy marks messages a worker is delivering right now.
 	busy map[string]bool
 	wake chan struct{}
+	// While a rescan reads the directory, Put and Done record what they
+	// change so that the merge neither forgets a new message nor revives
+	// a delivered one.
+	scanning bool
+	added    map[string]*Envelope
+	removed  map[string]bool
+	ds       dirSyncer
+}
+
+// dirSyncer coalesces directory fsyncs: a caller returns once an fsync
+// that STARTED after its call has completed.
+type dirSyncer struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	req     uint64
+	done    uint64
+	running bool
+	err     error
+}
+
+func (d *dirSyncer) sync(dir string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cond == nil {
+		d.cond = sync.NewCond(&d.mu)
+	}
+	d.req++
+	my := d.req
+	for d.done < my {
+		if d.running {
+			d.cond.Wait()
+			continue
+		}
+		d.running = true
+		target := d.req
+		d.mu.Unlock()
+		err := syncDir(dir)
+		d.mu.Lock()
+		d.running, d.done, d.err = false, target, err
+		d.cond.Broadcast()
+	}
+	return d.err
 }
 
 var idRE = regexp.MustCompile(`^[0-9]{14}-[0-9a-f]{16}$`)
@@ -86,15 +134,22 @@ func (q *Queue) signal() {
 // or drop from another process), removing uncommitted leftovers. Messages
 // being delivered keep their in-memory state.
 func (q *Queue) Rescan() error {
+	q.mu.Lock()
+	q.scanning, q.added, q.removed = true, map[string]*Envelope{}, map[string]bool{}
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		q.scanning, q.added, q.removed = false, nil, nil
+		q.mu.Unlock()
+	}()
 	ents, err := os.ReadDir(q.dir)
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
 	have := map[string]bool{}
 	for _, e := range ents {
-		n := e.Name()
-		if strings.HasSuffix(n, ".json") {
-			have[strings.TrimSuffix(n, ".json")] = true
+		if id, ok := strings.CutSuffix(e.Name(), ".msg"); ok {
+			have[id] = true
 		}
 	}
 	loaded := map[string]*Envelope{}
@@ -102,19 +157,16 @@ func (q *Queue) Rescan() error {
 		n := e.Name()
 		switch {
 		case strings.HasPrefix(n, ".tmp-"):
+			// Never committed: the sender did not get 250 and retries.
 			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
 				os.Remove(filepath.Join(q.dir, n))
 			}
-		case strings.HasSuffix(n, ".eml"):
-			id := strings.TrimSuffix(n, ".eml")
-			if !have[id] {
-				// Never acknowledged: the sender did not get 250 and retries.
-				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
-					os.Remove(filepath.Join(q.dir, n))
-				}
-			}
 		case strings.HasSuffix(n, ".json"):
-			id := strings.TrimSuffix(n, ".json")
+			if id := strings.TrimSuffix(n, ".json"); !have[id] {
+				os.Remove(filepath.Join(q.dir, n)) // state of a delivered message
+			}
+		case strings.HasSuffix(n, ".msg"):
+			id := strings.TrimSuffix(n, ".msg")
 			env, err := q.read(id)
 			if err != nil {
 				continue
@@ -128,6 +180,12 @@ func (q *Queue) Rescan() error {
 			loaded[id] = cur
 		}
 	}
+	for id, e := range q.added {
+		loaded[id] = e
+	}
+	for id := range q.removed {
+		delete(loaded, id)
+	}
 	q.env = loaded
 	q.mu.Unlock()
 	q.signal()
@@ -135,12 +193,23 @@ func (q *Queue) Rescan() error {
 }
 
 func (q *Queue) read(id string) (*Envelope, error) {
-	b, err := os.ReadFile(filepath.Join(q.dir, id+".json"))
+	if b, err := os.ReadFile(filepath.Join(q.dir, id+".json")); err == nil {
+		var env Envelope
+		if json.Unmarshal(b, &env) == nil && env.ID == id {
+			return &env, nil
+		}
+	}
+	f, err := os.Open(filepath.Join(q.dir, id+".msg"))
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
+	line, err := bufio.NewReaderSize(f, 4096).ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("queue: %s: no envelope line", id)
+	}
 	var env Envelope
-	if err := json.Unmarshal(b, &env); err != nil {
+	if err := json.Unmarshal(line, &env); err != nil {
 		return nil, fmt.Errorf("queue: envelope %s: %w", id, err)
 	}
 	if env.ID != id {
@@ -166,33 +235,61 @@ func (q *Queue) Put(env *Envelope, write func(w io.Writer) (int64, error)) error
 	if !ValidID(env.ID) {
 		return fmt.Errorf("queue: invalid id %q", env.ID)
 	}
-	msgPath := filepath.Join(q.dir, env.ID+".eml")
-	f, err := os.OpenFile(msgPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("queue: %w", err)
-	}
-	n, err := write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(msgPath)
-		return fmt.Errorf("queue: writing message: %w", err)
-	}
-	env.Size = n
 	if env.NextAttempt.IsZero() {
 		env.NextAttempt = time.Now()
 	}
-	if err := q.writeEnvelope(env, true); err != nil {
-		os.Remove(msgPath)
+	tmp, err := os.CreateTemp(q.dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	fail := func(err error) error {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("queue: writing message: %w", err)
+	}
+	// The envelope line is written with the final size after the message,
+	// so leave room: write the message first into the file at an offset.
+	line, _ := json.Marshal(env)
+	pad := len(line) + 64 // room for the size digits
+	if _, err := tmp.Seek(int64(pad), io.SeekStart); err != nil {
+		return fail(err)
+	}
+	n, err := write(tmp)
+	if err != nil {
+		return fail(err)
+	}
+	env.Size = n
+	line, _ = json.Marshal(env)
+	if len(line)+1 > pad {
+		return fail(errors.New("envelope grew"))
+	}
+	// Pad with spaces (valid JSON whitespace) up to the newline.
+	hdr := append(line, bytes.Repeat([]byte{' '}, pad-len(line)-1)...)
+	hdr = append(hdr, '\n')
+	if _, err := tmp.WriteAt(hdr, 0); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("queue: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(q.dir, env.ID+".msg")); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("queue: %w", err)
+	}
+	if err := q.ds.sync(q.dir); err != nil {
+		os.Remove(filepath.Join(q.dir, env.ID+".msg"))
 		return err
 	}
 	q.mu.Lock()
 	cp := *env
 	q.env[env.ID] = &cp
+	if q.scanning {
+		q.added[env.ID] = &cp
+	}
 	q.mu.Unlock()
 	q.signal()
 	return nil
@@ -282,12 +379,35 @@ func (q *Queue) NextDue() (time.Time, bool) {
 	return t, ok
 }
 
-// Message opens the message file of id.
-func (q *Queue) Message(id string) (*os.File, error) {
+// Message opens the message of id (without the envelope line).
+func (q *Queue) Message(id string) (io.ReadCloser, error) {
+	return openMessage(q.dir, id)
+}
+
+func openMessage(dir, id string) (io.ReadCloser, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("queue: invalid id %q", id)
 	}
-	return os.Open(filepath.Join(q.dir, id+".eml"))
+	f, err := os.Open(filepath.Join(dir, id+".msg"))
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(f, 4096)
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("queue: %s: no envelope line", id)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	off := int64(len(line))
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.NewSectionReader(f, off, st.Size()-off), f}, nil
 }
 
 // Done removes a delivered (or bounced) message.
@@ -295,16 +415,19 @@ func (q *Queue) Done(id string) error {
 	q.mu.Lock()
 	delete(q.env, id)
 	delete(q.busy, id)
+	if q.scanning {
+		q.removed[id] = true
+	}
 	q.mu.Unlock()
 	return q.remove(id)
 }
 
 func (q *Queue) remove(id string) error {
-	err := os.Remove(filepath.Join(q.dir, id+".json"))
+	err := os.Remove(filepath.Join(q.dir, id+".msg"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("queue: %w", err)
 	}
-	os.Remove(filepath.Join(q.dir, id+".eml"))
+	os.Remove(filepath.Join(q.dir, id+".json"))
 	return nil
 }
 
@@ -339,7 +462,7 @@ func List(dir string) ([]*Envelope, error) {
 	}
 	var out []*Envelope
 	for _, e := range ents {
-		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && ValidID(id) {
+		if id, ok := strings.CutSuffix(e.Name(), ".msg"); ok && ValidID(id) {
 			if env, err := q.read(id); err == nil {
 				out = append(out, env)
 			}
@@ -349,21 +472,28 @@ func List(dir string) ([]*Envelope, error) {
 	return out, nil
 }
 
-// Show returns the envelope and message path of id.
-func Show(dir, id string) (*Envelope, string, error) {
+// Show returns the envelope and the message of id; the caller closes it.
+func Show(dir, id string) (*Envelope, io.ReadCloser, error) {
 	if !ValidID(id) {
-		return nil, "", fmt.Errorf("queue: invalid id %q", id)
+		return nil, nil, fmt.Errorf("queue: invalid id %q", id)
 	}
 	env, err := (&Queue{dir: dir}).read(id)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	return env, filepath.Join(dir, id+".eml"), nil
+	m, err := openMessage(dir, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return env, m, nil
 }
 
 // Retry makes id due now (the running relay picks it up at its next rescan).
 func Retry(dir, id string) error {
-	env, _, err := Show(dir, id)
+	if !ValidID(id) {
+		return fmt.Errorf("queue: invalid id %q", id)
+	}
+	env, err := (&Queue{dir: dir}).read(id)
 	if err != nil {
 		return err
 	}
@@ -373,7 +503,10 @@ func Retry(dir, id string) error {
 
 // Drop deletes id from the queue without delivering it.
 func Drop(dir, id string) error {
-	if _, _, err := Show(dir, id); err != nil {
+	if !ValidID(id) {
+		return fmt.Errorf("queue: invalid id %q", id)
+	}
+	if _, err := (&Queue{dir: dir}).read(id); err != nil {
 		return err
 	}
 	return (&Queue{dir: dir}).remove(id)
