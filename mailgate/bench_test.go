@@ -88,9 +88,11 @@ func BenchmarkRelayMix(b *testing.B) {
 	}
 	down := postfixtest.Start(b, postfixtest.Options{Name: "benchdown", Domains: []string{"city.lg.jp"}})
 	plain := postfixtest.Start(b, postfixtest.Options{Name: "benchplain", Relayhost: down.Addr})
-	r, relay, _ := startRelay(b, down.Addr, "")
 	const conc = 8
-	r.cfg.Limits.MaxConnectionsPerIP, r.cfg.Limits.MaxMessagesPerIPHour = 100, 1<<30
+	_, relay, _ := startRelayWith(b, down.Addr, "", func(c *Config) {
+		c.Limits.MaxConnectionsPerIP, c.Limits.MaxMessagesPerIPHour = 100, 1<<30
+		c.Queue.Workers = 8
+	})
 	results := map[string]float64{}
 	for _, tc := range []struct{ name, addr string }{{"postfix", plain.Addr}, {"kyojin", relay}} {
 		b.Run(tc.name, func(b *testing.B) {

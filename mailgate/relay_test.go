@@ -212,11 +212,19 @@ func testDNS() *staticResolver {
 
 // startRelay runs a relay against downstream and returns its address.
 func startRelay(t testing.TB, downstream, extra string) (*Relay, string, string) {
+	return startRelayWith(t, downstream, extra, nil)
+}
+
+// startRelayWith lets the caller adjust the configuration before Start.
+func startRelayWith(t testing.TB, downstream, extra string, mutate func(*Config)) (*Relay, string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, diags := LoadConfig(testConfig(t, dir, downstream, extra))
 	if cfg == nil {
 		t.Fatalf("config: %v", diags.Err())
+	}
+	if mutate != nil {
+		mutate(cfg)
 	}
 	r, err := New(cfg, Options{Resolver: testDNS()})
 	if err != nil {

@@ -90,7 +90,7 @@ func htmlToText(r io.Reader, links string) (text string, nLinks, nImages int) {
 				if !end {
 					nImages++
 					if alt := cleanLine(attrs["alt"]); alt != "" {
-						b.WriteString("[画像: " + alt + "]")
+						b.WriteString("[画像: " + alt + "] ")
 					}
 				}
 			case "a", "area":
