@@ -56,6 +56,7 @@ func (s *staticResolver) LookupAddr(context.Context, string) ([]string, error) {
 // refuse recipients permanently (local part "gone") or fail temporarily
 // for the first tempFails transactions.
 type sink struct {
+	lmtp      bool
 	mu        sync.Mutex
 	msgs      []sinkMsg
 	tempFails int
@@ -69,11 +70,14 @@ type sinkMsg struct {
 	data []byte
 }
 
-func startSink(t *testing.T) *sink {
+func startSink(t *testing.T) *sink { return startSinkProto(t, false) }
+
+func startSinkProto(t *testing.T, lmtp bool) *sink {
 	t.Helper()
-	s := &sink{}
+	s := &sink{lmtp: lmtp}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
 	s.srv.Domain = "lgwan.test"
+	s.srv.LMTP = lmtp
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -499,4 +503,52 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestLMTPDownstream: delivery over LMTP with a per-recipient refusal.
+func TestLMTPDownstream(t *testing.T) {
+	ds := startSinkProto(t, true)
+	bounces := startSink(t)
+	_, addr, _ := startRelayWith(t, ds.addr, "", func(c *Config) {
+		c.Downstream.Protocol = "lmtp"
+		c.Queue.DSNRelay = bounces.addr
+	})
+	if err := sendPlain(addr, "s@good.example", []string{"k@city.lg.jp", "gone@city.lg.jp"}, strings.NewReader(msg("s@good.example", "lmtp@x", "\r\nvia lmtp\r\n"))); err != nil {
+		t.Fatal(err)
+	}
+	got := ds.wait(t, 1)
+	if len(got[0].to) != 1 || got[0].to[0] != "k@city.lg.jp" {
+		t.Fatalf("LMTP recipients %v", got[0].to)
+	}
+	b := bounces.wait(t, 1)
+	if !strings.Contains(string(b[0].data), "Final-Recipient: rfc822; gone@city.lg.jp") {
+		t.Fatalf("DSN:\n%s", b[0].data)
+	}
+}
+
+// TestSlowData: a client trickling DATA past limits.data_timeout gets 451.
+func TestSlowData(t *testing.T) {
+	ds := startSink(t)
+	_, addr, _ := startRelayWith(t, ds.addr, "", func(c *Config) { c.Limits.DataTimeout = Duration(500 * time.Millisecond) })
+	c, err := textproto.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.ReadResponse(220)
+	for _, l := range []string{"EHLO s", "MAIL FROM:<a@good.example>", "RCPT TO:<k@city.lg.jp>", "DATA"} {
+		c.PrintfLine("%s", l)
+		c.ReadResponse(0)
+	}
+	for range 8 {
+		c.PrintfLine("Subject: slow")
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.PrintfLine("")
+	c.PrintfLine("body")
+	c.PrintfLine(".")
+	code, text, _ := c.ReadResponse(0)
+	if code != 451 {
+		t.Fatalf("slow DATA: %d %s, want 451", code, text)
+	}
 }

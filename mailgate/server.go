@@ -284,6 +284,7 @@ var (
 	errMalformed   = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message content rejected"}
 	errPolicy      = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Message refused by policy"}
 	errDMARC       = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Message rejected by sender domain policy"}
+	errSlow        = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Data transfer too slow"}
 	errTemp        = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem, try again later"}
 )
 
@@ -360,7 +361,17 @@ func (r *Relay) accept(s *session, rd io.Reader, rec *AuditRecord, start time.Ti
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
+	// The SMTP library arms the read deadline once per command line, so
+	// during DATA the deadline set here bounds the whole transfer: a client
+	// trickling one line a minute cannot hold the connection for ever.
+	s.c.Conn().SetReadDeadline(start.Add(r.cfg.Limits.DataTimeout.D()))
 	size, err := io.Copy(f, rd)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		r.log.Warn("DATA too slow", "ip", s.ip)
+		r.Metrics.Messages.WithLabelValues("timeout").Inc()
+		return errSlow
+	}
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {

@@ -3,6 +3,7 @@ package mailsan
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 // FuzzSanitize: the sanitizer never panics, and whatever it accepts comes
@@ -16,7 +17,11 @@ func FuzzSanitize(f *testing.F) {
 	f.Add([]byte("Subject: =?iso-2022-jp?B?GyRCJCIbKEI=?=\r\n\r\n\x1b$B$\"\x1b(B"))
 	s, _ := newTestSanitizer(f, DefaultPolicy())
 	f.Fuzz(func(t *testing.T, msg []byte) {
+		start := time.Now()
 		out, _, err := run1(t, s, msg)
+		if d := time.Since(start); d > 20*time.Second { // generous: the machine may be loaded
+			t.Fatalf("slow input: %v", d)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrPolicy) {
 				t.Fatalf("unexpected error class: %v", err)
