@@ -61,3 +61,20 @@ func TestAuthenticate(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthenticateRealDNS checks the production resolver path against
+// real published records when the machine has Internet DNS (skipped in
+// the closed test network).
+func TestAuthenticateRealDNS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := net.DefaultResolver.LookupTXT(ctx, "_dmarc.gmail.com"); err != nil {
+		t.Skipf("no Internet DNS here (%v)", err)
+	}
+	a := &Authenticator{Resolver: NewResolver(""), Hostname: "mx.test", Timeout: 10 * time.Second, Log: slog.New(slog.DiscardHandler)}
+	// 192.0.2.1 (TEST-NET-1) is never authorised to send for gmail.com.
+	res := a.Check(context.Background(), net.ParseIP("192.0.2.1"), "helo.example", "someone@gmail.com", strings.NewReader("From: someone@gmail.com\r\n\r\nb\r\n"))
+	if res.SPF == "pass" || res.SPF == "temperror" || res.DMARC != "fail" || res.DMARCPolicy == "" {
+		t.Fatalf("real DNS: spf=%s dmarc=%s policy=%s", res.SPF, res.DMARC, res.DMARCPolicy)
+	}
+}

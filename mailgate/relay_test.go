@@ -272,6 +272,8 @@ func TestDialogue(t *testing.T) {
 			{msg("support@bank.example", "d3@x", "\r\nplease log in\r\n") + ".", "550 5.7.1"}}},
 		{"dmarc-quarantine-accepted", []step{{"EHLO c", "250"}, {"MAIL FROM:<a@shop.example>", "250"}, {"RCPT TO:<kakari@city.lg.jp>", "250"}, {"DATA", "354"},
 			{msg("sale@shop.example", "d4@x", "\r\nsale\r\n") + ".", "250"}}},
+		{"mail-loop", []step{{"EHLO c", "250"}, {"MAIL FROM:<a@good.example>", "250"}, {"RCPT TO:<kakari@city.lg.jp>", "250"}, {"DATA", "354"},
+			{strings.Repeat("Received: from x by y; Mon, 02 Nov 2026 10:00:00 +0900\r\n", 60) + msg("a@good.example", "loop@x", "\r\nloop\r\n") + ".", "554 5.4.6"}}},
 		{"header-only-8bit-garbage", []step{{"EHLO c", "250"}, {"MAIL FROM:<a@good.example>", "250"}, {"RCPT TO:<kakari@city.lg.jp>", "250"}, {"DATA", "354"},
 			{"Subject: \xff\xfe\x80\x81\r\nFrom: a@good.example\r\n\r\n\x00\x01\xff garbage\r\n.", "250"}}},
 	}

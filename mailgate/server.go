@@ -284,6 +284,7 @@ var (
 	errMalformed   = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message content rejected"}
 	errPolicy      = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Message refused by policy"}
 	errDMARC       = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Message rejected by sender domain policy"}
+	errLoop        = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Message: "Routing loop detected"}
 	errSlow        = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Data transfer too slow"}
 	errTemp        = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem, try again later"}
 )
@@ -294,14 +295,13 @@ type session struct {
 	ip   string
 	from string
 	to   []string
-	has  bool
 }
 
 func (r *Relay) newSession(c *smtp.Conn) (smtp.Session, error) {
 	return &session{r: r, c: c, ip: hostOf(c.Conn().RemoteAddr())}, nil
 }
 
-func (s *session) Reset()        { s.from, s.to, s.has = "", nil, false }
+func (s *session) Reset()        { s.from, s.to = "", nil }
 func (s *session) Logout() error { return nil }
 
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
@@ -309,7 +309,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 		s.r.log.Warn("message rate limit", "ip", s.ip)
 		return errRate
 	}
-	s.from, s.to, s.has = from, nil, true
+	s.from, s.to = from, nil
 	return nil
 }
 
@@ -457,6 +457,10 @@ func (r *Relay) accept(s *session, rd io.Reader, rec *AuditRecord, start time.Ti
 		r.Metrics.Messages.WithLabelValues("queued").Inc()
 		r.Metrics.Bytes.WithLabelValues("out").Add(float64(env.Size))
 		return nil
+	case errors.Is(err, mailsan.ErrLoop):
+		rec.Reason = err.Error()
+		r.Metrics.Messages.WithLabelValues("rejected_loop").Inc()
+		return errLoop
 	case errors.Is(err, mailsan.ErrMalformed):
 		rec.Reason = err.Error()
 		r.Metrics.Messages.WithLabelValues("rejected_malformed").Inc()

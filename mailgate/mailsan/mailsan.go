@@ -92,7 +92,13 @@ var (
 	ErrMalformed = errors.New("malformed message")
 	// ErrPolicy: the policy refuses the message (550 5.7.1).
 	ErrPolicy = errors.New("refused by policy")
+	// ErrLoop: too many Received fields, a mail loop (554 5.4.6, RFC 5321 §6.3).
+	ErrLoop = errors.New("mail loop")
 )
+
+// maxHops is the Received count treated as a loop (RFC 5321 §6.3 suggests
+// at least 100 for a hard limit; real paths stay far below 30).
+const maxHops = 50
 
 // Part reports what happened to one MIME part (for audit and the notice).
 type Part struct {
@@ -160,6 +166,9 @@ func (s *Sanitizer) Sanitize(ctx context.Context, src io.ReaderAt, size int64, e
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	if n := len(h.Values("Received")); n > maxHops {
+		return nil, fmt.Errorf("%w: %d Received fields", ErrLoop, n)
 	}
 	if err := rn.entity(h, br, 0, "1"); err != nil {
 		return nil, err
