@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -25,6 +26,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/kyojin/kyojin/clamd/clamdtest"
 )
 
 // staticResolver serves DNS from a table. The tests run without Internet
@@ -160,10 +163,20 @@ func selfSigned(t testing.TB, dir string) (string, string) {
 // testConfig writes a sanitize policy (clamd off, quarantine on) and a
 // relay configuration into dir.
 func testConfig(t testing.TB, dir, downstream, extra string) string {
+	return testConfigClamd(t, dir, downstream, extra, "")
+}
+
+// testConfigClamd enables clamd at clamdAddr when it is not "".
+func testConfigClamd(t testing.TB, dir, downstream, extra, clamdAddr string) string {
 	t.Helper()
 	cert, key := selfSigned(t, dir)
 	os.WriteFile(filepath.Join(dir, "qkey"), bytes.Repeat([]byte{9}, 32), 0o600)
-	pol := strings.Replace(string(mustRead(t, "../sanitize/default-policy.yaml")), "clamd:\n  enabled: true", "clamd:\n  enabled: false", 1)
+	pol := string(mustRead(t, "../sanitize/default-policy.yaml"))
+	if clamdAddr == "" {
+		pol = strings.Replace(pol, "clamd:\n  enabled: true", "clamd:\n  enabled: false", 1)
+	} else {
+		pol = strings.Replace(pol, "address: unix:/run/clamav/clamd.ctl", "address: "+clamdAddr, 1)
+	}
 	pol = strings.Replace(pol, "dir: /var/lib/kyojin/quarantine", "dir: "+filepath.Join(dir, "quarantine"), 1)
 	pol = strings.Replace(pol, "key_env: KYOJIN_QUARANTINE_KEY", "key_file: "+filepath.Join(dir, "qkey"), 1)
 	os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(pol), 0o600)
@@ -552,5 +565,42 @@ func TestSlowData(t *testing.T) {
 	code, text, _ := c.ReadResponse(0)
 	if code != 451 {
 		t.Fatalf("slow DATA: %d %s, want 451", code, text)
+	}
+}
+
+// TestVirusWithRealClamd: with clamd enabled (a real clamd with a test
+// signature database), a message carrying EICAR in an attachment is
+// refused with a generic 550; a clean one passes.
+func TestVirusWithRealClamd(t *testing.T) {
+	addr := clamdtest.Start(t)
+	ds := startSink(t)
+	dir := t.TempDir()
+	cfg, diags := LoadConfig(testConfigClamd(t, dir, ds.addr, "", addr))
+	if cfg == nil {
+		t.Fatal(diags.Err())
+	}
+	r, err := New(cfg, Options{Resolver: testDNS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	relay := r.Addrs()[0].String()
+	virus := msg("a@good.example", "v@x", "Content-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\nContent-Type: text/plain\r\n\r\nsee\r\n--M\r\nContent-Type: text/plain; name=\"a.txt\"\r\nContent-Disposition: attachment; filename=\"a.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"+
+		base64.StdEncoding.EncodeToString(clamdtest.EICAR())+"\r\n--M--\r\n")
+	err = sendPlain(relay, "a@good.example", []string{"k@city.lg.jp"}, strings.NewReader(virus))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 550 || strings.Contains(strings.ToLower(se.Message), "eicar") {
+		t.Fatalf("virus message: %v, want a generic 550", err)
+	}
+	if err := sendPlain(relay, "a@good.example", []string{"k@city.lg.jp"}, strings.NewReader(msg("a@good.example", "clean@x", "\r\nclean\r\n"))); err != nil {
+		t.Fatal(err)
+	}
+	ds.wait(t, 1)
+	if !strings.Contains(string(mustRead(t, filepath.Join(dir, "audit.jsonl"))), clamdtest.SignatureName) {
+		t.Error("audit record lacks the signature name")
 	}
 }

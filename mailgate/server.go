@@ -93,12 +93,13 @@ func New(cfg *Config, opt Options) (*Relay, error) {
 		vault = st
 		ecfg.Vault = st
 	}
+	var scanner sanitize.Scanner
 	if pol.Clamd.Enabled {
 		c, err := clamd.New(pol.Clamd.Address, pol.Clamd.Timeout)
 		if err != nil {
 			return nil, err
 		}
-		ecfg.Scanner = c
+		ecfg.Scanner, scanner = c, c
 	}
 	eng, err := sanitize.New(ecfg)
 	if err != nil {
@@ -119,7 +120,8 @@ func New(cfg *Config, opt Options) (*Relay, error) {
 	}
 	r := &Relay{
 		cfg: cfg, log: log, vault: vault, Queue: q, audit: audit, spool: spool,
-		san:     &mailsan.Sanitizer{Policy: mp, Engine: eng, Vault: vault, Log: log, TempDir: spool},
+		san: &mailsan.Sanitizer{Policy: mp, Engine: eng, Vault: vault, Log: log, TempDir: spool,
+			Scanner: scanner, ScanOptional: !pol.Clamd.Required},
 		domains: map[string]bool{}, conns: map[string]int{}, hourly: map[string]int{},
 	}
 	for _, d := range cfg.Domains {
@@ -457,6 +459,11 @@ func (r *Relay) accept(s *session, rd io.Reader, rec *AuditRecord, start time.Ti
 		r.Metrics.Messages.WithLabelValues("queued").Inc()
 		r.Metrics.Bytes.WithLabelValues("out").Add(float64(env.Size))
 		return nil
+	case errors.Is(err, mailsan.ErrVirus):
+		rec.Reason = err.Error()
+		r.Metrics.Messages.WithLabelValues("rejected_virus").Inc()
+		r.log.Warn("virus", "qid", qid, "ip", s.ip, "err", err)
+		return errPolicy
 	case errors.Is(err, mailsan.ErrLoop):
 		rec.Reason = err.Error()
 		r.Metrics.Messages.WithLabelValues("rejected_loop").Inc()

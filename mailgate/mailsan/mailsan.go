@@ -84,6 +84,11 @@ type Sanitizer struct {
 	Vault   sanitize.Vault // nil: quarantine actions fail (temporary error) — originals are never silently lost
 	Log     *slog.Logger   // nil: discard
 	TempDir string         // spool for attachments
+	// Scanner, when set, scans the whole original message first (clause
+	// 3(2): virus check before entry); a scan failure is a temporary error
+	// unless ScanOptional.
+	Scanner      sanitize.Scanner
+	ScanOptional bool
 }
 
 // Errors the SMTP layer maps to reply codes.
@@ -92,6 +97,8 @@ var (
 	ErrMalformed = errors.New("malformed message")
 	// ErrPolicy: the policy refuses the message (550 5.7.1).
 	ErrPolicy = errors.New("refused by policy")
+	// ErrVirus: the virus scanner found a signature (554 5.7.1).
+	ErrVirus = errors.New("virus found")
 	// ErrLoop: too many Received fields, a mail loop (554 5.4.6, RFC 5321 §6.3).
 	ErrLoop = errors.New("mail loop")
 )
@@ -162,6 +169,17 @@ func (s *Sanitizer) Sanitize(ctx context.Context, src io.ReaderAt, size int64, e
 			res, err = nil, fmt.Errorf("%w: internal parser failure", ErrMalformed)
 		}
 	}()
+	if s.Scanner != nil {
+		virus, err := s.Scanner.Scan(ctx, io.NewSectionReader(src, 0, size))
+		switch {
+		case err != nil && !s.ScanOptional:
+			return nil, fmt.Errorf("virus scan unavailable: %w", err)
+		case err != nil:
+			s.log().Warn("virus scan unavailable; policy allows", "err", err)
+		case virus != "":
+			return nil, fmt.Errorf("%w: %s", ErrVirus, virus)
+		}
+	}
 	br := bufio.NewReaderSize(io.NewSectionReader(src, 0, size), 64<<10)
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
