@@ -28,6 +28,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/kyojin/kyojin/clamd/clamdtest"
+	"github.com/kyojin/kyojin/mailgate/queue"
 )
 
 // staticResolver serves DNS from a table. The tests run without Internet
@@ -602,5 +603,62 @@ func TestVirusWithRealClamd(t *testing.T) {
 	ds.wait(t, 1)
 	if !strings.Contains(string(mustRead(t, filepath.Join(dir, "audit.jsonl"))), clamdtest.SignatureName) {
 		t.Error("audit record lacks the signature name")
+	}
+}
+
+// TestQueueRetryWhileRunning: with the downstream down the message stays
+// queued with its error and a long backoff; `queue retry` (from another
+// process, through the files) makes the running relay deliver it at its
+// next rescan once the downstream is back.
+func TestQueueRetryWhileRunning(t *testing.T) {
+	port := freePort(t)
+	down := fmt.Sprintf("127.0.0.1:%d", port)
+	r, addr, dir := startRelayWith(t, down, "", func(c *Config) {
+		c.Queue.RetryBase, c.Queue.RetryMax, c.Queue.Rescan = Duration(time.Hour), Duration(time.Hour), Duration(200*time.Millisecond)
+		c.Downstream.Timeout = Duration(time.Second)
+	})
+	_ = r
+	if err := sendPlain(addr, "a@good.example", []string{"k@city.lg.jp"}, strings.NewReader(msg("a@good.example", "q@x", "\r\nqueued\r\n"))); err != nil {
+		t.Fatal(err)
+	}
+	qdir := filepath.Join(dir, "queue")
+	var envs []*queue.Envelope
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		envs, _ = queue.List(qdir)
+		if len(envs) == 1 && envs[0].Attempts >= 1 && envs[0].LastError != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue %+v", envs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Downstream comes back on the same port.
+	s := &sink{}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
+	l, err := net.Listen("tcp", down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.srv.Serve(l)
+	defer s.srv.Close()
+	time.Sleep(500 * time.Millisecond)
+	if len(s.messages()) != 0 {
+		t.Fatal("delivered before retry: backoff ignored")
+	}
+	if err := queue.Retry(qdir, envs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, 1)
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		if envs, _ := queue.List(qdir); len(envs) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("delivered message still queued")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
