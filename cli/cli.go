@@ -32,7 +32,10 @@ type Command struct {
 	Long  string // full help, shown by "kyojin help NAME"
 	// Flags declares the command's flags on fs; it may be nil.
 	Flags func(fs *flag.FlagSet)
-	Run   func(env *Env, fs *flag.FlagSet, args []string) error
+	// Subcommands: flags after the first argument belong to a subcommand and
+	// are passed through unparsed.
+	Subcommands bool
+	Run         func(env *Env, fs *flag.FlagSet, args []string) error
 }
 
 var registry = map[string]*Command{}
@@ -104,7 +107,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cmd.Flags != nil {
 		cmd.Flags(fs)
 	}
-	positional, err := parseInterspersed(fs, args[1:])
+	var positional []string
+	var err error
+	if cmd.Subcommands {
+		// Flags before the subcommand are the command's; the subcommand parses the rest.
+		if err = fs.Parse(args[1:]); err == nil {
+			positional = fs.Args()
+		}
+	} else {
+		positional, err = parseInterspersed(fs, args[1:])
+	}
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			writeHelp(env.Stdout, cmd)
