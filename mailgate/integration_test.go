@@ -110,10 +110,14 @@ func TestPostfixChain(t *testing.T) {
 		}
 	}
 	waitIDs(t, down, ids, 60*time.Second)
-	for _, id := range ids {
+	for i, id := range ids {
 		m := string(down.Delivered(id))
 		if !strings.Contains(m, "X-Kyojin-Sanitized:") || strings.Contains(strings.ToLower(m), "text/html") {
 			t.Errorf("%s not sanitized:\n%s", id, m)
+		}
+		// The .docx goes through the engine's OOXML handler and is attached.
+		if i%4 == 2 && !strings.Contains(m, `filename="shiryo.docx"`) {
+			t.Errorf("%s: sanitized docx not attached:\n%s", id, m)
 		}
 	}
 	// Open relay check with swaks directly against the relay.
