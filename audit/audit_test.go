@@ -5,15 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kyojin/kyojin/store"
-	"github.com/kyojin/kyojin/store/sqlite"
 	"github.com/kyojin/kyojin/store/sqlstore"
+	"github.com/kyojin/kyojin/store/storetest"
 )
 
 var ctx = context.Background()
@@ -21,14 +20,7 @@ var ctx = context.Background()
 // newLog returns a log with n entries one minute apart.
 func newLog(t *testing.T, n int) (*Log, *sqlstore.DB) {
 	t.Helper()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "kyojin.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := storetest.SQLite(t)
 	clock := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 	l := New(s)
 	l.now = func() time.Time { clock = clock.Add(time.Minute); return clock }

@@ -7,12 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/store/sqlite"
+	"github.com/kyojin/kyojin/store/sqlstore"
 )
 
 // Opener returns a fresh, empty, migrated store that the test owns.
@@ -409,4 +412,17 @@ func Migrated(t *testing.T, open func() (store.Store, error)) store.Store {
 	t.Cleanup(func() { s.Close() })
 	must(t, s.Migrate(ctx))
 	return s
+}
+
+// SQLite returns a fresh, migrated SQLite store in a temporary directory,
+// for tests of packages built on the store.
+func SQLite(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	var db *sqlstore.DB
+	Migrated(t, func() (store.Store, error) {
+		var err error
+		db, err = sqlite.Open(filepath.Join(t.TempDir(), "kyojin.db"))
+		return db, err
+	})
+	return db
 }
