@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/xml"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -483,3 +484,5 @@ func readAll(t *testing.T, res *http.Response) string {
 	}
 	return string(b)
 }
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
