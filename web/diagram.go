@@ -106,7 +106,7 @@ func Diagram(m *model.Model) string {
 	}
 	slices.SortFunc(keys, func(a, b edgeKey) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
 
-	maxRow := 2
+	maxRow := 1
 	for _, n := range order {
 		maxRow = max(maxRow, int((n.y-top)/(boxH+gapY)))
 	}
