@@ -74,6 +74,8 @@ var nav = []navItem{
 
 // page is what every template gets.
 type page struct {
+	// Body, when set, is the pre-rendered content (see cachedContent).
+	Body    template.HTML
 	Title   string
 	Path    string
 	Subject *auth.Subject
@@ -157,6 +159,28 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	return s.renderTo(w, r, name, title, data)
 }
 
+// renderCached renders a page whose content depends only on the loaded
+// model and key (the viewer's scope and the query), never on the user or
+// the session: the model does not change while the server runs, so the
+// content is rendered once per key. The layout (user, CSRF token, menu) is
+// rendered per request as usual.
+func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name, title, key string, data func() any) error {
+	ck := name + "\x00" + key
+	body, ok := s.cache.Load(ck)
+	if !ok {
+		var b strings.Builder
+		if err := s.pages[name].ExecuteTemplate(&b, "content", &page{Title: title, Data: data()}); err != nil {
+			return fmt.Errorf("render %s: %w", name, err)
+		}
+		body, _ = s.cache.LoadOrStore(ck, template.HTML(b.String()))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return s.renderTo(w, r, name, title, cachedBody(body.(template.HTML)))
+}
+
+// cachedBody marks pre-rendered content for renderTo.
+type cachedBody template.HTML
+
 func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title string, data any) error {
 	t := s.pages[name]
 	if t == nil {
@@ -164,6 +188,9 @@ func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title st
 	}
 	st := state(r)
 	p := &page{Title: title, Path: r.URL.Path, Data: data, Flash: messages[r.URL.Query().Get("m")]}
+	if b, ok := data.(cachedBody); ok {
+		p.Body, p.Data = template.HTML(b), nil
+	}
 	if s.o.Model != nil {
 		p.Org = s.o.Model.Org.Name
 	}
@@ -205,40 +232,45 @@ type sevCount struct {
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
-	data := map[string]any{}
 	sub := state(r).subject
-	if res := s.o.Result; res != nil {
-		sc := sub.ScopeFor(auth.PermFindingsView)
-		findings := s.visibleFindings(sc)
-		var counts []sevCount
-		for sev := check.Critical; sev >= check.Info; sev-- {
-			n := 0
-			for _, f := range findings {
-				if f.Severity == sev {
-					n++
-				}
-			}
-			counts = append(counts, sevCount{sev, n})
-		}
-		ng := 0
-		for _, c := range res.Connections {
-			if c.Verdict == check.NG {
-				ng++
-			}
-		}
-		top := findings
-		if len(top) > 8 {
-			top = top[:8]
-		}
-		data["Result"] = res
-		data["Counts"] = counts
-		data["Findings"] = len(findings)
-		data["Top"] = top
-		data["ConnNG"] = ng
-		data["CanFindings"] = sub.Can(auth.PermFindingsView)
-		data["Model"] = s.o.Model
+	sc := sub.ScopeFor(auth.PermFindingsView)
+	can := sub.Can(auth.PermFindingsView)
+	return s.renderCached(w, r, "dashboard", "ダッシュボード", fmt.Sprintf("%s|%v", scopeKey(sc), can), func() any {
+		return s.dashboardData(sc, can)
+	})
+}
+
+func (s *Server) dashboardData(sc auth.Scope, canFindings bool) map[string]any {
+	data := map[string]any{}
+	res := s.o.Result
+	if res == nil {
+		return data
 	}
-	return s.render(w, r, "dashboard", "ダッシュボード", data)
+	findings := s.visibleFindings(sc)
+	var counts []sevCount
+	for sev := check.Critical; sev >= check.Info; sev-- {
+		n := 0
+		for _, f := range findings {
+			if f.Severity == sev {
+				n++
+			}
+		}
+		counts = append(counts, sevCount{sev, n})
+	}
+	ng := 0
+	for _, c := range res.Connections {
+		if c.Verdict == check.NG {
+			ng++
+		}
+	}
+	data["Result"] = res
+	data["Counts"] = counts
+	data["Findings"] = len(findings)
+	data["Top"] = capped(findings, 8)
+	data["ConnNG"] = ng
+	data["CanFindings"] = canFindings
+	data["Model"] = s.o.Model
+	return data
 }
 
 // visibleFindings returns the findings the scope may see, most severe first.
@@ -254,6 +286,24 @@ func (s *Server) visibleFindings(sc auth.Scope) []check.Finding {
 	}
 	slices.SortStableFunc(out, func(a, b check.Finding) int { return cmp.Compare(b.Severity, a.Severity) })
 	return out
+}
+
+// scopeKey identifies a scope for the content cache.
+func scopeKey(sc auth.Scope) string {
+	if sc.All {
+		return "*"
+	}
+	var parts []string
+	for _, m := range []struct {
+		p   string
+		ids map[string]bool
+	}{{"d", sc.Departments}, {"v", sc.Divisions}, {"s", sc.Systems}} {
+		for id := range m.ids {
+			parts = append(parts, m.p+":"+id)
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
 }
 
 // ---- scoping (clause 1: officers see their department, managers their
@@ -318,6 +368,11 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, r, "model", "モデル", nil)
 	}
 	sc := state(r).subject.ScopeFor(auth.PermModelView)
+	return s.renderCached(w, r, "model", "モデル", scopeKey(sc), func() any { return s.modelData(sc) })
+}
+
+func (s *Server) modelData(sc auth.Scope) map[string]any {
+	m := s.o.Model
 	var systems []*model.System
 	for _, sys := range m.Systems {
 		if systemVisible(sc, sys) {
@@ -347,7 +402,7 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request) error {
 	if sc.All {
 		data["Comms"] = m.Communications
 	}
-	return s.render(w, r, "model", "モデル", data)
+	return data
 }
 
 func capped[T any](xs []T, n int) []T {
@@ -391,16 +446,22 @@ func (s *Server) diagram() template.HTML {
 
 func (s *Server) findingsPage(w http.ResponseWriter, r *http.Request) error {
 	sc := state(r).subject.ScopeFor(auth.PermFindingsView)
-	findings := s.visibleFindings(sc)
 	sev := r.URL.Query().Get("severity")
+	var want check.Severity
 	if sev != "" {
-		want, err := check.ParseSeverity(sev)
-		if err != nil {
+		var err error
+		if want, err = check.ParseSeverity(sev); err != nil {
 			return errStatus(http.StatusBadRequest, "重大度の指定が正しくありません。")
 		}
-		findings = slices.DeleteFunc(findings, func(f check.Finding) bool { return f.Severity != want })
+		sev = want.String()
 	}
-	return s.render(w, r, "findings", "指摘事項", map[string]any{"Findings": findings, "Severity": sev, "Loaded": s.o.Result != nil})
+	return s.renderCached(w, r, "findings", "指摘事項", scopeKey(sc)+"|"+sev, func() any {
+		findings := s.visibleFindings(sc)
+		if sev != "" {
+			findings = slices.DeleteFunc(findings, func(f check.Finding) bool { return f.Severity != want })
+		}
+		return map[string]any{"Findings": findings, "Severity": sev, "Loaded": s.o.Result != nil}
+	})
 }
 
 // ---- audit log ----

@@ -52,6 +52,7 @@ type Server struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 	diag  diagramCache
+	cache sync.Map // rendered page content by page and scope (see renderCached)
 }
 
 type diagramCache struct {
