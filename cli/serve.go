@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -156,9 +157,12 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	}
 	rpID := cfg.WebAuthn.RPID
 	if rpID == "" {
-		rpID = hosts[0]
-		if dev {
-			rpID = "localhost"
+		// A security key is bound to a domain name; a bare host name or
+		// an address cannot be one, so the default is localhost unless the
+		// certificate names a domain.
+		rpID = "localhost"
+		if !dev && strings.Contains(hosts[0], ".") && net.ParseIP(hosts[0]) == nil {
+			rpID = hosts[0]
 		}
 	}
 	origins := cfg.WebAuthn.Origins

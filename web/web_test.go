@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -486,3 +487,48 @@ func readAll(t *testing.T, res *http.Response) string {
 }
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")
+
+func TestSessionExpiryAndDisabledUser(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("staff", false, store.Grant{Role: "staff"})
+	b := e.browser()
+	b.login("staff")
+	e.advance(e.auth.Policy.SessionIdle - time.Minute)
+	if b.get("/"); b.last != "/" {
+		t.Fatalf("active session refused: at %s", b.last)
+	}
+	e.advance(e.auth.Policy.SessionIdle + time.Second)
+	if b.get("/"); b.last != "/login" {
+		t.Errorf("idle session still valid: at %s", b.last)
+	}
+	b.login("staff")
+	for range int(e.auth.Policy.SessionTTL/(e.auth.Policy.SessionIdle-time.Minute)) + 1 {
+		e.advance(e.auth.Policy.SessionIdle - time.Minute)
+		b.get("/")
+	}
+	if b.last != "/login" {
+		t.Errorf("session outlived its absolute lifetime: at %s", b.last)
+	}
+	b.login("staff")
+	u.Disabled = true
+	if err := e.store.UpdateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if b.get("/"); b.last != "/login" {
+		t.Errorf("disabled user keeps the session: at %s", b.last)
+	}
+}
+
+func TestLoginRateLimitedPerAddress(t *testing.T) {
+	e := newEnv(t)
+	e.auth.Policy.IPMaxFails = 3
+	e.user("staff", false, store.Grant{Role: "staff"})
+	b := e.browser()
+	b.get("/login")
+	for i := range 3 {
+		b.post("/login", url.Values{"name": {fmt.Sprintf("guess%d", i)}, "password": {"wrong password"}})
+	}
+	if code, body := b.post("/login", url.Values{"name": {"staff"}, "password": {testPassword}}); code != 429 || !strings.Contains(body, "多すぎます") {
+		t.Errorf("over the address limit: %d", code)
+	}
+}
