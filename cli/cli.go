@@ -32,7 +32,10 @@ type Command struct {
 	Long  string // full help, shown by "kyojin help NAME"
 	// Flags declares the command's flags on fs; it may be nil.
 	Flags func(fs *flag.FlagSet)
-	Run   func(env *Env, fs *flag.FlagSet, args []string) error
+	// Subcommands: flags after the first argument belong to a subcommand and
+	// are passed through unparsed.
+	Subcommands bool
+	Run         func(env *Env, fs *flag.FlagSet, args []string) error
 }
 
 var registry = map[string]*Command{}
@@ -104,7 +107,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cmd.Flags != nil {
 		cmd.Flags(fs)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	var positional []string
+	var err error
+	if cmd.Subcommands {
+		// Flags before the subcommand are the command's; the subcommand parses the rest.
+		if err = fs.Parse(args[1:]); err == nil {
+			positional = fs.Args()
+		}
+	} else {
+		positional, err = parseInterspersed(fs, args[1:])
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			writeHelp(env.Stdout, cmd)
 			return 0
@@ -112,7 +125,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: %v\nTry: kyojin help %s\n", err, cmd.Name)
 		return 2
 	}
-	err := cmd.Run(env, fs, fs.Args())
+	err = cmd.Run(env, fs, positional)
 	if err == nil {
 		return 0
 	}
@@ -131,6 +144,26 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Try: kyojin help %s\n", cmd.Name)
 	}
 	return code
+}
+
+// parseInterspersed lets flags follow positional arguments
+// ("kyojin check DIR -o report.html"); "--" ends flag parsing.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func sortedCommands() []*Command {

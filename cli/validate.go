@@ -24,7 +24,7 @@ func init() {
 			diags.Write(env.Stderr, env.Lang)
 			if m == nil {
 				errs, _ := diags.Count()
-				return &ExitError{Code: 2, Err: fmt.Errorf("%d errors in %s", errs, args[0])}
+				return &ExitError{Code: 2, Err: fmt.Errorf("%d errors in %s", errs, args[0]), Hint: "docs/model.md でフィールドの書き方を確認してください"}
 			}
 			_, warns := diags.Count()
 			if env.Lang == "en" {

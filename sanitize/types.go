@@ -8,7 +8,10 @@ package sanitize
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +41,9 @@ const (
 	TypeWebP    Type = "webp"
 	TypeZIP     Type = "zip"
 	Type7z      Type = "7z"
+	// TypeEncryptedOffice is an OOXML package encrypted inside an OLE2
+	// container (EncryptionInfo + EncryptedPackage streams).
+	TypeEncryptedOffice Type = "office-encrypted"
 )
 
 // Limits bound the work a handler may do on one input.
@@ -73,6 +79,11 @@ type Input struct {
 	Options map[string]string
 	// Depth is the archive nesting depth of this input (0 = top level).
 	Depth int
+	// Nested runs archive members through the engine; nil outside the engine
+	// (archive handlers then fail closed).
+	Nested Recurser
+	// Budget is shared by nested archives; nil means start one from Limits.
+	Budget *Budget
 }
 
 // Option returns the named option or def when unset.
@@ -88,6 +99,9 @@ type Result struct {
 	// OutType is the type of the output (differs from the input on conversion).
 	OutType Type
 	Actions []Action
+	// Partial is set by archive handlers when some members were left out
+	// (blocked, held or failed); the verdict is then PARTIAL.
+	Partial bool
 }
 
 // Add records an action, merging with an earlier one of the same kind and object.
@@ -119,3 +133,114 @@ type Finding struct {
 type Inspector interface {
 	Inspect(ctx context.Context, r io.ReaderAt, size int64) ([]Finding, error)
 }
+
+// Verdict is the outcome of the pipeline for one file.
+type Verdict string
+
+const (
+	VerdictClean     Verdict = "CLEAN"     // delivered; nothing needed removing
+	VerdictSanitized Verdict = "SANITIZED" // delivered after removing or defanging content
+	VerdictConverted Verdict = "CONVERTED" // delivered in another format
+	VerdictHeld      Verdict = "HELD"      // kept back, e.g. encrypted and waiting for a password
+	VerdictBlocked   Verdict = "BLOCKED"   // refused by policy, name rules, limits or the virus scan
+	VerdictFailed    Verdict = "FAILED"    // the engine could not process it safely; blocks
+	VerdictPartial   Verdict = "PARTIAL"   // archive delivered without some members
+)
+
+// Delivered reports whether the verdict comes with an output file.
+func (v Verdict) Delivered() bool {
+	switch v {
+	case VerdictClean, VerdictSanitized, VerdictConverted, VerdictPartial:
+		return true
+	}
+	return false
+}
+
+// Errors a handler wraps to choose the verdict; any other error is FAILED.
+var (
+	// ErrEncrypted marks content the handler cannot read without a key
+	// (password ZIP, encrypted 7z headers, encrypted Office): HELD.
+	ErrEncrypted = errors.New("encrypted content")
+	// ErrLimit marks a breached limit (size, ratio, depth, entries, pixels): BLOCKED.
+	ErrLimit = errors.New("limit exceeded")
+	// ErrRejected marks a hostile structure such as a path-traversal member name: BLOCKED.
+	ErrRejected = errors.New("rejected structure")
+)
+
+// Member is one archive member handed back to the engine, which runs the
+// whole pipeline (detection, name rules, policy, handler, inspector) on it.
+type Member struct {
+	Name string // path inside the archive, already checked by the archive handler
+	R    io.ReaderAt
+	Size int64
+}
+
+// MemberResult is the engine's answer for one member. When the verdict is
+// delivered, R holds the sanitized bytes and Name the output name (its
+// extension may differ after a conversion). Close releases the temporary
+// output and must always be called.
+type MemberResult struct {
+	Verdict Verdict
+	Reason  string
+	Name    string
+	R       io.ReaderAt
+	Size    int64
+	close   func() error
+}
+
+// NewMemberResult builds a MemberResult whose Close calls closeFn (may be nil).
+func NewMemberResult(v Verdict, reason, name string, r io.ReaderAt, size int64, closeFn func() error) *MemberResult {
+	return &MemberResult{Verdict: v, Reason: reason, Name: name, R: r, Size: size, close: closeFn}
+}
+
+// Close releases the member's temporary output.
+func (m *MemberResult) Close() error {
+	if m == nil || m.close == nil {
+		return nil
+	}
+	err := m.close()
+	m.close = nil
+	return err
+}
+
+// Recurser processes archive members through the engine. An error (rather
+// than a blocking verdict) means the whole archive must stop, e.g. because
+// the shared decompression budget is spent; handlers return it wrapped.
+type Recurser interface {
+	Member(ctx context.Context, m Member) (*MemberResult, error)
+}
+
+// Budget is the decompression allowance shared by an archive and every
+// archive nested in it, so that a recursive bomb (42.zip style) cannot
+// multiply the per-archive limits. It is safe for concurrent use.
+type Budget struct {
+	bytes   atomic.Int64
+	entries atomic.Int64
+}
+
+// NewBudget starts a budget from the limits.
+func NewBudget(l Limits) *Budget {
+	b := &Budget{}
+	b.bytes.Store(l.MaxDecompressedBytes)
+	b.entries.Store(int64(l.MaxArchiveEntries))
+	return b
+}
+
+// TakeBytes spends n decompressed bytes; it wraps ErrLimit once the budget is exhausted.
+func (b *Budget) TakeBytes(n int64) error {
+	if b.bytes.Add(-n) < 0 {
+		return fmt.Errorf("decompressed bytes over the limit: %w", ErrLimit)
+	}
+	return nil
+}
+
+// TakeEntry spends one archive entry; it wraps ErrLimit once the budget is exhausted.
+func (b *Budget) TakeEntry() error {
+	if b.entries.Add(-1) < 0 {
+		return fmt.Errorf("archive entries over the limit: %w", ErrLimit)
+	}
+	return nil
+}
+
+// Exhausted reports whether either allowance is spent.
+func (b *Budget) Exhausted() bool { return b.bytes.Load() < 0 || b.entries.Load() < 0 }
