@@ -269,3 +269,41 @@ func TestBrowserSecurityKey(t *testing.T) {
 	}
 	b.shot("09-key-login")
 }
+
+// contrastJS returns the text elements whose contrast against their
+// effective background is below 4.5:1 (WCAG 2.1 AA, 1.4.3).
+const contrastJS = `(() => {
+  const rgb = s => { const m = s.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(",").map(Number); return {r:p[0], g:p[1], b:p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const bg = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c && c.a > 0) return c; } return {r:255, g:255, b:255, a:1}; };
+  const bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("svg")) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.getClientRects().length === 0) continue;
+    const fg = rgb(getComputedStyle(el).color), b = bg(el);
+    const l1 = lum(fg), l2 = lum(b), ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    if (ratio < 4.5) bad.push(el.tagName + "." + el.className + " '" + el.textContent.trim().slice(0, 20) + "' " + ratio.toFixed(2));
+  }
+  return bad;
+})()`
+
+func TestBrowserContrast(t *testing.T) {
+	b := newBrowserEnv(t)
+	b.user("ciso", true, store.Grant{Role: "ciso"})
+	b.run(chromedp.Navigate(b.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#name")))
+	if bad := eval[[]string](b, contrastJS); len(bad) > 0 {
+		t.Errorf("login: low contrast: %v", bad)
+	}
+	b.passwordStep("ciso")
+	b.run(chromedp.WaitVisible(chromedp.CSS("#code")))
+	b.advance(30 * time.Second)
+	code, _ := totp.GenerateCode(b.totp["ciso"], b.now())
+	b.run(chromedp.SendKeys(chromedp.CSS("#code"), code), chromedp.Submit(chromedp.CSS("#code")), chromedp.WaitVisible(chromedp.CSS(".tiles")))
+	for _, p := range []string{"/", "/model", "/findings", "/audit", "/users", "/account/mfa"} {
+		b.run(chromedp.Navigate(b.base+p), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if bad := eval[[]string](b, contrastJS); len(bad) > 0 {
+			t.Errorf("%s: low contrast: %v", p, bad)
+		}
+	}
+}
