@@ -8,7 +8,7 @@ import (
 var permJA = map[Permission]string{
 	PermDashboard:    "ダッシュボード（指摘件数の概況）",
 	PermModelView:    "モデルの閲覧（ゾーン、システム、ホスト、通信、構成図）",
-	PermFindingsView: "指摘事項の閲覧",
+	PermFindingsView: "指摘事項と要求事項（ガイドラインのカタログ）の閲覧",
 	PermAuditView:    "監査ログの閲覧",
 	PermAuditExport:  "監査ログの書き出し（CSV/JSON）",
 	PermUsersView:    "利用者と権限の閲覧",

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
+	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/diag"
 	"github.com/kyojin/kyojin/model"
@@ -185,7 +186,11 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 			return fmt.Errorf("create demo admin: %w", err)
 		}
 	}
-	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Secure: !dev})
+	cat, err := catalog.Default()
+	if err != nil {
+		return fmt.Errorf("control catalog: %w", err)
+	}
+	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Secure: !dev})
 	if err != nil {
 		return err
 	}

@@ -300,7 +300,7 @@ func TestBrowserContrast(t *testing.T) {
 	b.advance(30 * time.Second)
 	code, _ := totp.GenerateCode(b.totp["ciso"], b.now())
 	b.run(chromedp.SendKeys(chromedp.CSS("#code"), code), chromedp.Submit(chromedp.CSS("#code")), chromedp.WaitVisible(chromedp.CSS(".tiles")))
-	for _, p := range []string{"/", "/model", "/findings", "/audit", "/users", "/account/mfa"} {
+	for _, p := range []string{"/", "/model", "/findings", "/catalog", "/catalog/section?kind=guideline&id=6.1", "/audit", "/users", "/account/mfa"} {
 		b.run(chromedp.Navigate(b.base+p), chromedp.WaitVisible(chromedp.CSS("h1")))
 		if bad := eval[[]string](b, contrastJS); len(bad) > 0 {
 			t.Errorf("%s: low contrast: %v", p, bad)

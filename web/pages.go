@@ -45,6 +45,9 @@ func (s *Server) routes() {
 	m.Handle("GET /model", s.require(auth.PermModelView, s.modelPage))
 	m.Handle("GET /model/diagram.svg", s.require(auth.PermModelView, s.diagramSVG))
 	m.Handle("GET /findings", s.require(auth.PermFindingsView, s.findingsPage))
+	m.Handle("GET /catalog", s.require(auth.PermFindingsView, s.catalogPage))
+	m.Handle("GET /catalog/section", s.require(auth.PermFindingsView, s.catalogSection))
+	m.Handle("GET /catalog/entry", s.require(auth.PermFindingsView, s.catalogEntry))
 	m.Handle("GET /audit", s.require(auth.PermAuditView, s.auditPage))
 	m.Handle("GET /audit/export", s.require(auth.PermAuditExport, s.auditExport))
 	m.Handle("GET /users", s.require(auth.PermUsersView, s.usersPage))
@@ -67,6 +70,7 @@ var nav = []navItem{
 	{"/", "ダッシュボード", auth.PermDashboard},
 	{"/model", "モデル", auth.PermModelView},
 	{"/findings", "指摘事項", auth.PermFindingsView},
+	{"/catalog", "要求事項", auth.PermFindingsView},
 	{"/audit", "監査ログ", auth.PermAuditView},
 	{"/users", "利用者と権限", auth.PermUsersView},
 	{"/account/mfa", "二要素認証", auth.PermSelfMFA},

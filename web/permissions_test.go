@@ -33,7 +33,8 @@ func TestPermissionMatrix(t *testing.T) {
 		perm auth.Permission
 	}{
 		{"/", auth.PermDashboard}, {"/model", auth.PermModelView}, {"/model/diagram.svg", auth.PermModelView},
-		{"/findings", auth.PermFindingsView}, {"/audit", auth.PermAuditView}, {"/audit/export?format=csv", auth.PermAuditExport},
+		{"/findings", auth.PermFindingsView}, {"/catalog", auth.PermFindingsView}, {"/catalog/entry?id=6.1(1)", auth.PermFindingsView},
+		{"/audit", auth.PermAuditView}, {"/audit/export?format=csv", auth.PermAuditExport},
 		{"/users", auth.PermUsersView}, {fmt.Sprintf("/users/%d", victim.ID), auth.PermUsersView}, {"/account/mfa", auth.PermSelfMFA},
 	}
 	for _, ri := range auth.Roles {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
+	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
@@ -40,6 +41,9 @@ type Options struct {
 	// browser; both may be nil when no model is loaded.
 	Model  *model.Model
 	Result *check.Result
+	// Catalog is the guideline's control catalog (requirements pages); nil
+	// hides them.
+	Catalog *catalog.Catalog
 	// Secure marks cookies Secure and uses the __Host- prefix. Only the
 	// loopback development mode turns it off.
 	Secure bool

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
+	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
@@ -90,7 +92,11 @@ func newEnv(t *testing.T) *env {
 	e.auth.Params = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	e.auth.Now = e.now
 	m := testModel(t)
-	e.web, err = New(Options{Store: s, Auth: e.auth, Audit: al, Log: log, Model: m, Result: check.Run(m), Secure: true, Now: e.now})
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.web, err = New(Options{Store: s, Auth: e.auth, Audit: al, Log: log, Model: m, Result: check.Run(m), Catalog: cat, Secure: true, Now: e.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +246,7 @@ func TestNoInlineScript(t *testing.T) {
 	b := e.browser()
 	b.login("ciso")
 	inline := regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]|\son[a-z]+=|style=|javascript:`)
-	for _, p := range []string{"/", "/model", "/findings", "/audit", "/users", "/users/1", "/account/mfa", "/model/diagram.svg"} {
+	for _, p := range []string{"/", "/model", "/findings", "/catalog", "/catalog/section?kind=guideline&id=6.1", "/catalog/entry?id=6.1(1)", "/audit", "/users", "/users/1", "/account/mfa", "/model/diagram.svg"} {
 		code, body := b.get(p)
 		if code != 200 {
 			t.Errorf("%s: status %d", p, code)
@@ -530,5 +536,40 @@ func TestLoginRateLimitedPerAddress(t *testing.T) {
 	}
 	if code, body := b.post("/login", url.Values{"name": {"staff"}, "password": {testPassword}}); code != 429 || !strings.Contains(body, "多すぎます") {
 		t.Errorf("over the address limit: %d", code)
+	}
+}
+
+func TestCatalogPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("officer", true, store.Grant{Role: "security-officer", Scope: "department:somu"})
+	b := e.browser()
+	b.login("officer")
+	code, body := b.get("/catalog")
+	if code != 200 || !strings.Contains(body, `href="/catalog/section?kind=guideline&amp;id=1"`) || !strings.Contains(body, "モデル <strong>alpha</strong>") {
+		t.Fatalf("catalog index: %d", code)
+	}
+	code, body = b.get("/catalog/section?kind=guideline&id=1")
+	if code != 200 || !strings.Contains(body, `href="/catalog/entry?id=1%281%29"`) {
+		t.Errorf("section 1: %d", code)
+	}
+	code, body = b.get("/catalog/entry?id=1(1)")
+	if code != 200 || !strings.Contains(body, "この団体への適用") {
+		t.Errorf("entry 1(1): %d", code)
+	}
+	// Requirements limited to other network models say why they do not apply.
+	cat, _ := catalog.Default()
+	for _, en := range cat.Entries() {
+		if len(en.Applies.NetworkModels) > 0 && !slices.Contains(en.Applies.NetworkModels, "alpha") {
+			_, body = b.get("/catalog/entry?id=" + url.QueryEscape(en.ID))
+			if !strings.Contains(body, "対象外") {
+				t.Errorf("%s (only %v) shown as applicable to an alpha body", en.ID, en.Applies.NetworkModels)
+			}
+			break
+		}
+	}
+	for _, p := range []string{"/catalog/entry?id=99(99)", "/catalog/section?kind=guideline&id=42", "/catalog/section?kind=x&id=1"} {
+		if code, _ := b.get(p); code != 404 {
+			t.Errorf("%s: %d", p, code)
+		}
 	}
 }
