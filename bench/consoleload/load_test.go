@@ -27,6 +27,8 @@ import (
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/store/postgres"
+	"github.com/kyojin/kyojin/store/postgres/pgtest"
 	"github.com/kyojin/kyojin/store/storetest"
 	"github.com/kyojin/kyojin/web"
 )
@@ -39,6 +41,9 @@ var sessions int
 
 // think is the mean pause between a session's page views (uniform in
 // [think/2, 3·think/2]); 0 is a closed loop that saturates the server.
+// pg runs the store on a throw-away PostgreSQL server instead of SQLite.
+var pg = flag.Bool("pg", false, "use PostgreSQL (started in a temporary directory) as the store")
+
 var think = flag.Duration("think", 0, "mean think time between page views of one session")
 
 var pages = []string{"/", "/model", "/findings", "/audit"}
@@ -60,7 +65,21 @@ func setup(b *testing.B) *fixture {
 	if m == nil {
 		b.Fatal(diags.Err())
 	}
-	s := storetest.SQLite(&testing.T{})
+	var s store.Store
+	if *pg {
+		srv := pgtest.Start(b)
+		db, err := postgres.Open(srv.NewDB(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		if err := db.Migrate(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		s = db
+	} else {
+		s = storetest.SQLite(b)
+	}
 	ctx := context.Background()
 	al := audit.New(s)
 	for i := range 10000 {
@@ -168,7 +187,7 @@ func BenchmarkConsolePages(b *testing.B) {
 		all = append(all, d...)
 		b.Logf("%-10s n=%5d p50=%7.2fms p95=%7.2fms p99=%7.2fms", p, len(d), ms(percentile(d, .5)), ms(percentile(d, .95)), ms(percentile(d, .99)))
 	}
-	b.Logf("sessions=%d think=%v load average: %s", sessions, *think, loadavg())
+	b.Logf("sessions=%d think=%v postgres=%v load average: %s", sessions, *think, *pg, loadavg())
 	b.ReportMetric(ms(percentile(all, .95)), "p95-ms")
 	b.ReportMetric(ms(percentile(all, .50)), "p50-ms")
 	b.ReportMetric(float64(bytes.Load())/float64(max(1, len(all))), "bytes/page")

@@ -49,7 +49,7 @@ func Run(t *testing.T, open Opener) {
 
 var ctx = context.Background()
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +403,7 @@ func testDumpRestore(t *testing.T, s store.Store, open Opener) {
 
 // Migrated opens a store with open, migrates it, and closes it when the test
 // ends; implementations use it to build their Opener.
-func Migrated(t *testing.T, open func() (store.Store, error)) store.Store {
+func Migrated(t testing.TB, open func() (store.Store, error)) store.Store {
 	t.Helper()
 	s, err := open()
 	if err != nil {
@@ -416,7 +416,7 @@ func Migrated(t *testing.T, open func() (store.Store, error)) store.Store {
 
 // SQLite returns a fresh, migrated SQLite store in a temporary directory,
 // for tests of packages built on the store.
-func SQLite(t *testing.T) *sqlstore.DB {
+func SQLite(t testing.TB) *sqlstore.DB {
 	t.Helper()
 	var db *sqlstore.DB
 	Migrated(t, func() (store.Store, error) {
