@@ -1,0 +1,46 @@
+package audit
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kyojin/kyojin/store"
+)
+
+// WriteCSV writes entries as CSV with a UTF-8 byte-order mark, which
+// Japanese Excel needs to read UTF-8. Cells that a spreadsheet would take
+// for a formula are prefixed with an apostrophe (CSV injection).
+func WriteCSV(w io.Writer, entries []store.AuditEntry) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"seq", "time", "actor", "action", "target", "details", "prev_hash", "hash"})
+	for _, e := range entries {
+		cw.Write([]string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339Nano),
+			cell(e.Actor), cell(e.Action), cell(e.Target), cell(e.Details), e.PrevHash, e.Hash})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// WriteJSON writes entries as a JSON array, one entry per line.
+func WriteJSON(w io.Writer, entries []store.AuditEntry) error {
+	if entries == nil {
+		entries = []store.AuditEntry{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(entries)
+}

@@ -1,0 +1,46 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+)
+
+var permJA = map[Permission]string{
+	PermDashboard:    "ダッシュボード（指摘件数の概況）",
+	PermModelView:    "モデルの閲覧（ゾーン、システム、ホスト、通信、構成図）",
+	PermFindingsView: "指摘事項と要求事項（ガイドラインのカタログ）の閲覧",
+	PermAuditView:    "監査ログの閲覧",
+	PermAuditExport:  "監査ログの書き出し（CSV/JSON）",
+	PermUsersView:    "利用者と権限の閲覧",
+	PermUsersManage:  "利用者の作成・無効化・ロック解除・ロール変更・MFA リセット",
+	PermSelfMFA:      "自分の二要素認証の登録",
+}
+
+// PermissionsMarkdown renders the permission matrix for docs/permissions.md.
+func PermissionsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| 権限 | ")
+	for _, ri := range Roles {
+		fmt.Fprintf(&b, "%s<br>`%s` | ", ri.JA, ri.Role)
+	}
+	b.WriteString("\n|---|")
+	for range Roles {
+		b.WriteString(":-:|")
+	}
+	b.WriteString("\n")
+	for _, p := range Permissions {
+		fmt.Fprintf(&b, "| %s<br>`%s` | ", permJA[p], p)
+		for _, ri := range Roles {
+			cell := "—"
+			if RoleHas(ri.Role, p) {
+				cell = "✓"
+				if ri.ScopeKind != "" && (p == PermModelView || p == PermFindingsView) {
+					cell = "✓（担当範囲）"
+				}
+			}
+			b.WriteString(cell + " | ")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,194 @@
+package auth
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kyojin/kyojin/store"
+)
+
+// Role is one of the guideline's security roles (standards clause 1,
+// 組織体制). Roles held by people who decide on, administer or audit
+// security are privileged and require MFA.
+type Role string
+
+const (
+	// RoleCISO is the 最高情報セキュリティ責任者 (clause 1(1)).
+	RoleCISO Role = "ciso"
+	// RoleChiefOfficer is the 統括情報セキュリティ責任者 (clause 1(2)).
+	RoleChiefOfficer Role = "chief-officer"
+	// RoleSecurityOfficer is the 情報セキュリティ責任者 of a department (clause 1(3)).
+	RoleSecurityOfficer Role = "security-officer"
+	// RoleSecurityManager is the 情報セキュリティ管理者 of a division (clause 1(4)).
+	RoleSecurityManager Role = "security-manager"
+	// RoleSystemAdministrator is the 情報システム管理者 of a system (clause 1(5)).
+	RoleSystemAdministrator Role = "system-administrator"
+	// RoleStaff is a 職員等 (clause 1(6)).
+	RoleStaff Role = "staff"
+	// RoleAuditor is an 監査人 (clause 7): reads everything, changes nothing.
+	RoleAuditor Role = "auditor"
+)
+
+// RoleInfo describes a role.
+type RoleInfo struct {
+	Role       Role
+	JA, EN     string
+	Clause     string
+	ScopeKind  string // "", "department", "division" or "system"
+	Privileged bool
+}
+
+// Roles lists every role, most senior first.
+var Roles = []RoleInfo{
+	{RoleCISO, "最高情報セキュリティ責任者（CISO）", "Chief Information Security Officer", "1(1)", "", true},
+	{RoleChiefOfficer, "統括情報セキュリティ責任者", "Chief Information Security Officer's deputy", "1(2)", "", true},
+	{RoleSecurityOfficer, "情報セキュリティ責任者", "Department security officer", "1(3)", "department", true},
+	{RoleSecurityManager, "情報セキュリティ管理者", "Division security manager", "1(4)", "division", true},
+	{RoleSystemAdministrator, "情報システム管理者", "System administrator", "1(5)", "system", true},
+	{RoleStaff, "職員", "Staff", "1(6)", "", false},
+	{RoleAuditor, "監査人（閲覧のみ）", "Auditor (read-only)", "7", "", true},
+}
+
+// Info returns the description of r, or false for an unknown role.
+func Info(r Role) (RoleInfo, bool) {
+	for _, ri := range Roles {
+		if ri.Role == r {
+			return ri, true
+		}
+	}
+	return RoleInfo{}, false
+}
+
+// ValidateGrant checks that a grant names a known role with the scope kind
+// the role needs ("department:ID" for officers, and so on).
+func ValidateGrant(g store.Grant) error {
+	ri, ok := Info(Role(g.Role))
+	if !ok {
+		return fmt.Errorf("unknown role %q", g.Role)
+	}
+	kind, id, _ := strings.Cut(g.Scope, ":")
+	switch {
+	case ri.ScopeKind == "" && g.Scope != "":
+		return fmt.Errorf("role %s is organisation-wide and takes no scope (got %q)", g.Role, g.Scope)
+	case ri.ScopeKind != "" && (kind != ri.ScopeKind || id == ""):
+		return fmt.Errorf("role %s needs a scope %s:ID (got %q)", g.Role, ri.ScopeKind, g.Scope)
+	}
+	return nil
+}
+
+// Permission is something a page or action requires.
+type Permission string
+
+const (
+	PermDashboard    Permission = "dashboard.view"
+	PermModelView    Permission = "model.view"    // scoped for officers, managers, administrators
+	PermFindingsView Permission = "findings.view" // scoped likewise
+	PermAuditView    Permission = "audit.view"
+	PermAuditExport  Permission = "audit.export"
+	PermUsersView    Permission = "users.view"
+	PermUsersManage  Permission = "users.manage" // create, disable, unlock, change roles
+	PermSelfMFA      Permission = "self.mfa"     // enrol one's own MFA
+)
+
+// matrix is the permission matrix; docs/permissions.md shows it and
+// TestPermissionMatrixDoc keeps the two in sync.
+var matrix = map[Permission][]Role{
+	PermDashboard:    {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	PermModelView:    {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
+	PermFindingsView: {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
+	PermAuditView:    {RoleCISO, RoleChiefOfficer, RoleAuditor},
+	PermAuditExport:  {RoleCISO, RoleChiefOfficer, RoleAuditor},
+	PermUsersView:    {RoleCISO, RoleChiefOfficer, RoleAuditor},
+	PermUsersManage:  {RoleCISO, RoleChiefOfficer},
+	PermSelfMFA:      {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+}
+
+// Permissions lists every permission in display order.
+var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA}
+
+// RoleHas reports whether role r carries permission p.
+func RoleHas(r Role, p Permission) bool { return slices.Contains(matrix[p], r) }
+
+// Subject is an authenticated user with their grants.
+type Subject struct {
+	User   *store.User
+	Grants []store.Grant
+}
+
+// Can reports whether any of the subject's grants carries p.
+func (s *Subject) Can(p Permission) bool {
+	for _, g := range s.Grants {
+		if RoleHas(Role(g.Role), p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Privileged reports whether the subject holds a role for which MFA is
+// mandatory.
+func (s *Subject) Privileged() bool { return GrantsPrivileged(s.Grants) }
+
+// GrantsPrivileged reports whether any grant is a privileged role.
+func GrantsPrivileged(grants []store.Grant) bool {
+	for _, g := range grants {
+		if ri, ok := Info(Role(g.Role)); !ok || ri.Privileged {
+			return true // unknown roles are treated as privileged: fail closed
+		}
+	}
+	return false
+}
+
+// Scope says which parts of the model a subject may see for a scoped
+// permission: everything (All) or the listed departments, divisions and
+// systems.
+type Scope struct {
+	All         bool
+	Departments map[string]bool
+	Divisions   map[string]bool
+	Systems     map[string]bool
+}
+
+// ScopeFor computes the subject's view of the model for permission p.
+// Organisation-wide roles see everything; an officer sees their
+// department's systems, a manager their division's, an administrator their
+// systems.
+func (s *Subject) ScopeFor(p Permission) Scope {
+	sc := Scope{Departments: map[string]bool{}, Divisions: map[string]bool{}, Systems: map[string]bool{}}
+	for _, g := range s.Grants {
+		if !RoleHas(Role(g.Role), p) {
+			continue
+		}
+		kind, id, _ := strings.Cut(g.Scope, ":")
+		switch {
+		case g.Scope == "":
+			sc.All = true
+		case kind == "department":
+			sc.Departments[id] = true
+		case kind == "division":
+			sc.Divisions[id] = true
+		case kind == "system":
+			sc.Systems[id] = true
+		}
+	}
+	return sc
+}
+
+// CanGrant reports whether the subject may give role r to someone. Only
+// the CISO appoints another CISO; nobody changes their own roles (checked by
+// the caller, who knows the target).
+func (s *Subject) CanGrant(r Role) bool {
+	if !s.Can(PermUsersManage) {
+		return false
+	}
+	if r == RoleCISO {
+		for _, g := range s.Grants {
+			if Role(g.Role) == RoleCISO {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}

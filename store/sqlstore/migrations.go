@@ -1,0 +1,94 @@
+package sqlstore
+
+import (
+	"strings"
+
+	"github.com/kyojin/kyojin/store"
+)
+
+// Types are the column types that differ between engines.
+type Types struct {
+	Serial string // auto-increment primary key
+	Ref    string // integer referring to such a key
+	Blob   string // byte string
+}
+
+// Migrations returns the schema history written for the engine's types.
+// Both engines get the same versions and names, so a backup taken on one
+// restores on the other. Never edit an applied migration: add a new one.
+func Migrations(t Types) []store.Migration {
+	r := strings.NewReplacer("{{serial}}", t.Serial, "{{ref}}", t.Ref, "{{blob}}", t.Blob)
+	out := make([]store.Migration, len(migrations))
+	for i, m := range migrations {
+		out[i] = store.Migration{Version: i + 1, Name: m.name, SQL: r.Replace(m.sql)}
+	}
+	return out
+}
+
+var migrations = []struct{ name, sql string }{
+	{"initial schema", `
+CREATE TABLE users (
+	id {{serial}},
+	name TEXT NOT NULL UNIQUE,
+	display_name TEXT NOT NULL DEFAULT '',
+	password_hash TEXT NOT NULL DEFAULT '',
+	disabled INTEGER NOT NULL DEFAULT 0,
+	failed_logins INTEGER NOT NULL DEFAULT 0,
+	locked_until BIGINT NOT NULL DEFAULT 0,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+CREATE TABLE grants (
+	user_id {{ref}} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	role TEXT NOT NULL,
+	scope TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (user_id, role, scope)
+);
+CREATE TABLE sessions (
+	id TEXT PRIMARY KEY,
+	user_id {{ref}} NOT NULL DEFAULT 0,
+	state TEXT NOT NULL,
+	csrf TEXT NOT NULL,
+	pending TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	seen_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE totp (
+	user_id {{ref}} PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+	sealed {{blob}} NOT NULL,
+	confirmed INTEGER NOT NULL DEFAULT 0,
+	last_step BIGINT NOT NULL DEFAULT 0,
+	created_at BIGINT NOT NULL
+);
+CREATE TABLE webauthn (
+	id {{blob}} PRIMARY KEY,
+	user_id {{ref}} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	name TEXT NOT NULL DEFAULT '',
+	data {{blob}} NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX webauthn_user ON webauthn(user_id);
+CREATE TABLE login_attempts (
+	k TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	ok INTEGER NOT NULL
+);
+CREATE INDEX login_attempts_k ON login_attempts(k, at);
+CREATE TABLE audit_log (
+	seq BIGINT PRIMARY KEY,
+	at BIGINT NOT NULL,
+	actor TEXT NOT NULL,
+	action TEXT NOT NULL,
+	target TEXT NOT NULL,
+	details TEXT NOT NULL,
+	prev_hash TEXT NOT NULL,
+	hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TABLE settings (
+	k TEXT PRIMARY KEY,
+	v TEXT NOT NULL
+);`},
+}

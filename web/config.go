@@ -1,0 +1,123 @@
+package web
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kyojin/kyojin/diag"
+	"github.com/kyojin/kyojin/strictyaml"
+)
+
+// Config is the console's configuration file (kyojin serve --config FILE).
+// It is decoded strictly: unknown fields, wrong types and every semantic
+// problem are reported together, each with file:line:column.
+type Config struct {
+	strictyaml.Meta `yaml:"-"`
+	Listen          string         `yaml:"listen"` // host:port, default ":8443"
+	Data            string         `yaml:"data"`   // data directory
+	DB              string         `yaml:"db"`     // postgres://… (default: SQLite in Data)
+	Model           string         `yaml:"model"`  // model file or directory
+	TLS             TLSConfig      `yaml:"tls"`
+	WebAuthn        WebAuthnConfig `yaml:"webauthn"`
+	Session         SessionConfig  `yaml:"session"`
+	Lockout         LockoutConfig  `yaml:"lockout"`
+}
+
+// TLSConfig names the certificate; without one a self-signed certificate
+// for Hostnames is generated in the data directory on first start.
+type TLSConfig struct {
+	strictyaml.Meta `yaml:"-"`
+	Cert            string   `yaml:"cert"`
+	Key             string   `yaml:"key"`
+	Hostnames       []string `yaml:"hostnames"`
+}
+
+// WebAuthnConfig sets the relying party. Security keys are bound to RPID
+// (the console's host name) and only accepted from Origins.
+type WebAuthnConfig struct {
+	strictyaml.Meta `yaml:"-"`
+	RPID            string   `yaml:"rp_id"`
+	Origins         []string `yaml:"origins"`
+}
+
+// SessionConfig bounds session lifetime.
+type SessionConfig struct {
+	strictyaml.Meta `yaml:"-"`
+	TTL             Duration `yaml:"ttl"`
+	Idle            Duration `yaml:"idle"`
+}
+
+// LockoutConfig overrides the lockout policy.
+type LockoutConfig struct {
+	strictyaml.Meta `yaml:"-"`
+	MaxFailures     int      `yaml:"max_failures"`
+	LockFor         Duration `yaml:"lock_for"`
+}
+
+// Duration is a time.Duration written as "30m", "8h".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil || v <= 0 {
+		return &strictyaml.ValueError{Msg: diag.T(fmt.Sprintf("期間 %q を読めません", b), fmt.Sprintf("cannot read duration %q", b)),
+			Hint: diag.T("30m、8h のように正の期間を書いてください", "write a positive duration such as 30m or 8h")}
+	}
+	d.Duration = v
+	return nil
+}
+
+// LoadConfig reads and validates a configuration file.
+func LoadConfig(path string) (*Config, diag.List) {
+	var diags diag.List
+	data, err := os.ReadFile(path)
+	if err != nil {
+		diags.Add(diag.Diagnostic{File: path, Code: "read", Msg: diag.T("設定ファイルを読めません: "+err.Error(), "cannot read the configuration: "+err.Error())})
+		return nil, diags
+	}
+	var c Config
+	strictyaml.DecodeBytes(path, data, &c, &diags)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	c.validate(&diags)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return &c, diags
+}
+
+func (c *Config) validate(diags *diag.List) {
+	bad := func(m *strictyaml.Meta, path, field, ja, en, hintJA, hintEN string) {
+		diags.Add(m.Diag(diag.Error, path, field, "config", diag.T(ja, en), diag.T(hintJA, hintEN)))
+	}
+	if c.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+			bad(&c.Meta, "", "listen", fmt.Sprintf("listen %q は host:port の形式ではありません", c.Listen), fmt.Sprintf("listen %q is not host:port", c.Listen), "例: \":8443\" や \"192.0.2.10:443\"", `e.g. ":8443" or "192.0.2.10:443"`)
+		}
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		bad(&c.Meta, "", "db", "db は postgres:// で始まる URL でなければなりません", "db must be a postgres:// URL", "SQLite を使うときは db を書かずに data を指定します", "omit db to use SQLite in the data directory")
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		bad(&c.TLS.Meta, "tls", "cert", "cert と key は両方とも指定してください", "set both cert and key", "省略すると自己署名証明書を生成します", "omit both to generate a self-signed certificate")
+	}
+	for i, o := range c.WebAuthn.Origins {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" {
+			diags.Add(c.WebAuthn.Meta.DiagAt(diag.Error, fmt.Sprintf("webauthn.origins[%d]", i), "origins", "config",
+				diag.T(fmt.Sprintf("origin %q は https://ホスト[:ポート] の形式ではありません", o), fmt.Sprintf("origin %q is not https://host[:port]", o)), diag.Text{}))
+		}
+	}
+	if c.Session.TTL.Duration > 0 && c.Session.Idle.Duration > c.Session.TTL.Duration {
+		bad(&c.Session.Meta, "session", "idle", "idle が ttl より長くなっています", "idle is longer than ttl", "", "")
+	}
+	if c.Lockout.MaxFailures < 0 || c.Lockout.MaxFailures > 100 {
+		bad(&c.Lockout.Meta, "lockout", "max_failures", "max_failures は 1〜100 にしてください", "max_failures must be 1-100", "", "")
+	}
+}
