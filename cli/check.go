@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/kyojin/kyojin/check"
-	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/report"
 )
 
@@ -57,7 +56,7 @@ HTML は外部資源を参照しない1ファイルです。XLSX には指摘事
 			} else if _, err := report.ParseFormat(f); err != nil {
 				return usageError("%v", err)
 			}
-			m, diags := model.Load(args[0])
+			m, diags := loadModel(args[0])
 			if m == nil {
 				diags.Write(env.Stderr, env.Lang)
 				errs, _ := diags.Count()

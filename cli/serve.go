@@ -88,10 +88,10 @@ TOTP の登録を求められます。`,
 			}
 			if demo {
 				if cfg.Model == "" {
-					if _, err := os.Stat(demoModel); err != nil {
-						return &ExitError{Code: 2, Err: fmt.Errorf("--demo needs %s (run from the repository root) or --model", demoModel)}
-					}
 					cfg.Model = demoModel
+					if _, err := os.Stat(demoModel); err != nil {
+						cfg.Model = examplePrefix + "kakuu-city" // the copy embedded in the binary
+					}
 				}
 				if !set["data"] && configPath == "" {
 					tmp, err := os.MkdirTemp("", "kyojin-demo-")
@@ -125,7 +125,7 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	var res *check.Result
 	if cfg.Model != "" {
 		var diags diag.List
-		m, diags = model.Load(cfg.Model)
+		m, diags = loadModel(cfg.Model)
 		diags.Write(env.Stderr, env.Lang)
 		if m == nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("model %s has errors", cfg.Model)}

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/kyojin/kyojin/model"
 )
 
 func init() {
@@ -20,7 +19,7 @@ func init() {
 			if len(args) != 1 {
 				return usageError("validate needs exactly one PATH")
 			}
-			m, diags := model.Load(args[0])
+			m, diags := loadModel(args[0])
 			diags.Write(env.Stderr, env.Lang)
 			if m == nil {
 				errs, _ := diags.Count()

@@ -353,3 +353,37 @@ func (m *Model) checkSubnets(diags *diag.List) {
 		open = append(open, cur)
 	}
 }
+
+// LoadFS loads the model in directory dir of fsys (e.g. an embedded example).
+// File names in diagnostics are prefixed with prefix.
+func LoadFS(fsys fs.FS, dir, prefix string) (*Model, diag.List) {
+	var files []File
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, File{Name: prefix + p, Data: data})
+		return nil
+	})
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("no .yaml files in %s", dir)
+	}
+	if err != nil {
+		var diags diag.List
+		diags.Add(diag.Diagnostic{File: prefix + dir, Code: "read", Severity: diag.Error,
+			Msg: diag.T("モデルを読み込めません: "+err.Error(), "cannot read the model: "+err.Error())})
+		return nil, diags
+	}
+	m, d := LoadFiles(files)
+	if m != nil {
+		m.Root = prefix + dir
+	}
+	return m, d
+}

@@ -1,0 +1,10 @@
+// Package examples embeds the bundled example municipalities so that the
+// binary can run its demo and checks without the source tree.
+package examples
+
+import "embed"
+
+// FS holds the example models, one directory each (kakuu-city, small-town).
+//
+//go:embed kakuu-city small-town
+var FS embed.FS
