@@ -160,6 +160,11 @@ func (s *Store) Put(ctx context.Context, r io.Reader, meta sanitize.VaultMeta) (
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
 	n, err := s.seal(ctx, tmp, io.TeeReader(r, h), ref)
+	if err == nil {
+		// A caller (the mail relay) may acknowledge a message right after
+		// this returns: the original must survive a crash from then on.
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -174,11 +179,14 @@ func (s *Store) Put(ctx context.Context, r io.Reader, meta sanitize.VaultMeta) (
 		return "", errors.New("quarantine: the original changed while it was stored")
 	}
 	mb, _ := json.MarshalIndent(item, "", "  ")
-	if err := os.WriteFile(metaPath, mb, 0o600); err != nil {
+	if err := writeFileSync(metaPath, mb); err != nil {
 		return "", fmt.Errorf("quarantine: write metadata: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), dataPath); err != nil {
 		os.Remove(metaPath)
+		return "", fmt.Errorf("quarantine: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dataPath)); err != nil {
 		return "", fmt.Errorf("quarantine: %w", err)
 	}
 	return ref, nil
@@ -401,4 +409,33 @@ func (s *Store) Purge(force bool) ([]*Item, error) {
 		gone = append(gone, it)
 	}
 	return gone, nil
+}
+
+// writeFileSync writes data and flushes it to stable storage.
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncDir makes renames and creations in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
