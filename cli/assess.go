@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/kyojin/kyojin/assess"
@@ -142,6 +144,16 @@ func inputError(env *Env, what string, d diag.List) error {
 	return &ExitError{Code: 2, Err: fmt.Errorf("%s: %d 件のエラー", what, n)}
 }
 
+func loadCatalogAndModel(env *Env, path string) (*catalog.Catalog, *model.Model, error) {
+	cat, err := catalog.Default()
+	if err != nil {
+		env.Log.Error("catalog data does not load", "err", err)
+		return nil, nil, fmt.Errorf("カタログデータを読み込めません: %w", err)
+	}
+	m, err := loadModel(env, path)
+	return cat, m, err
+}
+
 func loadModel(env *Env, path string) (*model.Model, error) {
 	m, d := model.Load(path)
 	if m == nil {
@@ -189,11 +201,97 @@ func loadAndEvaluate(env *Env, modelPath, file, previous string, now time.Time) 
 }
 
 func assessExportWorkbooks(env *Env, top *flag.FlagSet, args []string) error {
-	return usageError("not yet")
+	var in assessInputs
+	var outDir, file string
+	var year int
+	fs := flag.NewFlagSet("assess export-workbooks", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	in.flags(fs)
+	inherit(top, fs)
+	fs.StringVar(&outDir, "out", "", "")
+	fs.StringVar(&file, "file", "", "")
+	fs.IntVar(&year, "year", 0, "")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil || len(rest) != 0 || in.model == "" || outDir == "" {
+		return usageError("assess export-workbooks: --model PATH --out DIR [--file 評価ファイル] [--year 2026] を指定してください")
+	}
+	cat, m, err := loadCatalogAndModel(env, in.model)
+	if err != nil {
+		return err
+	}
+	var prefill *assess.Assessment
+	fy := assess.FiscalYear(year)
+	if file != "" {
+		if prefill, err = loadAssessment(env, cat, m, file, nil); err != nil {
+			return err
+		}
+		if fy == 0 {
+			fy = prefill.FiscalYear
+		}
+	}
+	if fy == 0 {
+		now, err := in.nowTime()
+		if err != nil {
+			return err
+		}
+		fy = assess.FiscalYearOf(now)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("出力先を作れません: %w", err)
+	}
+	for _, u := range assess.Units(cat, m) {
+		if len(u.Requirements) == 0 {
+			continue
+		}
+		path := filepath.Join(outDir, assess.WorkbookName(u, fy))
+		if err := writeOutput(env, path, func(w io.Writer) error { return assess.WriteWorkbook(w, cat, m, u, fy, prefill) }); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		fmt.Fprintf(env.Stderr, "%s: %s（%d 項目）\n", path, u.Name, len(u.Requirements))
+	}
+	return nil
 }
+
 func assessImportWorkbooks(env *Env, top *flag.FlagSet, args []string) error {
-	return usageError("not yet")
+	var in assessInputs
+	var into string
+	fs := flag.NewFlagSet("assess import-workbooks", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	in.flags(fs)
+	inherit(top, fs)
+	fs.StringVar(&into, "into", "", "")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil || len(rest) != 1 || in.model == "" || into == "" {
+		return usageError("assess import-workbooks: DIR --model PATH --into 評価ファイル を指定してください")
+	}
+	cat, m, err := loadCatalogAndModel(env, in.model)
+	if err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join(rest[0], "*.xlsx"))
+	if err != nil || len(files) == 0 {
+		return usageError("assess import-workbooks: %s に .xlsx がありません", rest[0])
+	}
+	var base *assess.Assessment
+	if _, err := os.Stat(into); err == nil {
+		if base, err = loadAssessment(env, cat, m, into, nil); err != nil {
+			return err
+		}
+	}
+	res, errs := assess.ImportWorkbooks(cat, m, base, files)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(env.Stderr, e.Error())
+		}
+		return &ExitError{Code: 2, Err: fmt.Errorf("%d 件のエラー: 何も取り込んでいません（%s は変更していません）", len(errs), into)}
+	}
+	if err := writeOutput(env, into, func(w io.Writer) error { _, err := w.Write(assess.Encode(cat, res)); return err }); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "%s: %d 冊のワークブックから %d 項目を取り込みました\n", into, len(files), len(res.Requirements))
+	return nil
 }
+
 func assessExportOSCAL(env *Env, top *flag.FlagSet, args []string) error {
 	return usageError("not yet")
 }
