@@ -65,3 +65,19 @@ func TestAssessWorkbooksCLI(t *testing.T) {
 		t.Errorf("broken import: exit %d, file changed %v\n%s", code, string(after) != string(data), errOut)
 	}
 }
+
+func TestPolicyCLI(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := run(t, "policy", "--model", kakuu, "--options", "../examples/kakuu-city-assessment/policy.yaml", "--out", dir, "--format", "docx,html")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, name := range []string{"kihon-houshin.docx", "kihon-houshin.html", "taisaku-kijun.docx", "taisaku-kijun.html"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() < 1000 {
+			t.Errorf("%s missing or empty", name)
+		}
+	}
+	if code, _, _ := run(t, "policy", "--model", kakuu, "--out", dir, "--format", "odt"); code != 2 {
+		t.Errorf("unknown format: exit %d", code)
+	}
+}
