@@ -14,6 +14,7 @@ import (
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/diag"
 	"github.com/kyojin/kyojin/model"
+	"github.com/kyojin/kyojin/oscal"
 )
 
 func init() {
@@ -62,6 +63,15 @@ func (in *assessInputs) flags(fs *flag.FlagSet) {
 	fs.StringVar(&in.now, "now", "", "基準日 YYYY-MM-DD（省略時は今日）")
 	fs.StringVar(&in.out, "o", "-", "出力先ファイル（- は標準出力）")
 	fs.StringVar(&in.format, "format", "", "出力形式: text, json, html, xlsx")
+}
+
+// evaluate loads everything and evaluates file at --now.
+func (in *assessInputs) evaluate(env *Env, file string) (*assess.Result, error) {
+	now, err := in.nowTime()
+	if err != nil {
+		return nil, err
+	}
+	return loadAndEvaluate(env, in.model, file, in.previous, now)
 }
 
 // inherit takes the values of flags given before the subcommand as defaults.
@@ -120,11 +130,7 @@ func runAssess(env *Env, top *flag.FlagSet, args []string) error {
 			return usageError("%v", err)
 		}
 	}
-	now, err := in.nowTime()
-	if err != nil {
-		return err
-	}
-	res, err := loadAndEvaluate(env, in.model, rest[0], in.previous, now)
+	res, err := in.evaluate(env, rest[0])
 	if err != nil {
 		return err
 	}
@@ -293,5 +299,19 @@ func assessImportWorkbooks(env *Env, top *flag.FlagSet, args []string) error {
 }
 
 func assessExportOSCAL(env *Env, top *flag.FlagSet, args []string) error {
-	return usageError("not yet")
+	var in assessInputs
+	fs := flag.NewFlagSet("assess export-oscal", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	in.flags(fs)
+	inherit(top, fs)
+	rest, err := parseInterspersed(fs, args)
+	if err != nil || len(rest) != 1 || in.model == "" {
+		return usageError("assess export-oscal: --model PATH 評価ファイル [-o FILE] を指定してください")
+	}
+	res, err := in.evaluate(env, rest[0])
+	if err != nil {
+		return err
+	}
+	cat, _ := catalog.Default()
+	return writeOutput(env, in.out, func(w io.Writer) error { return writeJSON(w, oscal.AssessmentResultsOf(cat, res)) })
 }

@@ -81,3 +81,19 @@ func TestPolicyCLI(t *testing.T) {
 		t.Errorf("unknown format: exit %d", code)
 	}
 }
+
+func TestOSCALExports(t *testing.T) {
+	dir := t.TempDir()
+	catOut, arOut := filepath.Join(dir, "catalog.json"), filepath.Join(dir, "ar.json")
+	if code, _, errOut := run(t, "catalog", "export-oscal", "-o", catOut); code != 0 {
+		t.Fatalf("catalog export-oscal: %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "assess", "export-oscal", "--model", kakuu, kakuuR8, "--previous", kakuuR7, "--now", "2026-11-22", "-o", arOut); code != 0 {
+		t.Fatalf("assess export-oscal: %d %s", code, errOut)
+	}
+	c, _ := os.ReadFile(catOut)
+	a, _ := os.ReadFile(arOut)
+	if !strings.Contains(string(c), `"oscal-version": "1.1.2"`) || !strings.Contains(string(a), `"assessment-results"`) || !strings.Contains(string(a), `"target-id": "gl-6.5-2"`) {
+		t.Error("exports lack the expected OSCAL fields")
+	}
+}
