@@ -165,3 +165,15 @@ func TestRulesDocInSync(t *testing.T) {
 		t.Fatalf("docs/rules.md is out of date: run go test ./check -update")
 	}
 }
+
+func TestExamplesCheckClean(t *testing.T) {
+	for _, dir := range []string{"../examples/kakuu-city", "../examples/small-town"} {
+		m, diags := model.Load(dir)
+		if m == nil || len(diags.Items) > 0 {
+			t.Fatalf("%s does not load cleanly: %+v", dir, diags.Items)
+		}
+		if res := Run(m); len(res.Findings) > 0 {
+			t.Errorf("%s should check clean, got:\n%s", dir, findingLines(res))
+		}
+	}
+}

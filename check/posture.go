@@ -161,9 +161,36 @@ func (r *run) models() {
 		return
 	}
 	o := m.Org
+	// Virtual desktops reached by screen transfer are not where staff sit:
+	// leave out terminals that are screen-transfer targets or belong to a
+	// system reached by screen transfer (the broker and its desktop pool).
+	screenTargets := map[*model.Host]bool{}
+	screenSystems := map[string]bool{}
+	for i, f := range m.Flows {
+		if f.Mechanism != model.MechScreenTransfer {
+			continue
+		}
+		to := m.FlowTo[i]
+		if to.Host != nil {
+			screenTargets[to.Host] = true
+			for _, s := range to.Host.Systems {
+				screenSystems[s] = true
+			}
+		}
+		if to.System != nil {
+			screenSystems[to.System.ID] = true
+		}
+	}
+	for _, h := range m.Hosts {
+		for _, s := range h.Systems {
+			if screenSystems[s] {
+				screenTargets[h] = true
+			}
+		}
+	}
 	terminals := map[model.ZoneType]int{}
 	for _, h := range m.Hosts {
-		if h.Kind == "terminal" {
+		if h.Kind == "terminal" && !screenTargets[h] {
 			terminals[m.HostZoneType(h)] += h.Count
 		}
 	}

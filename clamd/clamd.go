@@ -181,7 +181,12 @@ func parseScanReply(reply string) (string, error) {
 	case body == "OK":
 		return "", nil
 	case strings.HasSuffix(body, " FOUND"):
-		return strings.TrimSuffix(body, " FOUND"), nil
+		// An empty signature name must still read as infected (fail closed).
+		name := strings.TrimSpace(strings.TrimSuffix(body, " FOUND"))
+		if name == "" {
+			name = "(unnamed)"
+		}
+		return name, nil
 	case strings.HasSuffix(body, " ERROR"):
 		return "", fmt.Errorf("%w: %s", ErrScan, strings.TrimSuffix(body, " ERROR"))
 	}

@@ -142,7 +142,7 @@ func register[T any](diags *diag.List, idx map[string]*T, id string, v *T, meta 
 	if prev, dup := idx[id]; dup {
 		pm := metaOf(prev)
 		diags.Add(errAt(meta, path, "id", "duplicate-id",
-			diag.T(fmt.Sprintf("%s の ID %q が重複しています（最初の定義: %s:%d）", what.JA, id, pm.File, pm.Pos.Line),
+			diag.T(fmt.Sprintf("%sの ID %q が重複しています（最初の定義: %s:%d）", what.JA, id, pm.File, pm.Pos.Line),
 				fmt.Sprintf("duplicate %s id %q (first defined at %s:%d)", what.EN, id, pm.File, pm.Pos.Line)),
 			diag.T("ID はモデル全体で一意にしてください", "IDs must be unique across the model")))
 		return
@@ -305,7 +305,8 @@ func (m *Model) HostZoneType(h *Host) ZoneType {
 type subnetRef struct {
 	p    netip.Prefix
 	zone *Zone
-	i    int
+	zi   int // index of the zone in its document
+	i    int // index of the subnet in the zone
 }
 
 // checkSubnets reports subnets that overlap between zones (clause 3: the
@@ -314,10 +315,13 @@ type subnetRef struct {
 // later ones, so the widest open prefix is carried along.
 func (m *Model) checkSubnets(diags *diag.List) {
 	var all []subnetRef
-	for _, z := range m.Zones {
-		for i, s := range z.Subnets {
-			if s.IsValid() {
-				all = append(all, subnetRef{s.Prefix, z, i})
+	for _, doc := range m.Docs {
+		for zi := range doc.Zones {
+			z := &doc.Zones[zi]
+			for i, s := range z.Subnets {
+				if s.IsValid() {
+					all = append(all, subnetRef{s.Prefix, z, zi, i})
+				}
 			}
 		}
 	}
@@ -336,12 +340,12 @@ func (m *Model) checkSubnets(diags *diag.List) {
 		for _, o := range open {
 			if o.zone == cur.zone {
 				if o.p == cur.p {
-					diags.Add(cur.zone.DiagAt(diag.Warning, fmt.Sprintf("zones[%s].subnets[%d]", cur.zone.ID, cur.i), "subnets", "duplicate-subnet",
+					diags.Add(cur.zone.DiagAt(diag.Warning, fmt.Sprintf("zones[%d].subnets[%d]", cur.zi, cur.i), "subnets", "duplicate-subnet",
 						diag.T(fmt.Sprintf("サブネット %s が同じゾーン内で重複しています", cur.p), fmt.Sprintf("subnet %s is listed twice in the zone", cur.p)), diag.Text{}))
 				}
 				continue
 			}
-			diags.Add(cur.zone.DiagAt(diag.Error, fmt.Sprintf("zones[%s].subnets[%d]", cur.zone.ID, cur.i), "subnets", "subnet-overlap",
+			diags.Add(cur.zone.DiagAt(diag.Error, fmt.Sprintf("zones[%d].subnets[%d]", cur.zi, cur.i), "subnets", "subnet-overlap",
 				diag.T(fmt.Sprintf("サブネット %s がゾーン %q のサブネット %s と重なっています", cur.p, o.zone.ID, o.p),
 					fmt.Sprintf("subnet %s overlaps subnet %s of zone %q", cur.p, o.p, o.zone.ID)),
 				diag.T("ゾーンごとにアドレス範囲を分けてください（三層の分離はアドレスで行います）", "give each zone its own address range: the zones are separated by address")))

@@ -95,6 +95,17 @@ func (r refCheck) missing(meta *strictyaml.Meta, path, field, id string, what di
 
 func (m *Model) validate(diags *diag.List) {
 	r := refCheck{diags}
+	// A file that does not parse hides its organization and zones: do not
+	// pile "missing" errors on top of its syntax error.
+	unparsed := false
+	for _, d := range diags.Items {
+		if d.Code == "yaml-syntax" {
+			unparsed = true
+		}
+	}
+	if m.Org == nil && unparsed {
+		return
+	}
 	if m.Org == nil {
 		file := ""
 		if len(m.Files) > 0 {
@@ -107,7 +118,7 @@ func (m *Model) validate(diags *diag.List) {
 		m.validateOrg(r)
 	}
 	for _, t := range []ZoneType{ZoneMyNumber, ZoneLGWAN, ZoneInternet} {
-		if len(m.ZonesOfType(t)) == 0 && len(m.Files) > 0 {
+		if len(m.ZonesOfType(t)) == 0 && len(m.Files) > 0 && !unparsed {
 			diags.Add(diag.Diagnostic{File: m.Files[0], Line: 1, Col: 1, Severity: diag.Error, Code: "missing-zone",
 				Msg:  diag.T(fmt.Sprintf("%s（type: %s）のゾーンがありません", ZoneTypeJA[t], t), fmt.Sprintf("no zone of type %s", t)),
 				Hint: diag.T("三層の対策では3つのゾーンすべてを定義します", "the three-zone model needs all three zones")})

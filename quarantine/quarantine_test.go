@@ -174,3 +174,21 @@ func TestLoadKey(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOpen: a damaged or forged .kq file must give an error, never a panic
+// or plaintext.
+func FuzzOpen(f *testing.F) {
+	s, _ := Open(f.TempDir(), testKey(), time.Hour)
+	var enc bytes.Buffer
+	s.seal(context.Background(), &enc, strings.NewReader("hello"), "q-20260101-0000000000000000")
+	f.Add(enc.Bytes())
+	f.Add([]byte("KYQ1\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var out bytes.Buffer
+		// Only ciphertext made with the key (a seed, possibly sealed by
+		// another fuzz worker with another nonce) may decrypt.
+		if err := s.open(&out, bytes.NewReader(b), "q-20260101-0000000000000000"); err == nil && out.String() != "hello" {
+			t.Fatalf("forged file decrypted to %q", out.Bytes())
+		}
+	})
+}

@@ -85,8 +85,8 @@ func testResult() *check.Result {
 				nil, []string{"3(3)②"}, "organization.yaml", 5),
 		},
 		Connections: []check.ConnectionRow{
-			{FromZone: "mynumber", To: "juki-net", ToKind: "communication", Mechanism: "specific-communication", Ports: []string{"tcp/443"}, Flows: 2, Verdict: check.OK},
-			{FromZone: "mynumber", To: "kokuho", ToKind: "communication", Mechanism: "specific-communication", Ports: []string{"any"}, Flows: 1, Verdict: check.NG, Rules: []string{"MN-SPECIFIC-PORT"}},
+			{FromZone: "mynumber", To: "juki-net", ToKind: "specific-communication", Mechanism: "specific-communication", Ports: []string{"tcp/443"}, Flows: 2, Verdict: check.OK},
+			{FromZone: "mynumber", To: "kokuho", ToKind: "specific-communication", Mechanism: "specific-communication", Ports: []string{"any"}, Flows: 1, Verdict: check.NG, Rules: []string{"MN-SPECIFIC-PORT"}},
 			{FromZone: "mynumber", To: "lgwan", ToKind: "zone", Mechanism: "specific-communication", Ports: []string{"tcp/443", "tcp/8443"}, Flows: 3, Verdict: check.OK},
 			{FromZone: "lgwan", To: "internet", ToKind: "zone", Mechanism: "screen-transfer", Ports: []string{"tcp/3389"}, Flows: 1, Verdict: check.OK},
 			{FromZone: "lgwan", To: "internet", ToKind: "zone", Mechanism: "direct", Ports: []string{"tcp/443"}, Flows: 1, Verdict: check.NG, Rules: []string{"LGWAN-INET-DIRECT"}},

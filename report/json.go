@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"time"
@@ -54,13 +55,73 @@ func writeJSON(w io.Writer, d *doc) error {
 	for i, w := range d.warnings {
 		out.Warnings[i] = jsonDiag{Severity: w.Severity.String(), Diagnostic: w}
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&out); err != nil {
+	b, err := json.Marshal(&out)
+	if err != nil {
 		return err
 	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	shallowIndent(bw, b, 2)
+	bw.WriteByte('\n')
 	return bw.Flush()
+}
+
+// shallowIndent writes the compact JSON src with line breaks and indentation
+// down to depth levels only: with depth 2 every top-level field and every
+// array element (a finding, an inventory row) is on its own line. The
+// result diffs line by line like indented JSON at a fraction of the size
+// and time of json.Indent, which matters at 200,000 rows. src must be valid
+// JSON, as json.Marshal produces.
+func shallowIndent(bw *bufio.Writer, src []byte, depth int) {
+	level, last := 0, 0 // last: first byte of src not yet written
+	newline := func(upTo, n int) {
+		bw.Write(src[last:upTo])
+		last = upTo
+		bw.WriteByte('\n')
+		for range n {
+			bw.WriteString("  ")
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		switch src[i] {
+		case '"':
+			// Skip the string: find its closing quote, stepping over escapes.
+			for i++; i < len(src); i++ {
+				if j := bytes.IndexAny(src[i:], `"\`); j < 0 {
+					i = len(src)
+				} else if i += j; src[i] == '\\' {
+					i++
+				} else {
+					break
+				}
+			}
+		case '{', '[':
+			level++
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				i++ // empty: {} or []
+				level--
+				continue
+			}
+			if level <= depth {
+				newline(i+1, level)
+			}
+		case '}', ']':
+			if level <= depth {
+				newline(i, level-1)
+			}
+			level--
+		case ',':
+			if level <= depth {
+				newline(i+1, level)
+			}
+		case ':':
+			if level <= depth {
+				bw.Write(src[last : i+1])
+				bw.WriteByte(' ')
+				last = i + 1
+			}
+		}
+	}
+	bw.Write(src[last:])
 }
 
 // nonNil turns a nil slice into an empty one so JSON shows [] not null.

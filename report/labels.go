@@ -124,7 +124,7 @@ func mechLabel(m, lang string) string {
 }
 
 var kindJA = map[string]string{
-	"zone": "ゾーン", "communication": "特定通信", "comm": "特定通信", "service": "外部サービス",
+	"zone": "ゾーン", "specific-communication": "特定通信", "communication": "特定通信", "service": "外部サービス",
 	"internet": "インターネット", "lgwan": "LGWAN", "host": "ホスト", "system": "業務システム",
 	"external": "外部",
 }

@@ -176,8 +176,15 @@ var mdReplacer = strings.NewReplacer(
 
 // mdEsc escapes untrusted text for a Markdown table cell or list item.
 func mdEsc(s string) string {
-	return mdReplacer.Replace(clean(s, true))
+	s = clean(s, true)
+	if !strings.ContainsAny(s, mdSpecial) {
+		return s // most cells are plain IDs; skip the replacer
+	}
+	return mdReplacer.Replace(s)
 }
+
+// mdSpecial holds every character mdReplacer rewrites.
+const mdSpecial = "\\|*_`[]#~<>&\r\n"
 
 func mdEscList(items []string) string {
 	out := make([]string, len(items))

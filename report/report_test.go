@@ -2,6 +2,7 @@ package report
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -454,4 +455,58 @@ func dumpXLSX(t *testing.T, data []byte) string {
 		}
 	}
 	return b.String()
+}
+
+// Inventory rows are written outside html/template (for speed); hostile
+// values there must be escaped just the same.
+func TestHTMLInventoryEscaped(t *testing.T) {
+	res := testResult()
+	res.ServerPairs[0].FromRole = `<img src="https://evil.example/x.png" onerror=alert(1)>`
+	res.TerminalRows[0].To = `"><script>alert(2)</script>`
+	res.Connections[0].Ports = []string{`tcp/443'><b>`}
+	res.Connections[1].Verdict = `NG"><i>`
+	out := string(render(t, HTML, res, diag.List{}, testOptions("ja")))
+	for _, bad := range []string{"<img", "<script", "<b>", "<i>", "src=\"https:"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("inventory value reached the HTML unescaped: %s", bad)
+		}
+	}
+	for _, want := range []string{"&lt;img src=&#34;https://evil.example/x.png&#34; onerror=alert(1)&gt;", "&#34;&gt;&lt;script&gt;alert(2)&lt;/script&gt;", "tcp/443&#39;&gt;&lt;b&gt;"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("escaped value %q missing", want)
+		}
+	}
+}
+
+// shallowIndent only adds whitespace: compacting its output gives back the
+// input, for any JSON.
+func FuzzShallowIndent(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,{"b":[]},"x,y:{}"],"c":{}}`, `"\"{["`, `[[[[1]]],{"k":"\\"}]`, `null`} {
+		f.Add([]byte(s))
+	}
+	out, _ := json.Marshal(testResult())
+	f.Add(out)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !json.Valid(in) {
+			return
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, in); err != nil {
+			t.Fatal(err)
+		}
+		var ind bytes.Buffer
+		bw := bufio.NewWriter(&ind)
+		shallowIndent(bw, compact.Bytes(), 2)
+		bw.Flush()
+		if !json.Valid(ind.Bytes()) {
+			t.Fatalf("output is not JSON: %s", ind.Bytes())
+		}
+		var back bytes.Buffer
+		if err := json.Compact(&back, ind.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(back.Bytes(), compact.Bytes()) {
+			t.Fatalf("content changed:\nin:  %s\nout: %s", compact.Bytes(), back.Bytes())
+		}
+	})
 }

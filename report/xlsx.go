@@ -197,7 +197,8 @@ func writeXLSX(w io.Writer, d *doc) (err error) {
 			return fmt.Errorf("sheet %s: %w", step.name, err)
 		}
 	}
-	f.SetActiveSheet(0)
+	// 概要 is the first sheet and so already the active one; SetActiveSheet
+	// would re-read every streamed sheet to clear its selection flag.
 	_, err = f.WriteTo(w)
 	return err
 }

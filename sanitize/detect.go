@@ -218,6 +218,11 @@ func secondary(r io.ReaderAt, size int64, head []byte, primary Type) []Type {
 	switch primary {
 	case TypeZIP, TypeDOCX, TypeDOCM, TypeXLSX, TypeXLSM, TypePPTX, TypePPTM:
 		return also
+	case TypeDOC, TypeXLS, TypePPT, TypeEncryptedOffice:
+		// OLE2 files routinely embed OOXML packages (embedded objects),
+		// whose central directory then sits near the end of the file; the
+		// Office handlers deal with embeddings, so this is not a polyglot.
+		return also
 	}
 	if primary == TypeUnknown && len(also) == 0 {
 		return nil

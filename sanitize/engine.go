@@ -142,7 +142,8 @@ const (
 )
 
 // Outcome is the result for one submission. Records[0] is the submission
-// itself, followed by one record per archive member (in processing order).
+// itself, followed by one record per archive member in completion order
+// (members of a nested archive before the nested archive's own record).
 // Output is the delivered file (nil unless the verdict is delivered); the
 // caller copies or renames it and must call Close.
 type Outcome struct {
@@ -186,10 +187,14 @@ func (e *Engine) Process(ctx context.Context, s Submission) (*Outcome, error) {
 	rec := e.newRecord("", s.Name, s.MIME, s.Size)
 	rn := &run{budget: NewBudget(p.Limits)}
 	rn.add(rec)
-	out := &Outcome{Records: rn.records}
+	out := &Outcome{Records: []*Record{rec}}
 	finish := func() (*Outcome, error) {
 		rec.End = e.now()
-		out.Records = rn.records
+		// A handler abandoned after a timeout may still add member records;
+		// the outcome keeps those present now.
+		rn.mu.Lock()
+		out.Records = slices.Clone(rn.records)
+		rn.mu.Unlock()
 		e.log.Info("sanitize", "id", rec.ID, "name", rec.Name, "type", rec.Detected, "verdict", rec.Verdict, "reason", rec.ReasonCode)
 		return out, nil
 	}
@@ -201,7 +206,10 @@ func (e *Engine) Process(ctx context.Context, s Submission) (*Outcome, error) {
 	}
 	rec.SHA256In = sum
 
-	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+	// The wall-time limit covers the handlers (and nested members); the
+	// scans have their own clamd timeout and the quarantine must not be cut
+	// short by a slow handler.
+	hctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
 	defer cancel()
 
 	if s.Size > p.Limits.MaxInputBytes {
@@ -209,7 +217,7 @@ func (e *Engine) Process(ctx context.Context, s Submission) (*Outcome, error) {
 	} else if e.scan(ctx, rec, io.NewSectionReader(s.R, 0, s.Size), "original") {
 		// Scanning the original first means hostile content known to the
 		// signature DB is never parsed by our handlers.
-		res := e.core(ctx, rn, rec, s.R, s.Size, 0)
+		res := e.core(hctx, rn, rec, s.R, s.Size, 0)
 		if res != nil && rec.Verdict.Delivered() {
 			if e.scan(ctx, rec, io.NewSectionReader(res.file, 0, res.size), "output") {
 				out.Output, out.OutName = res.file, rec.OutName
@@ -231,9 +239,11 @@ func (e *Engine) Process(ctx context.Context, s Submission) (*Outcome, error) {
 			out.Close()
 			out.OutName = ""
 		} else {
+			rn.mu.Lock()
 			for _, r := range rn.records {
 				r.Quarantine = ref
 			}
+			rn.mu.Unlock()
 		}
 	}
 	if out.Output == nil {
@@ -291,11 +301,15 @@ func (e *Engine) core(ctx context.Context, rn *run, rec *Record, r io.ReaderAt, 
 	d := Detect(r, size, rec.Name, rec.ClaimedMIME)
 	rec.Detected, rec.Charset, rec.AlsoDetected = d.Type, d.Charset, d.Also
 	rec.NameIssues = CheckName(rec.Name, rec.ClaimedMIME, d)
+	var blocking []string
 	for _, issue := range rec.NameIssues {
 		if p.NameRule(issue) != ActionAllow {
-			rec.block(VerdictBlocked, ReasonName, string(issue))
-			return nil
+			blocking = append(blocking, string(issue))
 		}
+	}
+	if len(blocking) > 0 {
+		rec.block(VerdictBlocked, ReasonName, strings.Join(blocking, ", "))
+		return nil
 	}
 	rule := p.Rule(d.Type)
 	switch rule.Action {
@@ -324,10 +338,11 @@ func (e *Engine) core(ctx context.Context, rn *run, rec *Record, r io.ReaderAt, 
 		rec.block(VerdictFailed, ReasonNoHandler, "no handler for "+string(d.Type))
 		return nil
 	}
-	opts := map[string]string{"action": string(rule.Action)}
+	opts := map[string]string{}
 	for k, v := range rule.Options {
 		opts[k] = v
 	}
+	opts["action"] = string(rule.Action) // "sanitize" or "convert"; set last so options cannot override it
 	in := &Input{
 		Name: rec.Name, Type: d.Type, R: r, Size: size, Limits: p.Limits, Options: opts, Depth: depth,
 		Nested: &recurser{e: e, rn: rn, parent: rec, depth: depth + 1}, Budget: rn.budget,
@@ -565,14 +580,16 @@ func (rc *recurser) Member(ctx context.Context, m Member) (*MemberResult, error)
 		return nil, err
 	}
 	rec := rc.e.newRecord(rc.parent.ID, m.Name, "", m.Size)
-	rc.rn.add(rec)
-	defer func() { rec.End = rc.e.now() }()
 	sum, err := hashReaderAt(m.R, m.Size)
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %w", m.Name, err)
 	}
 	rec.SHA256In = sum
 	out := rc.e.core(ctx, rc.rn, rec, m.R, m.Size, rc.depth)
+	// The record joins the outcome only once complete (so nested members
+	// precede their archive), and is not written to afterwards.
+	rec.End = rc.e.now()
+	rc.rn.add(rec)
 	if rc.rn.budget.Exhausted() {
 		out.close()
 		return nil, errBudget

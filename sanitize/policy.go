@@ -150,12 +150,14 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	}
 	p := &Policy{positions: map[string]token.Position{}}
 	walkSchema(f.Docs[0].Body, reflect.TypeOf(*p), "", p.positions, add)
-	if list.HasErrors() {
-		return nil, list.Err()
-	}
-	if err := yaml.UnmarshalWithOptions(data, p, yaml.DisallowUnknownField()); err != nil {
-		add(errPos(err), "", "policy.type", diag.T("値の型が正しくありません: "+errMsg(err), "wrong value type: "+errMsg(err)),
-			diag.T("数値・真偽値・期間（例: 30s）の書き方を確認してください", "check numbers, booleans and durations such as 30s"))
+	schemaErrors := list.HasErrors()
+	// Unknown fields are already reported by walkSchema; decoding without
+	// DisallowUnknownField lets validate report value errors in the same run.
+	if err := yaml.Unmarshal(data, p); err != nil {
+		if !schemaErrors {
+			add(errPos(err), "", "policy.type", diag.T("値の型が正しくありません: "+errMsg(err), "wrong value type: "+errMsg(err)),
+				diag.T("数値・真偽値・期間（例: 30s）の書き方を確認してください", "check numbers, booleans and durations such as 30s"))
+		}
 		return nil, list.Err()
 	}
 	p.validate(add)
@@ -307,22 +309,40 @@ func joinPath(a, b string) string {
 	return a + "." + b
 }
 
-// nearest suggests the closest known key by shared prefix, else lists all.
+// nearest suggests the known key within a small edit distance (a typo),
+// else lists all.
 func nearest(key string, known []string, prefix string) string {
-	best, bestN := "", 0
+	best, bestD := "", len(key)/3+1
 	for _, k := range known {
-		n := 0
-		for n < len(k) && n < len(key) && k[n] == key[n] {
-			n++
-		}
-		if n > bestN {
-			best, bestN = k, n
+		if d := editDistance(key, k); d < bestD {
+			best, bestD = k, d
 		}
 	}
-	if bestN >= 3 {
+	if best != "" {
 		return prefix + best + "?"
 	}
 	return prefix + strings.Join(known, ", ")
+}
+
+// editDistance is the Levenshtein distance over bytes (keys are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func (p *Policy) at(path string) *token.Position {

@@ -15,7 +15,7 @@ type Era struct {
 	Name    string // 令和
 	Romaji  string // Reiwa
 	Initial string // R
-	Start   civil  // first day of the era
+	start   civil  // first day of the era
 }
 
 // civil is a calendar day without time of day or zone.
@@ -65,8 +65,8 @@ func Of(t time.Time) (Date, error) {
 		return Date{}, fmt.Errorf("wareki: %04d-%02d-%02d is before the Gregorian calendar was adopted in Japan (1873-01-01)", y, m, d)
 	}
 	for _, e := range eras {
-		if !c.before(e.Start) {
-			return Date{Era: e, Year: y - e.Start.Year + 1, Month: m, Day: d}, nil
+		if !c.before(e.start) {
+			return Date{Era: e, Year: y - e.start.Year + 1, Month: m, Day: d}, nil
 		}
 	}
 	// Unreachable: gregorianAdoption lies within 明治.

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bodgit/sevenzip"
+	kflate "github.com/klauspost/compress/flate"
 	"golang.org/x/text/encoding/japanese"
 
 	"github.com/kyojin/kyojin/sanitize"
@@ -90,6 +91,11 @@ func (h Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer) 
 		}
 	}
 	zw := zip.NewWriter(w)
+	// klauspost/compress writes standard deflate streams about twice as
+	// fast as compress/flate at a similar ratio.
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return kflate.NewWriter(out, kflate.DefaultCompression)
+	})
 	used := map[string]bool{}
 	delivered, withheld := 0, 0
 	for _, e := range entries {
@@ -123,7 +129,7 @@ func (h Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer) 
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("archive: write: %w", err)
 	}
-	res.Partial = withheld > 0
+	res.Partial = res.Partial || withheld > 0 // also set by a nested PARTIAL archive
 	if in.Type == sanitize.TypeZIP {
 		res.Add("rebuilt", "zip", 1)
 	}

@@ -3,6 +3,7 @@ package imagefile_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"image"
 	"image/png"
@@ -55,6 +56,10 @@ func FuzzSanitize(f *testing.F) {
 	f.Add([]byte("BM"))
 	f.Add([]byte("II*\x00"))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8L"))
+	for _, s := range []string{"UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==", "UklGRiIAAABXRUJQVlA4IBYAAAAwAQCdASoBAAEADsD+JaQAA3AAAAAA"} {
+		b, _ := base64.StdEncoding.DecodeString(s)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := sanitize.Detect(bytes.NewReader(data), int64(len(data)), "x", "")
 		switch d.Type {

@@ -67,7 +67,9 @@ func (PNG) Inspect(_ context.Context, r io.ReaderAt, size int64) ([]sanitize.Fin
 			if end := pos + 12 + n; end != len(b) {
 				out = append(out, sanitize.Finding{Construct: "data after IEND", Location: fmt.Sprint(len(b)-end, " bytes")})
 			}
-			if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			// The chunk walk with CRCs is the check for constructs; the
+			// pixels (IDAT) cannot carry any, so only the header is decoded.
+			if _, err := png.DecodeConfig(bytes.NewReader(b)); err != nil {
 				out = append(out, sanitize.Finding{Construct: "undecodable image", Location: err.Error()})
 			}
 			return out, nil
@@ -107,14 +109,8 @@ func (JPEG) Inspect(_ context.Context, r io.ReaderAt, size int64) ([]sanitize.Fi
 		case m == 0xFE:
 			out = append(out, sanitize.Finding{Construct: "comment segment", Location: fmt.Sprint("offset ", pos)})
 		}
-		if m == 0xDA { // start of scan: entropy-coded data up to EOI
-			eoi := bytes.LastIndex(b, []byte{0xFF, 0xD9})
-			if eoi < pos {
-				return append(out, sanitize.Finding{Construct: "missing end of image", Location: ""}), nil
-			}
-			if eoi+2 != len(b) {
-				out = append(out, sanitize.Finding{Construct: "data after end of image", Location: fmt.Sprint(len(b)-eoi-2, " bytes")})
-			}
+		if m == 0xDA { // start of scan: entropy-coded data, then EOI
+			out = append(out, scanData(b, pos+2+seg)...)
 			break
 		}
 		pos += 2 + seg
@@ -123,6 +119,29 @@ func (JPEG) Inspect(_ context.Context, r io.ReaderAt, size int64) ([]sanitize.Fi
 		out = append(out, sanitize.Finding{Construct: "undecodable image", Location: err.Error()})
 	}
 	return out, nil
+}
+
+// scanData checks the entropy-coded data of a single baseline scan (what a
+// re-encoder writes): only stuffed 0xFF00 and restart markers may occur,
+// then EOI must end the file. Any other marker (a second scan, an APPn or
+// COM hidden between scans) is a finding.
+func scanData(b []byte, p int) []sanitize.Finding {
+	for ; p+1 < len(b); p++ {
+		if b[p] != 0xFF {
+			continue
+		}
+		switch m := b[p+1]; {
+		case m == 0x00, m >= 0xD0 && m <= 0xD7, m == 0xFF:
+		case m == 0xD9:
+			if p+2 != len(b) {
+				return []sanitize.Finding{{Construct: "data after end of image", Location: fmt.Sprint(len(b)-p-2, " bytes")}}
+			}
+			return nil
+		default:
+			return []sanitize.Finding{{Construct: fmt.Sprintf("marker 0xFF%02X after the scan", m), Location: fmt.Sprint("offset ", p)}}
+		}
+	}
+	return []sanitize.Finding{{Construct: "missing end of image", Location: ""}}
 }
 
 // GIF walks the block structure (GIF89a specification §17–§27): comment and

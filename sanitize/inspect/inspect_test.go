@@ -3,6 +3,8 @@ package inspect_test
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/jpeg"
 	"testing"
 
 	"github.com/kyojin/kyojin/sanitize"
@@ -53,4 +55,33 @@ func FuzzInspectors(f *testing.F) {
 			insp.Inspect(context.Background(), bytes.NewReader(b), int64(len(b)))
 		}
 	})
+}
+
+func TestTextChunkBoundary(t *testing.T) {
+	for pad := 65533; pad <= 65536; pad++ {
+		in := string(bytes.Repeat([]byte("a"), pad)) + "あい\x00"
+		fs, err := inspect.Text{}.Inspect(context.Background(), bytes.NewReader([]byte(in)), int64(len(in)))
+		if err != nil || len(fs) != 1 || fs[0].Construct != "control character U+0000" {
+			t.Errorf("pad %d: %v %+v", pad, err, fs)
+		}
+	}
+}
+
+func TestJPEGMarkerAfterScan(t *testing.T) {
+	var b bytes.Buffer
+	jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 16, 16)), nil)
+	clean := b.Bytes()
+	if fs, err := (inspect.JPEG{}).Inspect(context.Background(), bytes.NewReader(clean), int64(len(clean))); err != nil || len(fs) > 0 {
+		t.Fatalf("clean JPEG: %v %+v", err, fs)
+	}
+	n := len(clean)
+	hidden := append(append(append([]byte{}, clean[:n-2]...), 0xFF, 0xE1, 0x00, 0x04, 'a', 'b'), clean[n-2:]...)
+	fs, _ := (inspect.JPEG{}).Inspect(context.Background(), bytes.NewReader(hidden), int64(len(hidden)))
+	if len(fs) == 0 {
+		t.Error("APP1 after the scan not found")
+	}
+	trailing := append(append([]byte{}, clean...), "PK"...)
+	if fs, _ := (inspect.JPEG{}).Inspect(context.Background(), bytes.NewReader(trailing), int64(len(trailing))); len(fs) == 0 {
+		t.Error("data after EOI not found")
+	}
 }

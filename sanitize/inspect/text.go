@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/kyojin/kyojin/sanitize"
@@ -23,41 +22,80 @@ func (Text) Inspect(ctx context.Context, r io.ReaderAt, size int64) ([]sanitize.
 }
 
 func checkText(ctx context.Context, r io.Reader, bomOK bool) ([]sanitize.Finding, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
 	var out []sanitize.Finding
-	if head, _ := br.Peek(3); bytes.Equal(head, []byte{0xEF, 0xBB, 0xBF}) {
-		if !bomOK {
-			out = append(out, sanitize.Finding{Construct: "byte order mark", Location: "offset 0"})
-		}
-		br.Discard(3)
+	add := func(what string, off int64) bool {
+		out = append(out, sanitize.Finding{Construct: what, Location: fmt.Sprint("offset ", off)})
+		return len(out) >= 10
 	}
-	var off int64
+	buf := make([]byte, 64<<10)
+	var off int64 // offset of buf[0] in the stream
+	keep := 0     // bytes of an incomplete UTF-8 sequence carried to the front of buf
+	first := true
 	for {
-		if off%(1<<20) == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		c, n, err := br.ReadRune()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		bad := ""
-		switch {
-		case c == utf8.RuneError && n == 1:
-			bad = "invalid UTF-8"
-		case c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
-		case unicode.IsControl(c):
-			bad = fmt.Sprintf("control character U+%04X", c)
+		n, err := io.ReadFull(r, buf[keep:])
+		n += keep
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			return nil, err
 		}
-		if bad != "" {
-			out = append(out, sanitize.Finding{Construct: bad, Location: fmt.Sprint("offset ", off)})
-			if len(out) >= 10 {
-				return out, nil
+		chunk := buf[:n]
+		start := 0
+		if first {
+			first = false
+			if bytes.HasPrefix(chunk, []byte{0xEF, 0xBB, 0xBF}) {
+				if !bomOK && add("byte order mark", 0) {
+					return out, nil
+				}
+				start = 3
 			}
 		}
-		off += int64(n)
+		// Cut before a trailing incomplete sequence unless this is the end.
+		cut := n
+		if !eof {
+			for back := 1; back <= 3 && back <= n; back++ {
+				if c := chunk[n-back]; c >= 0xC0 {
+					if !utf8.FullRune(chunk[n-back:]) {
+						cut = n - back
+					}
+					break
+				} else if c < 0x80 {
+					break
+				}
+			}
+		}
+		body := chunk[start:cut]
+		if !utf8.Valid(body) {
+			for i := 0; i < len(body); {
+				c, size := utf8.DecodeRune(body[i:])
+				if c == utf8.RuneError && size == 1 {
+					if add("invalid UTF-8", off+int64(start+i)) {
+						return out, nil
+					}
+				}
+				i += size
+			}
+		}
+		for i, c := range body {
+			switch {
+			case c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			case c < 0x20, c == 0x7F:
+				if add(fmt.Sprintf("control character U+%04X", c), off+int64(start+i)) {
+					return out, nil
+				}
+			case c == 0xC2 && i+1 < len(body) && body[i+1] >= 0x80 && body[i+1] < 0xA0: // C1 control, U+0080–U+009F
+				if add(fmt.Sprintf("control character U+%04X", body[i+1]), off+int64(start+i)) {
+					return out, nil
+				}
+			}
+		}
+		if eof {
+			return out, nil
+		}
+		keep = copy(buf, chunk[cut:])
+		off += int64(cut)
 	}
 }
 

@@ -135,6 +135,10 @@ func TestPipeline(t *testing.T) {
 			actions: [][2]string{{"converted", "bmp→png"}}, outType: sanitize.TypePNG, outName: "scan.png"},
 		{name: "tiff to png", file: "scan.tiff", data: tiffBytes(t), verdict: sanitize.VerdictConverted,
 			actions: [][2]string{{"converted", "tiff→png"}}, outType: sanitize.TypePNG, outName: "scan.png"},
+		{name: "webp lossless to png", file: "icon.webp", data: webpLossless(), verdict: sanitize.VerdictConverted,
+			actions: [][2]string{{"converted", "webp→png"}}, outType: sanitize.TypePNG, outName: "icon.png"},
+		{name: "webp lossy to png", file: "icon.webp", mime: "image/webp", data: webpLossy(), verdict: sanitize.VerdictConverted,
+			actions: [][2]string{{"converted", "webp→png"}}, outType: sanitize.TypePNG, outName: "icon.png"},
 		{name: "double extension", file: "invoice.pdf.exe", data: []byte("text\n"), verdict: sanitize.VerdictBlocked, reason: sanitize.ReasonName},
 		{name: "rtl override", file: "report\u202Etxt.exe", data: []byte("text\n"), verdict: sanitize.VerdictBlocked, reason: sanitize.ReasonName},
 		{name: "no extension", file: "README", data: []byte("text\n"), verdict: sanitize.VerdictBlocked, reason: sanitize.ReasonName},
@@ -155,6 +159,10 @@ func TestPipeline(t *testing.T) {
 			zipMember{name: "invoice.pdf.exe", data: []byte("x")}),
 			verdict: sanitize.VerdictPartial, reason: sanitize.ReasonMembers, actions: [][2]string{{"removed", "tool.exe"}, {"removed", "invoice.pdf.exe"}},
 			outType: sanitize.TypeZIP, check: func(t *testing.T, out []byte) { expectMembers(t, out, "memo.txt") }},
+		{name: "nested partial", file: "outer.zip", data: zipBytes(t, zipMember{name: "ok.txt", data: []byte("ok\n")},
+			zipMember{name: "inner.zip", data: zipBytes(t, zipMember{name: "memo.txt", data: []byte("memo\n")}, zipMember{name: "tool.exe", data: []byte("MZ\x00")})}),
+			verdict: sanitize.VerdictPartial, reason: sanitize.ReasonMembers, outType: sanitize.TypeZIP,
+			check: func(t *testing.T, out []byte) { expectMembers(t, out, "ok.txt", "inner.zip") }},
 		{name: "zip only blocked members", file: "bad.zip", data: zipBytes(t, zipMember{name: "tool.exe", data: []byte("MZ\x00\x00")}),
 			verdict: sanitize.VerdictBlocked, reason: sanitize.ReasonRejected},
 		{name: "nested zip 5 deep", file: "deep.zip", data: nestedZip(t, 5, zipMember{name: "core.txt", data: []byte("core\n")}),
@@ -254,9 +262,10 @@ func TestMemberRecords(t *testing.T) {
 func TestDepthLimitRecord(t *testing.T) {
 	e := newEngine(t, setup{})
 	out := process(t, e, "deeper.zip", "", nestedZip(t, 6, zipMember{name: "core.txt", data: []byte("core\n")}))
-	last := out.Records[len(out.Records)-1]
-	if len(out.Records) != 6 || last.Detected != sanitize.TypeZIP || last.ReasonCode != sanitize.ReasonLimit {
-		t.Fatalf("%d records; innermost %s %s %s", len(out.Records), last.Detected, last.ReasonCode, last.Reason)
+	// Members complete before their archive, so the innermost comes first.
+	inner := out.Records[1]
+	if len(out.Records) != 6 || inner.Detected != sanitize.TypeZIP || inner.ReasonCode != sanitize.ReasonLimit {
+		t.Fatalf("%d records; innermost %s %s %s", len(out.Records), inner.Detected, inner.ReasonCode, inner.Reason)
 	}
 }
 

@@ -3,6 +3,7 @@ package std_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
@@ -129,6 +130,18 @@ func tiffBytes(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// webpLossless and webpLossy are the 1×1 images browsers' feature tests
+// use; Go has no WebP encoder to generate them.
+func webpLossless() []byte {
+	b, _ := base64.StdEncoding.DecodeString("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
+	return b
+}
+
+func webpLossy() []byte {
+	b, _ := base64.StdEncoding.DecodeString("UklGRiIAAABXRUJQVlA4IBYAAAAwAQCdASoBAAEADsD+JaQAA3AAAAAA")
+	return b
 }
 
 type zipMember struct {

@@ -67,9 +67,9 @@ func (Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer) (*
 		res.Add("normalized", "encoding "+string(cs)+"→utf-8", 1)
 		legacy = true
 	}
-	clean := &textChecker{r: bufio.NewReaderSize(src, 64<<10), legacy: legacy, ctx: ctx}
+	clean := &textChecker{r: src, legacy: legacy, ctx: ctx}
 	if in.Type == sanitize.TypeText {
-		if _, err := io.Copy(w, clean); err != nil {
+		if _, err := io.CopyBuffer(w, clean, make([]byte, 64<<10)); err != nil {
 			return nil, err
 		}
 		return res, nil
@@ -77,7 +77,7 @@ func (Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer) (*
 	if in.Option("bom", "false") == "true" {
 		w.Write([]byte{0xEF, 0xBB, 0xBF})
 	}
-	n2, err := defangCSV(clean, w, bytes.Contains(head[:n], []byte("\r\n")))
+	n2, err := defangCSV(bufio.NewReaderSize(clean, 64<<10), w, bytes.Contains(head[:n], []byte("\r\n")))
 	if err != nil {
 		return nil, err
 	}
@@ -90,41 +90,77 @@ func (Handler) Sanitize(ctx context.Context, in *sanitize.Input, w io.Writer) (*
 // textChecker passes UTF-8 through while refusing invalid sequences,
 // control characters other than TAB, LF, VT, FF and CR, and (for decoded
 // legacy encodings, which cannot contain it) U+FFFD, the decoders' mark for
-// an invalid byte sequence.
+// an invalid byte sequence. It works on whole buffers: ASCII, the bulk of
+// most text, is checked byte by byte without decoding.
 type textChecker struct {
-	r      *bufio.Reader
+	r      io.Reader
 	legacy bool
 	ctx    context.Context
-	n      int
+	carry  []byte // an incomplete UTF-8 sequence from the previous read
+	err    error
+	reads  int
 }
 
 func (t *textChecker) Read(p []byte) (int, error) {
-	if len(p) < utf8.UTFMax {
+	if len(p) < 2*utf8.UTFMax {
 		return 0, io.ErrShortBuffer
 	}
-	if t.n++; t.n%256 == 0 && t.ctx.Err() != nil {
+	if t.reads++; t.reads%64 == 0 && t.ctx.Err() != nil {
 		return 0, t.ctx.Err()
 	}
-	i := 0
-	for i+utf8.UTFMax <= len(p) {
-		r, size, err := t.r.ReadRune()
-		if err != nil {
-			if i > 0 && err == io.EOF {
-				return i, nil
+	for {
+		n := copy(p, t.carry)
+		t.carry = t.carry[:0]
+		if t.err != nil {
+			if n > 0 {
+				return 0, fmt.Errorf("%w: truncated UTF-8 sequence at the end", errNotText)
 			}
-			return i, err
+			return 0, t.err
 		}
+		m, err := t.r.Read(p[n:])
+		n += m
+		t.err = err
+		good, bad := t.check(p[:n], err != nil)
+		if bad != nil {
+			return 0, bad
+		}
+		t.carry = append(t.carry, p[good:n]...)
+		if good > 0 {
+			return good, nil
+		}
+		if err != nil && len(t.carry) == 0 {
+			return 0, err
+		}
+	}
+}
+
+// check returns how many leading bytes of b are complete, clean text; an
+// incomplete sequence at the end is left for the next read unless final.
+func (t *textChecker) check(b []byte, final bool) (int, error) {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' || c == 0x7F {
+				return 0, fmt.Errorf("%w: control character U+%04X", errNotText, c)
+			}
+			i++
+			continue
+		}
+		if !final && !utf8.FullRune(b[i:]) {
+			return i, nil
+		}
+		r, size := utf8.DecodeRune(b[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			return i, fmt.Errorf("%w: invalid UTF-8", errNotText)
+			return 0, fmt.Errorf("%w: invalid UTF-8", errNotText)
 		case r == utf8.RuneError && t.legacy:
-			return i, fmt.Errorf("%w: invalid byte sequence in the declared encoding", errNotText)
-		case r < 0x20 && r != '\t' && r != '\n' && r != '\v' && r != '\f' && r != '\r', r >= 0x7F && r < 0xA0:
-			return i, fmt.Errorf("%w: control character U+%04X", errNotText, r)
+			return 0, fmt.Errorf("%w: invalid byte sequence in the declared encoding", errNotText)
+		case r >= 0x80 && r < 0xA0:
+			return 0, fmt.Errorf("%w: control character U+%04X", errNotText, r)
 		}
-		i += utf8.EncodeRune(p[i:], r)
+		i += size
 	}
-	return i, nil
+	return len(b), nil
 }
 
 // plainNumber matches cells that merely look like formulas: signed numbers.
