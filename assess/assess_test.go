@@ -86,12 +86,23 @@ func TestExampleGolden(t *testing.T) {
 
 func TestExampleSemantics(t *testing.T) {
 	r := exampleResult(t)
-	// MODEL-001 (medium) lowers the declared 実施 of 3(2)①'s sub-clauses to 一部実施.
+	// The example model passes every check; a medium finding of MODEL-001
+	// (as the model had before its terminals were placed per β') lowers the
+	// declared 実施 of 3(2)①'s sub-clauses to 一部実施.
+	cat := mustCatalog(t)
+	m, r8 := loadExample(t, "r8.yaml")
+	res := check.Run(m)
+	res.Findings = append(res.Findings, check.Finding{Rule: "MODEL-001", Severity: check.Medium,
+		Message: check.RuleByID("MODEL-001").Title})
+	withFinding := Evaluate(Input{Catalog: cat, Model: m, Check: res, Assessment: r8, Now: now})
 	var overridden *Item
-	for _, it := range r.Items {
+	for _, it := range withFinding.Items {
 		if it.Entry.ID == "3(2)①(ア)" {
 			overridden = it
 		}
+	}
+	if withFinding.Overall.Percent >= r.Overall.Percent {
+		t.Errorf("the finding did not lower the score: %.1f vs %.1f", withFinding.Overall.Percent, r.Overall.Percent)
 	}
 	if overridden == nil || overridden.Declared != Implemented || overridden.Status != Partial || !strings.Contains(overridden.Override.JA, "MODEL-001") {
 		t.Fatalf("3(2)①(ア) should be overridden to partial by MODEL-001, got %+v", overridden)

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/diag"
 	"github.com/kyojin/kyojin/model"
@@ -315,4 +318,69 @@ func Parse(file string, data []byte) (a *Assessment, diags diag.List) {
 		return nil, diags
 	}
 	return a, diags
+}
+
+// LoadFiles loads many assessment files (a prefecture's bodies) in parallel
+// over GOMAXPROCS workers. Results are in the order of paths; an entry is nil
+// when its file has errors, which are all in the returned list.
+func LoadFiles(paths []string) ([]*Assessment, diag.List) {
+	out := make([]*Assessment, len(paths))
+	lists := make([]diag.List, len(paths))
+	parallel(len(paths), func(i int) { out[i], lists[i] = LoadFile(paths[i]) })
+	return out, concat(lists)
+}
+
+// Body is one body of a set assessed together (a prefecture's municipalities).
+type Body struct {
+	Model *model.Model
+	Check *check.Result
+	File  string
+}
+
+// EvaluateSet loads, validates and evaluates every body's assessment file in
+// parallel over GOMAXPROCS workers. Results are in input order; a result is
+// nil when its file has errors, which are all in the returned list.
+func EvaluateSet(cat *catalog.Catalog, bodies []Body, now time.Time) ([]*Result, diag.List) {
+	out := make([]*Result, len(bodies))
+	lists := make([]diag.List, len(bodies))
+	parallel(len(bodies), func(i int) {
+		b := bodies[i]
+		a, d := LoadFile(b.File)
+		if a != nil {
+			d.Append(Validate(cat, b.Model, a, nil))
+		}
+		lists[i] = d
+		if a != nil && !d.HasErrors() {
+			out[i] = Evaluate(Input{Catalog: cat, Model: b.Model, Check: b.Check, Assessment: a, Now: now})
+		}
+	})
+	return out, concat(lists)
+}
+
+// parallel runs f(0..n-1) over GOMAXPROCS workers.
+func parallel(n int, f func(i int)) {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+func concat(lists []diag.List) diag.List {
+	var all diag.List
+	for _, l := range lists {
+		all.Append(l)
+	}
+	return all
 }

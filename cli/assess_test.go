@@ -26,7 +26,7 @@ func TestAssessFormats(t *testing.T) {
 		}
 	}
 	code, out, _ := run(t, "assess", "--model", kakuu, kakuuR8, "--previous", kakuuR7, "--now", "2026-11-22")
-	for _, want := range []string{"令和8年度", "【期限超過 145日】【前年度から継続】CA-R7-02", "MODEL-001", "EX-R8-01"} {
+	for _, want := range []string{"令和8年度", "【期限超過 145日】【前年度から継続】CA-R7-02", "EX-R8-01", "AF-R8-01"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q (exit %d)", want, code)
 		}
