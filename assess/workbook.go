@@ -326,7 +326,12 @@ func ReadWorkbook(name string, r io.Reader, cat *catalog.Catalog, m *model.Model
 	}
 	cell := func(row, col int) string {
 		if row < len(rows) && col < len(rows[row]) {
-			return strings.TrimSpace(rows[row][col])
+			v := strings.TrimSpace(rows[row][col])
+			// Undo the formula-injection guard of cellText on the answer columns.
+			if col >= 4 && len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+-@", rune(v[1])) {
+				v = v[1:]
+			}
+			return v
 		}
 		return ""
 	}

@@ -238,3 +238,36 @@ func FuzzReadWorkbook(f *testing.F) {
 		}
 	})
 }
+
+// An answer written for a clause prefills its sub-clauses in the workbook.
+func TestWorkbookPrefill(t *testing.T) {
+	cat := mustCatalog(t)
+	m := smallTown(t)
+	org := Units(cat, m)[0]
+	prefill := &Assessment{FiscalYear: 2026, Requirements: map[string]Answer{"1(1)": {Status: NotApplicable, Reason: "=HYPERLINK(\"x\")", Owner: "総務課"}}}
+	var buf bytes.Buffer
+	if err := WriteWorkbook(&buf, cat, m, org, 2026, prefill); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	found := false
+	for i, e := range org.Requirements {
+		if e.ID != "1(1)①" {
+			continue
+		}
+		found = true
+		st, _ := f.GetCellValue(SheetAnswers, cellName(5, firstRow+i))
+		reason, _ := f.GetCellValue(SheetAnswers, cellName(6, firstRow+i))
+		formula, _ := f.GetCellFormula(SheetAnswers, cellName(6, firstRow+i))
+		if st != "該当なし" || formula != "" || !strings.HasPrefix(reason, "'=") {
+			t.Errorf("prefill of 1(1)①: status %q reason %q formula %q", st, reason, formula)
+		}
+	}
+	if !found {
+		t.Fatal("1(1)① not in the organization workbook")
+	}
+}

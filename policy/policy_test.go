@@ -306,3 +306,24 @@ func FuzzParseOptions(f *testing.F) {
 		}
 	})
 }
+
+// An α town without telework gets neither the β/β' clause nor the telework
+// clause, and both appear in the list of clauses not applied, with reasons.
+func TestStandardsForAlphaTown(t *testing.T) {
+	cat, _ := catalog.Default()
+	m, d := model.Load("../examples/small-town")
+	if m == nil {
+		t.Fatal(d.Err())
+	}
+	std := docxTextOf(t, Standards(Input{Catalog: cat, Model: m, Date: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}))
+	for _, absent := range []string{"\n3(2)@R2.12　", "\n6.2(2)　", "\n6.2(3)　"} {
+		if strings.Contains(std, absent) {
+			t.Errorf("α town standards contain %q", strings.TrimSpace(absent))
+		}
+	}
+	for _, want := range []string{"αモデル", "適用しない項目", "3(2)@R2.12\n", "ネットワークモデル alpha", "機能 telework を利用していない", "町長"} {
+		if !strings.Contains(std, want) && !strings.Contains(docxTextOf(t, Basic(Input{Catalog: cat, Model: m, Date: time.Now()})), want) {
+			t.Errorf("α town documents lack %q", want)
+		}
+	}
+}
