@@ -198,7 +198,29 @@ type Result struct {
 	Props            []Prop           `json:"props,omitempty"`
 	ReviewedControls ReviewedControls `json:"reviewed-controls"`
 	Observations     []Observation    `json:"observations,omitempty"`
+	Risks            []Risk           `json:"risks,omitempty"`
 	Findings         []Finding        `json:"findings,omitempty"`
+}
+
+// Risk carries a corrective action (改善計画) as its remediation.
+type Risk struct {
+	UUID         string        `json:"uuid"`
+	Title        string        `json:"title"`
+	Description  string        `json:"description"`
+	Statement    string        `json:"statement"`
+	Props        []Prop        `json:"props,omitempty"`
+	Status       string        `json:"status"`
+	Deadline     string        `json:"deadline,omitempty"`
+	Remediations []Remediation `json:"remediations,omitempty"`
+}
+
+// Remediation is a planned response.
+type Remediation struct {
+	UUID        string `json:"uuid"`
+	Lifecycle   string `json:"lifecycle"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Props       []Prop `json:"props,omitempty"`
 }
 
 // ReviewedControls lists the controls assessed.
@@ -318,6 +340,33 @@ func AssessmentResultsOf(cat *catalog.Catalog, r *assess.Result) *ResultsDoc {
 				Props:       []Prop{{Name: "audit-finding", Value: af.ID, NS: NS}, {Name: "severity", Value: af.Severity.String(), NS: NS}},
 				Target:      Target{Type: "objective-id", TargetID: ControlID(e), Status: TargetStatus{State: "not-satisfied", Reason: "audit"}}})
 		}
+	}
+	for _, a := range r.Actions {
+		status, lifecycle := "open", "planned"
+		switch a.Status {
+		case assess.ActionDone:
+			status, lifecycle = "closed", "completed"
+		case assess.ActionInProgress:
+			status = "remediating"
+		}
+		risk := Risk{UUID: UUID("risk/" + key + "/" + a.ID), Title: a.ID + " " + a.Action,
+			Description: fmt.Sprintf("改善計画 %s（%s）: 対象 %s", a.ID, a.Year.Label("ja"), strings.Join(a.Requirements, "、")),
+			Statement:   a.Action, Status: status, Deadline: timestamp(a.Due.Time),
+			Props: []Prop{{Name: "owner", Value: a.Owner, NS: NS}, {Name: "overdue", Value: fmt.Sprint(a.Overdue), NS: NS},
+				{Name: "carried-over", Value: fmt.Sprint(a.CarriedOver), NS: NS}},
+			Remediations: []Remediation{{UUID: UUID("remediation/" + key + "/" + a.ID), Lifecycle: lifecycle, Title: a.Action,
+				Description: a.Action + "（担当: " + a.Owner + "）"}}}
+		if a.Finding != "" {
+			risk.Props = append(risk.Props, Prop{Name: "audit-finding", Value: a.Finding, NS: NS})
+		}
+		res.Risks = append(res.Risks, risk)
+	}
+	// Exceptions (例外措置) are approved deviations with an end date.
+	for _, x := range r.Exceptions {
+		res.Risks = append(res.Risks, Risk{UUID: UUID("exception/" + key + "/" + x.ID), Title: x.ID + " 例外措置",
+			Description: fmt.Sprintf("例外措置 %s: 対象 %s", x.ID, strings.Join(x.Requirements, "、")), Statement: x.Reason,
+			Status: "deviation-approved", Deadline: timestamp(x.Expires.Time),
+			Props: []Prop{{Name: "expired", Value: fmt.Sprint(x.Expired), NS: NS}, {Name: "approved-by", Value: x.ApprovedBy, NS: NS}}})
 	}
 	return &ResultsDoc{AssessmentResults: AssessmentResults{
 		UUID:     UUID("assessment-results/" + key),

@@ -210,7 +210,29 @@ func TestAssessmentResultsStructure(t *testing.T) {
 		if notSatisfied != want || want <= len(r.AuditFindings) {
 			t.Errorf("%d not-satisfied findings, want %d (gaps and audit findings)", notSatisfied, want)
 		}
-		for _, key := range []string{"observations", "findings"} {
+		risks, _ := res["risks"].([]any)
+		if len(risks) != len(r.Actions)+len(r.Exceptions) || len(r.Actions) == 0 || len(r.Exceptions) == 0 {
+			t.Errorf("%d risks for %d corrective actions and %d exceptions", len(risks), len(r.Actions), len(r.Exceptions))
+		}
+		for _, rk := range risks {
+			rk := rk.(map[string]any)
+			require(t, "risk", rk, "uuid", "title", "description", "statement", "status")
+			switch rk["status"] {
+			case "open", "remediating", "closed", "deviation-approved":
+			default:
+				t.Errorf("risk status %v", rk["status"])
+			}
+			rems, _ := rk["remediations"].([]any)
+			for _, rem := range rems {
+				rem := rem.(map[string]any)
+				require(t, "remediation", rem, "uuid", "lifecycle", "title", "description")
+				if !uuidRE.MatchString(rem["uuid"].(string)) || uuids[rem["uuid"].(string)] {
+					t.Errorf("remediation uuid %v", rem["uuid"])
+				}
+				uuids[rem["uuid"].(string)] = true
+			}
+		}
+		for _, key := range []string{"observations", "findings", "risks"} {
 			for _, x := range res[key].([]any) {
 				u := x.(map[string]any)["uuid"].(string)
 				if !uuidRE.MatchString(u) || uuids[u] {
