@@ -81,6 +81,27 @@ func TestExampleGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		golden(t, tc.file, buf.Bytes())
+		if tc.format == "html" && (bytes.Contains(buf.Bytes(), []byte("http://")) || bytes.Contains(buf.Bytes(), []byte("https://")) || bytes.Contains(buf.Bytes(), []byte("<script"))) {
+			t.Error("the HTML report references external resources or scripts")
+		}
+	}
+}
+
+// Text from assessment files is escaped in the HTML report.
+func TestHTMLEscapesInput(t *testing.T) {
+	cat := mustCatalog(t)
+	m := smallTown(t)
+	a := &Assessment{FiscalYear: 2026, Requirements: map[string]Answer{
+		"1(1)": {Status: Partial, Owner: "<script>alert(1)</script>", Notes: "<img src=x onerror=alert(1)>"}}}
+	var buf bytes.Buffer
+	if err := Write(&buf, "html", Evaluate(Input{Catalog: cat, Model: m, Assessment: a, Now: now}), "ja"); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte("<script>alert")) || bytes.Contains(buf.Bytes(), []byte("<img src=x")) {
+		t.Error("assessment text reached the HTML unescaped")
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("&lt;script&gt;")) {
+		t.Error("owner not shown escaped")
 	}
 }
 
