@@ -7,14 +7,16 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kyojin/kyojin/catalog"
+	"github.com/kyojin/kyojin/oscal"
 )
 
 func init() {
 	register(&Command{
 		Name:  "catalog",
-		Usage: "list [flags] | show [--json] ID",
+		Usage: "list [flags] | show [--json] ID | export-oscal [-o FILE]",
 		Short: "ガイドライン対策基準と関連チェックリストの項目を一覧・表示する",
 		Long: `項目はガイドラインの番号で指定します（例: 1(1)②、6.1(14)③、3(2)@R2.12）。
 シェルでは括弧を含む ID を引用符で囲んでください: kyojin catalog show '6.1(14)③'
@@ -30,7 +32,9 @@ list のフラグ:
   --feature uses-cloud,telework,...   利用している機能（指定すると未利用機能の項目を除外）
   --zone mynumber,lgwan,internet       保有する領域（指定すると他領域の項目を除外）
   --explain            適用外となった項目と理由も表示
-  --json               JSON で出力`,
+  --json               JSON で出力
+
+export-oscal: カタログ全体を OSCAL 1.1.2 の catalog JSON で出力（対応は docs/oscal.md）`,
 		Flags: func(fs *flag.FlagSet) {
 			fs.Bool("json", false, "JSON で出力する")
 		},
@@ -59,6 +63,17 @@ func runCatalog(env *Env, fs *flag.FlagSet, args []string) error {
 	switch args[0] {
 	case "list":
 		return catalogList(env, cat, args[1:], jsonOut)
+	case "export-oscal":
+		sub := flag.NewFlagSet("catalog export-oscal", flag.ContinueOnError)
+		sub.SetOutput(io.Discard)
+		out := sub.String("o", "-", "")
+		if err := sub.Parse(args[1:]); err != nil || sub.NArg() > 0 {
+			return usageError("catalog export-oscal: [-o FILE] のみ指定できます")
+		}
+		// last-modified is the build's data, not the wall clock, so exports are reproducible.
+		return writeOutput(env, *out, func(w io.Writer) error {
+			return writeJSON(w, oscal.Catalog(cat, time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC)))
+		})
 	case "show":
 		sub := flag.NewFlagSet("catalog show", flag.ContinueOnError)
 		sub.SetOutput(io.Discard)
