@@ -156,12 +156,12 @@ func loadCatalogAndModel(env *Env, path string) (*catalog.Catalog, *model.Model,
 		env.Log.Error("catalog data does not load", "err", err)
 		return nil, nil, fmt.Errorf("カタログデータを読み込めません: %w", err)
 	}
-	m, err := loadModel(env, path)
+	m, err := loadModelOrReport(env, path)
 	return cat, m, err
 }
 
-func loadModel(env *Env, path string) (*model.Model, error) {
-	m, d := model.Load(path)
+func loadModelOrReport(env *Env, path string) (*model.Model, error) {
+	m, d := loadModel(path)
 	if m == nil {
 		return nil, inputError(env, path, d)
 	}
@@ -186,7 +186,7 @@ func loadAndEvaluate(env *Env, modelPath, file, previous string, now time.Time) 
 		env.Log.Error("catalog data does not load", "err", err)
 		return nil, fmt.Errorf("カタログデータを読み込めません: %w", err)
 	}
-	m, err := loadModel(env, modelPath)
+	m, err := loadModelOrReport(env, modelPath)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,6 @@ func testPolicy(t *testing.T, dir string) string {
 	return p
 }
 
-
 func TestSanitizeCommand(t *testing.T) {
 	dir := t.TempDir()
 	pol := testPolicy(t, dir)
