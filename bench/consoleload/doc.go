@@ -1,6 +1,6 @@
 // Package consoleload measures the console under load: 50 concurrent
 // logged-in sessions browsing the main pages of a prefecture-scale
-// generated model (see bench/modelgen), over real TLS, with the SQLite
+// generated model (see model/modelgen), over real TLS, with the SQLite
 // store. Run with
 //
 //	go test -run '^$' -bench ConsolePages -benchtime 4000x ./bench/consoleload

@@ -23,7 +23,7 @@ import (
 
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
-	"github.com/kyojin/kyojin/bench/modelgen"
+	"github.com/kyojin/kyojin/model/modelgen"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
@@ -58,10 +58,16 @@ func setup(b *testing.B) *fixture {
 	b.Helper()
 	sessions = *sessionsFlag
 	dir := b.TempDir()
-	if err := modelgen.Write(dir, modelgen.Prefecture); err != nil {
+	// One prefectural government at full size: about 1,600 host entries
+	// (10,000+ terminals) and 4,000 flows in one organization.
+	if err := modelgen.Generate(dir, modelgen.Options{Seed: 3, Organizations: 1, Hosts: 1600, Flows: 4000, Issues: -1}); err != nil {
 		b.Fatal(err)
 	}
-	m, diags := model.Load(dir)
+	models, diags := model.LoadSet(dir)
+	var m *model.Model
+	if len(models) == 1 {
+		m = models[0]
+	}
 	if m == nil {
 		b.Fatal(diags.Err())
 	}
