@@ -23,9 +23,9 @@ import (
 
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
-	"github.com/kyojin/kyojin/model/modelgen"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/model"
+	"github.com/kyojin/kyojin/model/modelgen"
 	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/store/postgres"
 	"github.com/kyojin/kyojin/store/postgres/pgtest"
