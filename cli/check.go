@@ -28,6 +28,9 @@ func init() {
 HTML は外部資源を参照しない1ファイルです。XLSX には指摘事項と付録2の3つの一覧
 （ネットワーク接続情報・サーバ間接続情報・端末接続情報）が入ります。
 
+PATH が団体ごとのサブディレクトリを並べたディレクトリ（都道府県内の全団体など）のときは、
+各団体を検査して団体ごとの件数の一覧（text）または結果の配列（json）を出力します。
+
 終了ステータス: 0 = 検査完了（--fail-on 未満）、1 = --fail-on 以上の指摘あり、2 = モデルの誤り。`,
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&out, "o", "-", "出力先ファイル（- は標準出力）")
@@ -55,6 +58,9 @@ HTML は外部資源を参照しない1ファイルです。XLSX には指摘事
 				}
 			} else if _, err := report.ParseFormat(f); err != nil {
 				return usageError("%v", err)
+			}
+			if isModelSet(args[0]) {
+				return checkSet(env, args[0], f, out, threshold)
 			}
 			m, diags := loadModel(args[0])
 			if m == nil {

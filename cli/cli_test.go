@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kyojin/kyojin/model/modelgen"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -89,5 +91,30 @@ func TestCheckFormatsAndFailOn(t *testing.T) {
 	}
 	if code, _, _ := run(t, "check", m, "-o", filepath.Join(dir, "r.pdf")); code != 2 {
 		t.Errorf("unknown extension: exit %d", code)
+	}
+}
+
+func TestCheckPrefectureSet(t *testing.T) {
+	dir := t.TempDir()
+	if err := modelgen.Generate(dir, modelgen.Options{Seed: 5, Organizations: 4, Hosts: 160, Flows: 400, Issues: 1}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "check", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 5 || !strings.HasPrefix(lines[0], "ディレクトリ") {
+		t.Fatalf("want a header and 4 rows, got:\n%s", out)
+	}
+	// One body has a planted critical or high finding.
+	if code, _, _ := run(t, "check", "--fail-on", "high", dir); code != 1 {
+		t.Errorf("--fail-on high over the set: exit %d, want 1", code)
+	}
+	code, out, _ = run(t, "check", "--format", "json", dir)
+	if code != 0 || !strings.Contains(out, `"organization"`) || !strings.Contains(out, `"findings"`) {
+		t.Errorf("json: %d\n%.300s", code, out)
+	}
+	if code, _, _ := run(t, "check", "-o", filepath.Join(t.TempDir(), "r.html"), dir); code != 2 {
+		t.Errorf("html for a set: exit %d, want 2", code)
 	}
 }
