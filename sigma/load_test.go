@@ -77,3 +77,5 @@ func TestLoadSharedRules(t *testing.T) {
 		t.Errorf("unsupported/: %d loaded + %d reported, want 13 files accounted for", len(uset.Rules), len(uerrs))
 	}
 }
+
+func errorsIsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }
