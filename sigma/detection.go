@@ -381,7 +381,7 @@ func compileField(key string, vals []any, fmap map[string]string, opt *Options) 
 			fm.matchNil = true
 			continue
 		}
-		vm, low, err := compileValue(raw, mods, transforms, fmap, opt)
+		vm, low, err := compileValue(raw, field == "", mods, transforms, fmap, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -418,7 +418,7 @@ func scalar(v any) (string, bool, error) {
 	}
 }
 
-func compileValue(raw any, mods map[string]bool, transforms []string, fmap map[string]string, opt *Options) (valueMatcher, bool, error) {
+func compileValue(raw any, keyword bool, mods map[string]bool, transforms []string, fmap map[string]string, opt *Options) (valueMatcher, bool, error) {
 	s, numeric, err := scalar(raw)
 	if err != nil {
 		return nil, false, err
@@ -520,6 +520,10 @@ func compileValue(raw any, mods map[string]bool, transforms []string, fmap map[s
 			g = g.wrap(false, true)
 		case mods["endswith"]:
 			g = g.wrap(true, false)
+		case keyword:
+			// Keywords are a full-text search: the value may occur anywhere
+			// (rules specification, "Lists" of keywords; pySigma behaves so).
+			g = g.wrap(true, true)
 		}
 		m, err := g.compile(ci)
 		if err != nil {
