@@ -238,22 +238,28 @@ func (f *fieldMatcher) match(ev Event) bool {
 }
 
 func (f *fieldMatcher) matchValue(ev Event, v string) bool {
-	low := v
+	x := val{s: v, low: v}
 	if f.needLow {
-		low = lower(v)
+		// ASCII values are compared with ASCII case folding in place, so the
+		// hot path allocates nothing; others are lowercased once.
+		if isASCII(v) {
+			x.fold = true
+		} else {
+			x.low = strings.ToLower(v)
+		}
 	}
 	var r bool
 	if f.all {
 		r = len(f.vals) > 0
 		for _, m := range f.vals {
-			if !m.match(ev, v, low) {
+			if !m.match(ev, x) {
 				r = false
 				break
 			}
 		}
 	} else {
 		for _, m := range f.vals {
-			if m.match(ev, v, low) {
+			if m.match(ev, x) {
 				r = true
 				break
 			}
@@ -304,10 +310,34 @@ func lower(s string) string {
 	return s
 }
 
-// valueMatcher matches one value (all its variants) against a field value;
-// low is the lowercased field value.
+// val is a field value being matched: s as is; low lowercased when the
+// value is not ASCII; fold when s is ASCII and case-insensitive matchers must
+// fold it themselves.
+type val struct {
+	s, low string
+	fold   bool
+}
+
+// lowered returns the lowercased value.
+func (x *val) lowered() string {
+	if x.fold {
+		return lower(x.s)
+	}
+	return x.low
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// valueMatcher matches one value (all its variants) against a field value.
 type valueMatcher interface {
-	match(ev Event, v, low string) bool
+	match(ev Event, x val) bool
 }
 
 var knownModifiers = map[string]bool{
@@ -539,9 +569,9 @@ func compileValue(raw any, keyword bool, mods map[string]bool, transforms []stri
 
 type anyOf []valueMatcher
 
-func (a anyOf) match(ev Event, v, low string) bool {
+func (a anyOf) match(ev Event, x val) bool {
 	for _, m := range a {
-		if m.match(ev, v, low) {
+		if m.match(ev, x) {
 			return true
 		}
 	}
@@ -646,8 +676,8 @@ type numMatcher struct {
 	v  float64
 }
 
-func (n *numMatcher) match(_ Event, v, _ string) bool {
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+func (n *numMatcher) match(_ Event, x val) bool {
+	f, err := strconv.ParseFloat(strings.TrimSpace(x.s), 64)
 	if err != nil || math.IsNaN(f) {
 		return false
 	}
@@ -665,8 +695,8 @@ func (n *numMatcher) match(_ Event, v, _ string) bool {
 
 type cidrMatcher struct{ p netip.Prefix }
 
-func (c *cidrMatcher) match(_ Event, v, _ string) bool {
-	a, err := netip.ParseAddr(strings.Trim(v, "[]"))
+func (c *cidrMatcher) match(_ Event, x val) bool {
+	a, err := netip.ParseAddr(strings.Trim(x.s, "[]"))
 	if err != nil {
 		return false
 	}
@@ -678,7 +708,8 @@ type fieldRefMatcher struct {
 	cased bool
 }
 
-func (f *fieldRefMatcher) match(ev Event, v, _ string) bool {
+func (f *fieldRefMatcher) match(ev Event, x val) bool {
+	v := x.s
 	o, ok := ev.Get(f.field)
 	if !ok {
 		return false
@@ -691,4 +722,4 @@ func (f *fieldRefMatcher) match(ev Event, v, _ string) bool {
 
 type reMatcher struct{ re *regexp.Regexp }
 
-func (r *reMatcher) match(_ Event, v, _ string) bool { return r.re.MatchString(v) }
+func (r *reMatcher) match(_ Event, x val) bool { return r.re.MatchString(x.s) }

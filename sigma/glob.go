@@ -149,10 +149,13 @@ type strMatcher struct {
 	lits        []string
 }
 
-func (m *strMatcher) match(_ Event, v, low string) bool {
-	s := v
+func (m *strMatcher) match(_ Event, x val) bool {
+	s := x.s
 	if m.ci {
-		s = low
+		if x.fold {
+			return m.matchFold(s)
+		}
+		s = x.low
 	}
 	switch m.kind {
 	case kEq:
@@ -198,9 +201,102 @@ type globRE struct {
 	ci bool
 }
 
-func (g *globRE) match(_ Event, v, low string) bool {
+func (g *globRE) match(_ Event, x val) bool {
 	if g.ci {
-		return g.re.MatchString(low)
+		return g.re.MatchString(x.lowered())
 	}
-	return g.re.MatchString(v)
+	return g.re.MatchString(x.s)
+}
+
+// matchFold is match for an ASCII value against the lowercased pattern,
+// folding the value's letters on the fly.
+func (m *strMatcher) matchFold(s string) bool {
+	switch m.kind {
+	case kEq:
+		return eqFold(s, m.lits[0])
+	case kPrefix:
+		return len(s) >= len(m.lits[0]) && eqFold(s[:len(m.lits[0])], m.lits[0])
+	case kSuffix:
+		return len(s) >= len(m.lits[0]) && eqFold(s[len(s)-len(m.lits[0]):], m.lits[0])
+	case kContains:
+		return indexFold(s, m.lits[0]) >= 0
+	case kAny:
+		return true
+	}
+	lits := m.lits
+	if !m.lead {
+		if len(s) < len(lits[0]) || !eqFold(s[:len(lits[0])], lits[0]) {
+			return false
+		}
+		s = s[len(lits[0]):]
+		lits = lits[1:]
+	}
+	var last string
+	if !m.trail {
+		last = lits[len(lits)-1]
+		lits = lits[:len(lits)-1]
+	}
+	for _, l := range lits {
+		i := indexFold(s, l)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(l):]
+	}
+	if !m.trail {
+		return len(s) >= len(last) && eqFold(s[len(s)-len(last):], last)
+	}
+	return true
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// eqFold compares ASCII s with the lowercased p.
+func eqFold(s, p string) bool {
+	if len(s) != len(p) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lowerByte(s[i]) != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFold finds the lowercased p in ASCII s, folding s.
+func indexFold(s, p string) int {
+	if len(p) == 0 {
+		return 0
+	}
+	c0 := p[0]
+	up := c0
+	if 'a' <= c0 && c0 <= 'z' {
+		up = c0 - ('a' - 'A')
+	}
+	for i := 0; i+len(p) <= len(s); i++ {
+		if c := s[i]; c != c0 && c != up {
+			// Skip ahead to the next candidate first byte.
+			j := strings.IndexByte(s[i+1:], c0)
+			if up != c0 {
+				if k := strings.IndexByte(s[i+1:], up); k >= 0 && (j < 0 || k < j) {
+					j = k
+				}
+			}
+			if j < 0 {
+				return -1
+			}
+			i += j
+			continue
+		}
+		if eqFold(s[i:i+len(p)], p) {
+			return i
+		}
+	}
+	return -1
 }
