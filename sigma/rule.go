@@ -284,9 +284,6 @@ func compileRule(raw *rawRule, opt *Options) (*Rule, error) {
 		Date: scalarString(raw.Date), Modified: scalarString(raw.Modified),
 		Tags: raw.Tags, References: raw.References, LogSource: *raw.LogSource,
 	}
-	if r.Status == "unsupported" {
-		// Kept going: the status is informative; the condition decides.
-	}
 	det, agg, err := compileDetection(raw.Detection, r.LogSource, opt)
 	if err != nil {
 		return nil, err
