@@ -93,6 +93,9 @@ func TestModifiers(t *testing.T) {
 		{"keywords negative", "  k: [evil, bad]\n  condition: k\n", mapEvent{"x": "all good"}, false},
 		{"keyword wildcard", "  k: ['*bad*']\n  condition: k\n", mapEvent{"x": "nothing bad"}, true},
 		{"mapped field", "  s: {cs-uri-query|contains: 'id='}\n  condition: s\n", mapEvent{"c-uri-query": "?id=1"}, true},
+		{"non-ASCII value folded", "  s: {f|contains: 'äbc'}\n  condition: s\n", mapEvent{"f": "xÄBCx"}, true},
+		{"Japanese value", "  s: {f|contains: 'マイナンバー'}\n  condition: s\n", mapEvent{"f": "件名: マイナンバー照会"}, true},
+		{"invalid UTF-8 value", "  s: {f|contains: 'abc'}\n  condition: s\n", mapEvent{"f": "\xff\xfeABC"}, true},
 		{"missing field never matches", "  s: {f|contains: ''}\n  condition: s\n", mapEvent{}, false},
 	}
 	for _, c := range cases {

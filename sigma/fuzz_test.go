@@ -51,3 +51,28 @@ func FuzzCondition(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFoldAgreesWithLower checks that in-place ASCII case folding gives the
+// same answer as lowercasing the value first, for every pattern shape.
+func FuzzFoldAgreesWithLower(f *testing.F) {
+	f.Add("*Evil*", "the EVIL one")
+	f.Add("a*b*c", "AxBxC")
+	f.Add("/api", "/API")
+	f.Add("*.exe", "A.EXE")
+	f.Add("ab*ba", "aba")
+	f.Fuzz(func(t *testing.T, pattern, value string) {
+		if !isASCII(value) || strings.ContainsRune(pattern, '?') {
+			return
+		}
+		m, err := parseGlob(pattern, false).compile(true)
+		if err != nil {
+			return
+		}
+		sm := m.(*strMatcher)
+		folded := sm.matchFold(value)
+		lowered := sm.match(nil, val{s: value, low: lower(value)})
+		if folded != lowered {
+			t.Fatalf("pattern %q value %q: fold %v, lower %v", pattern, value, folded, lowered)
+		}
+	})
+}
