@@ -164,6 +164,7 @@ type window struct {
 	key        string
 	prev, next *window
 	first      int64
+	last       int64            // newest event time seen
 	times      []int64          // event_count: event times; temporal*: per-rule times
 	vals       map[string]int64 // value_count: value -> last seen
 	nums       []numAt          // value_sum/avg
@@ -197,7 +198,7 @@ func (e *Engine) feed(ev StreamEvent, u refUse) (CorrelationMatch, bool) {
 			delete(e.windows, old.key)
 			e.Evicted++
 		}
-		w = &window{key: key, first: t}
+		w = &window{key: key, first: t, last: t}
 		e.windows[key] = w
 	} else {
 		e.unlink(w)
@@ -207,13 +208,21 @@ func (e *Engine) feed(ev StreamEvent, u refUse) (CorrelationMatch, bool) {
 	e.lru.next.prev = w
 	e.lru.next = w
 
+	// Windows slide with the newest event time seen; an event older than
+	// the window (late delivery) cannot complete it and is ignored.
 	span := int64(c.Timespan)
-	lo := t - span
+	if t > w.last {
+		w.last = t
+	}
+	lo := w.last - span
+	if t < lo {
+		return CorrelationMatch{}, false
+	}
 	var val float64
 	switch c.Type {
 	case "event_count":
 		w.times = pruneTimes(w.times, lo)
-		w.times = append(w.times, t)
+		w.times = insertSorted(w.times, t)
 		if len(w.times) > maxPerWindow {
 			w.times = w.times[1:]
 		}
@@ -304,6 +313,9 @@ func (e *Engine) feed(ev StreamEvent, u refUse) (CorrelationMatch, bool) {
 		}
 	}
 	first := w.first
+	if len(w.times) > 0 && c.Type == "event_count" {
+		first = w.times[0]
+	}
 	if first < lo {
 		first = lo
 	}
@@ -313,6 +325,18 @@ func (e *Engine) feed(ev StreamEvent, u refUse) (CorrelationMatch, bool) {
 	e.unlink(w)
 	delete(e.windows, key)
 	return m, true
+}
+
+// insertSorted keeps times ordered when events arrive slightly out of order.
+func insertSorted(ts []int64, t int64) []int64 {
+	i := len(ts)
+	for i > 0 && ts[i-1] > t {
+		i--
+	}
+	ts = append(ts, 0)
+	copy(ts[i+1:], ts[i:])
+	ts[i] = t
+	return ts
 }
 
 func pruneTimes(ts []int64, lo int64) []int64 {

@@ -238,3 +238,25 @@ detection:
 		t.Fatalf("got %+v, want one match with 3 distinct ports", got)
 	}
 }
+
+func TestEngineOutOfOrder(t *testing.T) {
+	r := baseRule(t, "r1", "r1")
+	corr := &Correlation{ID: "c", Title: "c", Type: "event_count", Rules: []string{"r1"},
+		Timespan: time.Minute, Conds: []Cond{{"gte", 3}}}
+	e, err := NewEngine([]*Correlation{corr}, []*Rule{r}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed := func(sec int) []CorrelationMatch {
+		return e.Observe(streamEv{mapEvent{"rule": "r1"}, t0.Add(time.Duration(sec) * time.Second), "t"}, []*Rule{r})
+	}
+	feed(100)
+	if got := feed(10); len(got) != 0 { // 90 s late: outside the window, ignored
+		t.Fatalf("late event fired: %+v", got)
+	}
+	feed(70) // 30 s late but inside the window
+	got := feed(101)
+	if len(got) != 1 || got[0].Value != 3 || !got[0].First.Equal(t0.Add(70*time.Second)) {
+		t.Fatalf("got %+v, want one match of 3 starting at +70s", got)
+	}
+}

@@ -79,3 +79,21 @@ func TestLoadSharedRules(t *testing.T) {
 }
 
 func errorsIsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }
+
+func TestLoadDirDuplicateID(t *testing.T) {
+	dir := t.TempDir()
+	rule := "title: t\nid: same\nlogsource: {category: proxy}\ndetection: {s: {f: a}, condition: s}\n"
+	for _, n := range []string{"a.yml", "b.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(rule), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a rule"), 0o644)
+	set, errs, err := LoadDir(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Rules) != 1 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "b.yaml: duplicate id same (already loaded from") {
+		t.Fatalf("rules %d, errs %v", len(set.Rules), errs)
+	}
+}

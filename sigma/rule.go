@@ -250,10 +250,30 @@ func LoadDir(dir string, opt *Options) (*Set, []*FileError, error) {
 		return set, errs, fmt.Errorf("sigma: walking %s: %w", dir, err)
 	}
 	sort.Strings(files)
+	seen := map[string]string{} // id -> file that defined it
+	dup := func(id, file string) bool {
+		if id == "" {
+			return false
+		}
+		if prev, ok := seen[id]; ok {
+			errs = append(errs, &FileError{File: file, Err: fmt.Errorf("duplicate id %s (already loaded from %s)", id, prev)})
+			return true
+		}
+		seen[id] = file
+		return false
+	}
 	for _, f := range files {
 		s, fe := LoadFile(f, opt)
-		set.Rules = append(set.Rules, s.Rules...)
-		set.Correlations = append(set.Correlations, s.Correlations...)
+		for _, r := range s.Rules {
+			if !dup(r.ID, f) {
+				set.Rules = append(set.Rules, r)
+			}
+		}
+		for _, c := range s.Correlations {
+			if !dup(c.ID, f) {
+				set.Correlations = append(set.Correlations, c)
+			}
+		}
 		errs = append(errs, fe...)
 	}
 	return set, errs, nil
