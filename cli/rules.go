@@ -23,11 +23,13 @@ func init() {
 		Short: "Sigma ルールを読み込み検査する・ログに対して試す",
 		Long: `check DIR        ディレクトリ以下の Sigma ルール（.yml/.yaml）を読み込み、読み込めた数と
                  読み込めなかったファイルごとの理由を表示します。一つでも読み込めなければ終了コード 1。
-test RULE LOGFILE
+test [--source proxy|webserver|dns|firewall|zeek|fortigate] RULE LOGFILE
                  RULE（ファイルまたはディレクトリ）のルールを LOGFILE の各行に適用し、一致した行と
                  ルール（作者のクレジット付き、Detection Rule License）を表示します。
                  LOGFILE は 1 行に 1 つの JSON オブジェクト（フィールド名 → 値）。相関ルールと集計条件は
                  "timestamp"（RFC 3339）と "tenant" フィールドを使います（無ければ行順・既定テナント）。
+                 各行はそのログソース（"logsource" フィールド、無ければ --source）のルールだけに
+                 かけます。どちらも無ければ全ルールにかけます。
 
 check DIR: loads every rule and reports how many load and why the others do not.
 test RULE LOGFILE: applies the rules to JSON-lines events and shows what matches.`,
@@ -47,10 +49,16 @@ func runRules(env *Env, _ *flag.FlagSet, args []string) error {
 		}
 		return rulesCheck(env, args[1])
 	case "test":
-		if len(args) != 3 {
+		sub := flag.NewFlagSet("rules test", flag.ContinueOnError)
+		sub.SetOutput(io.Discard)
+		source := sub.String("source", "", "")
+		if err := sub.Parse(args[1:]); err != nil {
+			return usageError("rules test: %v", err)
+		}
+		if sub.NArg() != 2 {
 			return usageError("rules test: RULE と LOGFILE を指定してください")
 		}
-		return rulesTest(env, args[1], args[2])
+		return rulesTest(env, sub.Arg(0), sub.Arg(1), *source)
 	default:
 		return usageError("rules: 不明なサブコマンド %q（check または test）", args[0])
 	}
@@ -145,7 +153,7 @@ func flatten(prefix string, v any, out map[string]string) {
 
 const maxLogLine = 1 << 20
 
-func rulesTest(env *Env, rulePath, logPath string) error {
+func rulesTest(env *Env, rulePath, logPath, source string) error {
 	set, errs, err := loadRules(rulePath)
 	if err != nil {
 		return err
@@ -156,6 +164,7 @@ func rulesTest(env *Env, rulePath, logPath string) error {
 	if len(set.Rules) == 0 {
 		return &ExitError{Code: 2, Err: errors.New("適用できるルールがありません")}
 	}
+	idx := sigma.NewIndex(set.Rules)
 	eng, err := sigma.NewEngine(set.Correlations, set.Rules, nil, 0)
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("相関ルールを組み立てられません: %w", err)}
@@ -192,14 +201,25 @@ func rulesTest(env *Env, rulePath, logPath string) error {
 		if tn, ok := ev.f["tenant"]; ok && tn != "" {
 			ev.tenant = tn
 		}
+		// Route by log source, as intake does: a proxy line never runs DNS rules.
+		key := source
+		if ls, ok := ev.f["logsource"]; ok {
+			key = ls
+		}
 		var matched []*sigma.Rule
-		for _, r := range set.Rules {
-			if r.Match(ev) {
-				matched = append(matched, r)
-				if r.Aggregation == nil {
-					hits[r.Title]++
-					fmt.Fprintf(env.Stdout, "%d 行目: [%s] %s\n    %s\n", lines, r.Level, r.Title, r.Credit())
+		if key != "" {
+			matched = idx.Match(key, ev, nil)
+		} else {
+			for _, r := range set.Rules {
+				if r.Match(ev) {
+					matched = append(matched, r)
 				}
+			}
+		}
+		for _, r := range matched {
+			if r.Aggregation == nil {
+				hits[r.Title]++
+				fmt.Fprintf(env.Stdout, "%d 行目: [%s] %s\n    %s\n", lines, r.Level, r.Title, r.Credit())
 			}
 		}
 		for _, m := range eng.Observe(ev, matched) {

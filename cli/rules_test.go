@@ -106,3 +106,33 @@ not json
 		t.Errorf("bad line not reported: %s", errOut)
 	}
 }
+
+// TestRulesTestRoutesBySource: a proxy line must not run the Zeek RDP rule
+// ("not selection" matches anything without id.orig_h).
+func TestRulesTestRoutesBySource(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"rules/ua.yml": testRule,
+		"rules/rdp.yml": `title: Public RDP
+id: rdp-1
+logsource: {product: zeek, service: rdp}
+detection:
+  selection:
+    id.orig_h|cidr: 10.0.0.0/8
+  condition: not selection
+`,
+		"log.jsonl": `{"c-useragent": "rclone/v1"}
+{"c-useragent": "rclone/v1", "logsource": "zeek"}
+`,
+	})
+	code, out, errOut := run(t, "rules", "test", "--source", "proxy", filepath.Join(dir, "rules"), filepath.Join(dir, "log.jsonl"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "1 行目: [medium] Rclone user agent") || strings.Contains(out, "1 行目: [] Public RDP") {
+		t.Errorf("line 1 (proxy) routed wrongly:\n%s", out)
+	}
+	if !strings.Contains(out, "2 行目: [] Public RDP") || strings.Contains(out, "2 行目: [medium]") {
+		t.Errorf("line 2 (logsource zeek) routed wrongly:\n%s", out)
+	}
+}
