@@ -406,10 +406,17 @@ func compileField(key string, vals []any, fmap map[string]string, opt *Options) 
 		}
 		return fm, nil
 	}
+	plain := len(parts) == 1
 	for _, raw := range vals {
 		if raw == nil {
 			fm.matchNil = true
 			continue
+		}
+		if str, ok := raw.(string); ok && plain && pseudoComparison.MatchString(str) {
+			// Legacy SigmaHQ rules write "> 70" meaning a comparison; Sigma
+			// reads it as the literal string, which never fires. Refuse it
+			// rather than load a rule that silently cannot match.
+			return nil, fmt.Errorf("value %q is a comparison written as a string (use the gt/gte/lt/lte modifiers): %w", str, ErrUnsupported)
 		}
 		vm, low, err := compileValue(raw, field == "", mods, transforms, fmap, opt)
 		if err != nil {
@@ -577,6 +584,8 @@ func (a anyOf) match(ev Event, x val) bool {
 	}
 	return false
 }
+
+var pseudoComparison = regexp.MustCompile(`^\s*[<>]=?\s*[0-9]+(\.[0-9]+)?\s*$`)
 
 var aggCallRE = regexp.MustCompile(`\b(count|sum|avg|min|max)\s*\(`)
 

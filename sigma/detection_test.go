@@ -96,6 +96,7 @@ func TestModifiers(t *testing.T) {
 		{"non-ASCII value folded", "  s: {f|contains: 'äbc'}\n  condition: s\n", mapEvent{"f": "xÄBCx"}, true},
 		{"Japanese value", "  s: {f|contains: 'マイナンバー'}\n  condition: s\n", mapEvent{"f": "件名: マイナンバー照会"}, true},
 		{"invalid UTF-8 value", "  s: {f|contains: 'abc'}\n  condition: s\n", mapEvent{"f": "\xff\xfeABC"}, true},
+		{"comparison-like value with a modifier is literal", "  s: {f|contains: '>0'}\n  condition: s\n", mapEvent{"f": "a>0"}, true},
 		{"missing field never matches", "  s: {f|contains: ''}\n  condition: s\n", mapEvent{}, false},
 	}
 	for _, c := range cases {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/goccy/go-yaml"
@@ -268,33 +269,8 @@ func TestSharedRulesPositiveNegative(t *testing.T) {
 				t.Fatal(errs[0])
 			}
 			r := set.Rules[0]
-			var raw struct {
-				Detection map[string]any `yaml:"detection"`
-			}
-			if err := yaml.Unmarshal(data, &raw); err != nil {
-				t.Fatal(err)
-			}
+			pos, truth, rawDet := craftPositive(t, r, data)
 			fmap := DefaultMapping().For(r.LogSource)
-			truth, ok := assign(r.det.cond, true, map[string]bool{})
-			if !ok {
-				t.Fatal("condition is unsatisfiable")
-			}
-			pos := mapEvent{}
-			var trueSels []string
-			for name, v := range truth {
-				if v {
-					trueSels = append(trueSels, name)
-				}
-			}
-			sort.Strings(trueSels)
-			for _, name := range trueSels {
-				for k, v := range fragment(t, raw.Detection[name], fmap) {
-					pos[k] = v
-				}
-			}
-			if !r.Match(pos) {
-				t.Fatalf("crafted positive %v (selections %v) does not match", pos, trueSels)
-			}
 			// Negative: every generated value replaced by a benign one.
 			neg := mapEvent{}
 			for k := range pos {
@@ -303,7 +279,7 @@ func TestSharedRulesPositiveNegative(t *testing.T) {
 			if len(pos) == 0 {
 				// "not selection": make the selection true instead.
 				for name := range truth {
-					for k, v := range fragment(t, raw.Detection[name], fmap) {
+					for k, v := range fragment(t, rawDet[name], fmap) {
 						neg[k] = v
 					}
 				}
@@ -315,4 +291,115 @@ func TestSharedRulesPositiveNegative(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
+// craftPositive generates an event that satisfies r's condition from the
+// rule text (data) and checks that r matches it.
+func craftPositive(t *testing.T, r *Rule, data []byte) (mapEvent, map[string]bool, map[string]any) {
+	t.Helper()
+	var raw struct {
+		Detection map[string]any `yaml:"detection"`
+	}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	fmap := DefaultMapping().For(r.LogSource)
+	truth, ok := assign(r.det.cond, true, map[string]bool{})
+	if !ok {
+		t.Fatal("condition is unsatisfiable")
+	}
+	pos := mapEvent{}
+	var trueSels []string
+	for name, v := range truth {
+		if v {
+			trueSels = append(trueSels, name)
+		}
+	}
+	sort.Strings(trueSels)
+	for _, name := range trueSels {
+		for k, v := range fragment(t, raw.Detection[name], fmap) {
+			pos[k] = v
+		}
+	}
+	if !r.Match(pos) {
+		t.Fatalf("crafted positive %v (selections %v) does not match", pos, trueSels)
+	}
+	return pos, truth, raw.Detection
+}
+
+// TestUnsupportedAggregationsFire feeds each legacy aggregation rule of
+// unsupported/ just enough matching events to cross its threshold (it must
+// fire once) and one event fewer in another tenant (it must stay silent).
+func TestUnsupportedAggregationsFire(t *testing.T) {
+	dir := sharedDir(t, "sigma")
+	files, _ := filepath.Glob(filepath.Join(dir, "unsupported", "*", "*.yml"))
+	tested := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, errs := Parse(data, f, nil)
+		if len(errs) > 0 || set.Rules[0].Aggregation == nil {
+			continue
+		}
+		r := set.Rules[0]
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			tested++
+			pos, _, _ := craftPositive(t, r, data)
+			agg := r.Aggregation
+			fmap := DefaultMapping().For(r.LogSource)
+			mapped := func(f string) string {
+				if m, ok := fmap[f]; ok {
+					return m
+				}
+				return f
+			}
+			if len(agg.Conds) != 1 || agg.Conds[0].Op != "gt" {
+				t.Fatalf("unexpected condition %+v", agg.Conds)
+			}
+			thr := int(agg.Conds[0].V)
+			need := thr + 1 // events to cross "> thr"
+			if agg.Type == "value_sum" {
+				need = 2
+			}
+			e, err := NewEngine(nil, []*Rule{r}, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			feed := func(tenant string, n int) []CorrelationMatch {
+				var out []CorrelationMatch
+				for i := 0; i < n; i++ {
+					ev := mapEvent{}
+					for k, v := range pos {
+						ev[k] = v
+					}
+					for _, g := range agg.GroupBy {
+						if _, ok := ev[mapped(g)]; !ok {
+							ev[mapped(g)] = "192.0.2.10"
+						}
+					}
+					switch agg.Type {
+					case "value_count":
+						ev[mapped(agg.Field)] = fmt.Sprintf("v%d-%s", i, ev[mapped(agg.Field)])
+					case "value_sum":
+						ev[mapped(agg.Field)] = strconv.Itoa(thr/2 + 1)
+					}
+					if !r.Match(ev) {
+						t.Fatalf("varied event %v no longer matches", ev)
+					}
+					se := streamEv{ev, t0.Add(time.Duration(i) * time.Millisecond), tenant}
+					out = append(out, e.Observe(se, []*Rule{r})...)
+				}
+				return out
+			}
+			if got := feed("city-a", need); len(got) != 1 || got[0].Tenant != "city-a" {
+				t.Fatalf("%s over %d events: %d matches, want 1", agg.Type, need, len(got))
+			}
+			if got := feed("city-b", need-1); len(got) != 0 {
+				t.Fatalf("%d events under the threshold fired: %+v", need-1, got)
+			}
+		})
+	}
+	if tested != 9 {
+		t.Errorf("tested %d aggregation rules, want 9", tested)
+	}
+}
