@@ -217,7 +217,7 @@ func rulesTest(env *Env, rulePath, logPath, source string) error {
 			}
 		}
 		for _, r := range matched {
-			if r.Aggregation == nil {
+			if eng.AlertsAlone(r) {
 				hits[r.Title]++
 				fmt.Fprintf(env.Stdout, "%d 行目: [%s] %s\n    %s\n", lines, r.Level, r.Title, r.Credit())
 			}

@@ -32,6 +32,8 @@ type Engine struct {
 	Evicted uint64
 	// Fired counts correlation matches.
 	Fired uint64
+
+	quiet map[string]bool // rule ids/names referenced by a correlation without generate
 }
 
 type corrState struct {
@@ -83,6 +85,14 @@ func NewEngine(corrs []*Correlation, rules []*Rule, opt *Options, maxWindows int
 		}
 	}
 	mp := opt.mapping()
+	e.quiet = map[string]bool{}
+	for _, c := range corrs {
+		if !c.Generate {
+			for _, ref := range c.Rules {
+				e.quiet[ref] = true
+			}
+		}
+	}
 	for i, c := range all {
 		cs := &corrState{c: c, idx: i}
 		e.corrs = append(e.corrs, cs)
@@ -124,6 +134,17 @@ func NewEngine(corrs []*Correlation, rules []*Rule, opt *Options, maxWindows int
 		}
 	}
 	return e, nil
+}
+
+// AlertsAlone reports whether a match of r is an alert by itself. It is not
+// when r carries a legacy aggregation, or when a correlation refers to it
+// without "generate: true" (correlation rules specification, "Generate":
+// by default only the correlation is generated).
+func (e *Engine) AlertsAlone(r *Rule) bool {
+	if r.Aggregation != nil {
+		return false
+	}
+	return !e.quiet[r.ID] && (r.Name == "" || !e.quiet[r.Name])
 }
 
 // Open is the number of open windows.

@@ -260,3 +260,16 @@ func TestEngineOutOfOrder(t *testing.T) {
 		t.Fatalf("got %+v, want one match of 3 starting at +70s", got)
 	}
 }
+
+func TestAlertsAloneGenerate(t *testing.T) {
+	a, b, c := baseRule(t, "a", "a"), baseRule(t, "b", "b"), baseRule(t, "c", "c")
+	quiet := &Correlation{Title: "q", Type: "temporal", Rules: []string{"a"}, Timespan: time.Minute, Conds: []Cond{{"gte", 1}}}
+	loud := &Correlation{Title: "l", Type: "temporal", Rules: []string{"b"}, Timespan: time.Minute, Conds: []Cond{{"gte", 1}}, Generate: true}
+	e, err := NewEngine([]*Correlation{quiet, loud}, []*Rule{a, b, c}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.AlertsAlone(a) || !e.AlertsAlone(b) || !e.AlertsAlone(c) {
+		t.Errorf("AlertsAlone a=%v b=%v c=%v, want false true true", e.AlertsAlone(a), e.AlertsAlone(b), e.AlertsAlone(c))
+	}
+}
