@@ -273,3 +273,28 @@ func TestAlertsAloneGenerate(t *testing.T) {
 		t.Errorf("AlertsAlone a=%v b=%v c=%v, want false true true", e.AlertsAlone(a), e.AlertsAlone(b), e.AlertsAlone(c))
 	}
 }
+
+func TestIndexRoutingAndExclusion(t *testing.T) {
+	proxy := ruleFrom(t, "  s: {c-useragent|startswith: rclone}\n  condition: s\n", nil)
+	dnsSet, errs := Parse([]byte("title: d\nid: d1\nlogsource: {category: dns}\ndetection: {s: {query|endswith: .tk}, condition: s}\n"), "d", nil)
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	idx := NewIndex([]*Rule{proxy, dnsSet.Rules[0]})
+	ev := mapEvent{"c-useragent": "rclone/v1", "query": "a.tk"}
+	if got := idx.Match("proxy", ev, nil); len(got) != 1 || got[0] != proxy {
+		t.Errorf("proxy routing: %v", got)
+	}
+	if got := idx.Match("dns", ev, nil); len(got) != 1 || got[0] != dnsSet.Rules[0] {
+		t.Errorf("dns routing: %v", got)
+	}
+	if !idx.Exclude("city-a", "d1") || idx.Exclude("city-a", "nosuch") {
+		t.Fatal("Exclude found the wrong rules")
+	}
+	if got := idx.MatchTenant("dns", "city-a", ev, nil); len(got) != 0 {
+		t.Errorf("excluded rule matched for city-a: %v", got)
+	}
+	if got := idx.MatchTenant("dns", "city-b", ev, nil); len(got) != 1 {
+		t.Errorf("exclusion leaked to city-b: %v", got)
+	}
+}
