@@ -47,7 +47,9 @@ func (s *selection) match(ev Event) bool {
 const (
 	maxValuesPerField = 10000
 	maxVariants       = 1024
-	maxPatternLen     = 64 << 10
+	// maxMatchersPerField bounds values × variants in one field entry.
+	maxMatchersPerField = 100_000
+	maxPatternLen       = 64 << 10
 )
 
 func compileDetection(det map[string]any, ls LogSource, opt *Options) (*detection, *Correlation, error) {
@@ -407,6 +409,7 @@ func compileField(key string, vals []any, fmap map[string]string, opt *Options) 
 		return fm, nil
 	}
 	plain := len(parts) == 1
+	total := 0
 	for _, raw := range vals {
 		if raw == nil {
 			fm.matchNil = true
@@ -424,6 +427,14 @@ func compileField(key string, vals []any, fmap map[string]string, opt *Options) 
 		}
 		fm.needLow = fm.needLow || low
 		fm.vals = append(fm.vals, vm)
+		if a, ok := vm.(anyOf); ok {
+			total += len(a)
+		} else {
+			total++
+		}
+		if total > maxMatchersPerField {
+			return nil, fmt.Errorf("values expand to more than %d matchers", maxMatchersPerField)
+		}
 	}
 	return fm, nil
 }
