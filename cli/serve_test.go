@@ -138,3 +138,26 @@ func TestServeBadConfig(t *testing.T) {
 		t.Errorf("invalid model: %d %s", code, errs)
 	}
 }
+
+// --demo outside the source tree (tests run in cli/) shows the example
+// city and its assessment from the copies embedded in the binary.
+func TestServeDemoLoadsEmbeddedAssessment(t *testing.T) {
+	ready := regexp.MustCompile(`デモ管理者: ユーザー名 demo / パスワード (\S+) `)
+	out, _ := startServe(t, ready, "--demo", "--dev", "--data", t.TempDir(), "--listen", "127.0.0.1:0")
+	text := out.String()
+	if !strings.Contains(text, "モデル: example:kakuu-city（") ||
+		!regexp.MustCompile(`評価: example:kakuu-city-assessment/r8\.yaml（令和8年度、総合評点 \d+\.\d%）`).MatchString(text) {
+		t.Errorf("startup output: %s", text)
+	}
+}
+
+func TestServeAssessmentNeedsModel(t *testing.T) {
+	code, _, errs := runKyojin(t, "serve", "--dev", "--data", t.TempDir(), "--assessment", "x.yaml")
+	if code != 2 || !strings.Contains(errs, "--model") {
+		t.Errorf("--assessment without --model: %d %s", code, errs)
+	}
+	code, _, errs = runKyojin(t, "serve", "--dev", "--data", t.TempDir(), "--model", "../check/testdata/base", "--assessment", "testdata/nonexistent.yaml")
+	if code != 2 || !strings.Contains(errs, "nonexistent.yaml") {
+		t.Errorf("missing assessment file: %d %s", code, errs)
+	}
+}

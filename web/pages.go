@@ -239,8 +239,13 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	sub := state(r).subject
 	sc := sub.ScopeFor(auth.PermFindingsView)
 	can := sub.Can(auth.PermFindingsView)
-	return s.renderCached(w, r, "dashboard", "ダッシュボード", fmt.Sprintf("%s|%v", scopeKey(sc), can), func() any {
-		return s.dashboardData(sc, can)
+	canAssess := sub.Can(auth.PermAssessmentView)
+	return s.renderCached(w, r, "dashboard", "ダッシュボード", fmt.Sprintf("%s|%v|%v", scopeKey(sc), can, canAssess), func() any {
+		data := s.dashboardData(sc, can)
+		if canAssess {
+			data["Assess"] = s.av
+		}
+		return data
 	})
 }
 

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kyojin/kyojin/assess"
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
 	"github.com/kyojin/kyojin/catalog"
@@ -44,6 +45,9 @@ type Options struct {
 	// Catalog is the guideline's control catalog (requirements pages); nil
 	// hides them.
 	Catalog *catalog.Catalog
+	// Assessment is the evaluated self-assessment of the year (dashboard
+	// and requirements pages); nil when none is loaded.
+	Assessment *assess.Result
 	// Secure marks cookies Secure and uses the __Host- prefix. Only the
 	// loopback development mode turns it off.
 	Secure bool
@@ -57,6 +61,7 @@ type Server struct {
 	pages map[string]*template.Template
 	diag  diagramCache
 	cache sync.Map // rendered page content by page and scope (see renderCached)
+	av    *assessView
 }
 
 type diagramCache struct {
@@ -72,7 +77,7 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, mux: http.NewServeMux()}
+	s := &Server{o: o, mux: http.NewServeMux(), av: newAssessView(o.Assessment)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func testModel(t testing.TB) *model.Model {
 	return m
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*Options)) *env {
 	t.Helper()
 	s := storetest.SQLite(t)
 	e := &env{t: t, store: s, clock: time.Now().UTC().Truncate(time.Second), totp: map[string]string{}}
@@ -96,7 +96,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.web, err = New(Options{Store: s, Auth: e.auth, Audit: al, Log: log, Model: m, Result: check.Run(m), Catalog: cat, Secure: true, Now: e.now})
+	o := Options{Store: s, Auth: e.auth, Audit: al, Log: log, Model: m, Result: check.Run(m), Catalog: cat, Secure: true, Now: e.now}
+	for _, f := range opts {
+		f(&o)
+	}
+	e.web, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
