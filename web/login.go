@@ -20,6 +20,7 @@ var messages = map[string]string{
 	"enrolled":  "二要素認証を登録しました。",
 	"saved":     "保存しました。",
 	"created":   "利用者を作成しました。",
+	"password":  "パスワードを変更しました。",
 }
 
 const msgBadLogin = "ユーザー名またはパスワードが正しくありません。"

@@ -40,6 +40,8 @@ func (s *Server) routes() {
 	m.Handle("POST /account/mfa/totp/confirm", s.requireUser(s.totpConfirm))
 	m.Handle("POST /account/mfa/webauthn/begin", s.requireUser(s.webauthnRegisterBegin))
 	m.Handle("POST /account/mfa/webauthn/finish", s.requireUser(s.webauthnRegisterFinish))
+	m.Handle("GET /account/password", s.requireUser(s.passwordPage))
+	m.Handle("POST /account/password", s.requireUser(s.passwordPost))
 
 	m.Handle("GET /{$}", s.require(auth.PermDashboard, s.dashboard))
 	m.Handle("GET /model", s.require(auth.PermModelView, s.modelPage))
@@ -57,6 +59,7 @@ func (s *Server) routes() {
 	m.Handle("POST /users/{id}/unlock", s.require(auth.PermUsersManage, s.userAction(s.userUnlock)))
 	m.Handle("POST /users/{id}/disable", s.require(auth.PermUsersManage, s.userAction(s.userDisable)))
 	m.Handle("POST /users/{id}/reset-mfa", s.require(auth.PermUsersManage, s.userAction(s.userResetMFA)))
+	m.Handle("POST /users/{id}/reset-password", s.require(auth.PermUsersManage, s.userResetPassword))
 	m.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 }
 
@@ -74,6 +77,7 @@ var nav = []navItem{
 	{"/audit", "監査ログ", auth.PermAuditView},
 	{"/users", "利用者と権限", auth.PermUsersView},
 	{"/account/mfa", "二要素認証", auth.PermSelfMFA},
+	{"/account/password", "パスワード", auth.PermSelfPassword},
 }
 
 // page is what every template gets.

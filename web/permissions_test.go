@@ -36,6 +36,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"/findings", auth.PermFindingsView}, {"/catalog", auth.PermFindingsView}, {"/catalog/entry?id=6.1(1)", auth.PermFindingsView},
 		{"/audit", auth.PermAuditView}, {"/audit/export?format=csv", auth.PermAuditExport},
 		{"/users", auth.PermUsersView}, {fmt.Sprintf("/users/%d", victim.ID), auth.PermUsersView}, {"/account/mfa", auth.PermSelfMFA},
+		{"/account/password", auth.PermSelfPassword},
 	}
 	for _, ri := range auth.Roles {
 		b := e.browser()
@@ -57,6 +58,7 @@ func TestPermissionMatrix(t *testing.T) {
 			{fmt.Sprintf("/users/%d/unlock", victim.ID), nil},
 			{fmt.Sprintf("/users/%d/roles", victim.ID), url.Values{"role": {"staff"}}},
 			{fmt.Sprintf("/users/%d/disable", victim.ID), url.Values{"disabled": {"0"}}},
+			{fmt.Sprintf("/users/%d/reset-password", victim.ID), nil},
 		}
 		for _, p := range posts {
 			want := 403
