@@ -227,7 +227,8 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 			return err
 		}
 	}
-	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Assessment: ar, Secure: !dev})
+	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Assessment: ar, Secure: !dev,
+		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}})
 	if err != nil {
 		return err
 	}

@@ -173,17 +173,26 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 // content is rendered once per key. The layout (user, CSRF token, menu) is
 // rendered per request as usual.
 func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name, title, key string, data func() any) error {
+	body, err := s.cachedContent(name, title, key, data)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return s.renderTo(w, r, name, title, cachedBody(body))
+}
+
+// cachedContent renders (once per key) the "content" template of a page.
+func (s *Server) cachedContent(name, title, key string, data func() any) (template.HTML, error) {
 	ck := name + "\x00" + key
 	body, ok := s.cache.Load(ck)
 	if !ok {
 		var b strings.Builder
 		if err := s.pages[name].ExecuteTemplate(&b, "content", &page{Title: title, Data: data()}); err != nil {
-			return fmt.Errorf("render %s: %w", name, err)
+			return "", fmt.Errorf("render %s: %w", name, err)
 		}
 		body, _ = s.cache.LoadOrStore(ck, template.HTML(b.String()))
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return s.renderTo(w, r, name, title, cachedBody(body.(template.HTML)))
+	return body.(template.HTML), nil
 }
 
 // cachedBody marks pre-rendered content for renderTo.
@@ -244,13 +253,49 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	sc := sub.ScopeFor(auth.PermFindingsView)
 	can := sub.Can(auth.PermFindingsView)
 	canAssess := sub.Can(auth.PermAssessmentView)
-	return s.renderCached(w, r, "dashboard", "ダッシュボード", fmt.Sprintf("%s|%v|%v", scopeKey(sc), can, canAssess), func() any {
+	body, err := s.cachedContent("dashboard", "ダッシュボード", fmt.Sprintf("%s|%v|%v", scopeKey(sc), can, canAssess), func() any {
 		data := s.dashboardData(sc, can)
 		if canAssess {
 			data["Assess"] = s.av
 		}
 		return data
 	})
+	if err != nil {
+		return err
+	}
+	// Activity changes while the server runs: rendered per request.
+	if sub.Can(auth.PermActivityView) {
+		act, err := s.activity(r)
+		if err != nil {
+			return err
+		}
+		body += act
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return s.renderTo(w, r, "dashboard", "ダッシュボード", cachedBody(body))
+}
+
+// activity renders the sanitization and mail sections. A file that cannot
+// be read shows a generic note; the details go to the log.
+func (s *Server) activity(r *http.Request) (template.HTML, error) {
+	now := s.o.Now()
+	var data struct{ Sanitize, Mail ActivitySummary }
+	for _, x := range []struct {
+		f   *activityFile
+		dst *ActivitySummary
+	}{{s.san, &data.Sanitize}, {s.mail, &data.Mail}} {
+		sum, err := x.f.summary(now)
+		if err != nil {
+			s.o.Log.Warn("activity file unreadable", "path", x.f.path, "err", err)
+			sum.Err = "記録ファイルを読み込めません（詳細はサーバーのログを参照）。"
+		}
+		*x.dst = sum
+	}
+	var b strings.Builder
+	if err := s.pages["dashboard"].ExecuteTemplate(&b, "activity", data); err != nil {
+		return "", fmt.Errorf("render activity: %w", err)
+	}
+	return template.HTML(b.String()), nil
 }
 
 func (s *Server) dashboardData(sc auth.Scope, canFindings bool) map[string]any {

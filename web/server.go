@@ -48,6 +48,9 @@ type Options struct {
 	// Assessment is the evaluated self-assessment of the year (dashboard
 	// and requirements pages); nil when none is loaded.
 	Assessment *assess.Result
+	// Activity names the sanitization and mail gateway audit files shown on
+	// the dashboard.
+	Activity ActivitySources
 	// Secure marks cookies Secure and uses the __Host- prefix. Only the
 	// loopback development mode turns it off.
 	Secure bool
@@ -62,6 +65,8 @@ type Server struct {
 	diag  diagramCache
 	cache sync.Map // rendered page content by page and scope (see renderCached)
 	av    *assessView
+	san   *activityFile
+	mail  *activityFile
 }
 
 type diagramCache struct {
@@ -77,7 +82,9 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), av: newAssessView(o.Assessment)}
+	s := &Server{o: o, mux: http.NewServeMux(), av: newAssessView(o.Assessment),
+		san:  &activityFile{path: o.Activity.SanitizeAudit, parse: parseSanitize},
+		mail: &activityFile{path: o.Activity.MailgateAudit, parse: parseMail}}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
