@@ -5,7 +5,7 @@ import (
 	"github.com/kyojin/kyojin/catalog"
 )
 
-// assessView is the loaded assessment resolved in Japanese once at start:
+// assessView is the loaded assessment resolved in one language once at start:
 // the assessment does not change while the server runs. It is shown only
 // with auth.PermAssessmentView (organisation-wide roles; see
 // docs/permissions.md).
@@ -20,11 +20,11 @@ type assessView struct {
 	Gaps                   []assess.ItemView // mandatory gaps, at most a screenful
 }
 
-func newAssessView(r *assess.Result) *assessView {
+func newAssessView(r *assess.Result, lang string) *assessView {
 	if r == nil {
 		return nil
 	}
-	v := assess.ViewOf(r, "ja")
+	v := assess.ViewOf(r, lang)
 	av := &assessView{V: v, Items: map[string]*assess.ItemView{}, Sections: map[string]*assess.ScoreView{}}
 	for i := range v.Items {
 		av.Items[v.Items[i].ID] = &v.Items[i]

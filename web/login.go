@@ -55,7 +55,7 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		w.WriteHeader(status)
-		return s.render(w, r, "login", "ログイン", map[string]any{"Name": name, "Error": msg})
+		return s.render(w, r, "login", "ログイン", map[string]any{"Name": name, "Error": tr(state(r).lang, msg)})
 	}
 	grants, err := s.o.Store.Grants(ctx, u.ID)
 	if err != nil {

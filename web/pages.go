@@ -93,7 +93,11 @@ type page struct {
 	Flash   string
 	Data    any
 	Org     string
+	Lang    string // "ja" or "en"
 }
+
+// T translates a Japanese message into the page's language.
+func (p *page) T(ja string) string { return tr(p.Lang, ja) }
 
 var funcs = template.FuncMap{
 	"sevClass": func(s check.Severity) string { return "sev-" + s.String() },
@@ -128,6 +132,8 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
+	"tr":      tr,
+	"sevIn":   func(lang string, s check.Severity) string { return s.Label(lang) },
 	"hasRole": func(has map[string]string, r auth.Role) bool { _, ok := has[string(r)]; return ok },
 }
 
@@ -173,7 +179,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 // content is rendered once per key. The layout (user, CSRF token, menu) is
 // rendered per request as usual.
 func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name, title, key string, data func() any) error {
-	body, err := s.cachedContent(name, title, key, data)
+	body, err := s.cachedContent(name, title, key, "ja", data)
 	if err != nil {
 		return err
 	}
@@ -182,12 +188,12 @@ func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name, titl
 }
 
 // cachedContent renders (once per key) the "content" template of a page.
-func (s *Server) cachedContent(name, title, key string, data func() any) (template.HTML, error) {
-	ck := name + "\x00" + key
+func (s *Server) cachedContent(name, title, key, lang string, data func() any) (template.HTML, error) {
+	ck := name + "\x00" + lang + "\x00" + key
 	body, ok := s.cache.Load(ck)
 	if !ok {
 		var b strings.Builder
-		if err := s.pages[name].ExecuteTemplate(&b, "content", &page{Title: title, Data: data()}); err != nil {
+		if err := s.pages[name].ExecuteTemplate(&b, "content", &page{Title: title, Data: data(), Lang: lang}); err != nil {
 			return "", fmt.Errorf("render %s: %w", name, err)
 		}
 		body, _ = s.cache.LoadOrStore(ck, template.HTML(b.String()))
@@ -204,7 +210,11 @@ func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title st
 		return fmt.Errorf("no template %q", name)
 	}
 	st := state(r)
-	p := &page{Title: title, Path: r.URL.Path, Data: data, Flash: messages[r.URL.Query().Get("m")]}
+	lang := "ja"
+	if st != nil {
+		lang = st.lang
+	}
+	p := &page{Title: tr(lang, title), Path: r.URL.Path, Data: data, Flash: tr(lang, messages[r.URL.Query().Get("m")]), Lang: lang}
 	if b, ok := data.(cachedBody); ok {
 		p.Body, p.Data = template.HTML(b), nil
 	}
@@ -221,12 +231,17 @@ func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title st
 		var roles []string
 		for _, g := range p.Subject.Grants {
 			ri, _ := auth.Info(auth.Role(g.Role))
-			roles = append(roles, cmp.Or(ri.JA, g.Role))
+			name := ri.JA
+			if lang == "en" {
+				name = ri.EN
+			}
+			roles = append(roles, cmp.Or(name, g.Role))
 		}
-		p.Roles = strings.Join(roles, "、")
+		p.Roles = strings.Join(roles, tr(lang, "、"))
 		if st.session.State == stOK {
 			for _, n := range nav {
 				if p.Subject.Can(n.Perm) {
+					n.Label = tr(lang, n.Label)
 					p.Nav = append(p.Nav, n)
 				}
 			}
@@ -253,10 +268,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	sc := sub.ScopeFor(auth.PermFindingsView)
 	can := sub.Can(auth.PermFindingsView)
 	canAssess := sub.Can(auth.PermAssessmentView)
-	body, err := s.cachedContent("dashboard", "ダッシュボード", fmt.Sprintf("%s|%v|%v", scopeKey(sc), can, canAssess), func() any {
+	lang := state(r).lang
+	body, err := s.cachedContent("dashboard", "ダッシュボード", fmt.Sprintf("%s|%v|%v", scopeKey(sc), can, canAssess), lang, func() any {
 		data := s.dashboardData(sc, can)
 		if canAssess {
 			data["Assess"] = s.av
+			if lang == "en" {
+				data["Assess"] = s.avEN
+			}
 		}
 		return data
 	})
@@ -279,7 +298,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 // be read shows a generic note; the details go to the log.
 func (s *Server) activity(r *http.Request) (template.HTML, error) {
 	now := s.o.Now()
-	var data struct{ Sanitize, Mail ActivitySummary }
+	var data struct {
+		Sanitize, Mail ActivitySummary
+		Lang           string
+	}
+	data.Lang = state(r).lang
 	for _, x := range []struct {
 		f   *activityFile
 		dst *ActivitySummary
@@ -287,7 +310,7 @@ func (s *Server) activity(r *http.Request) (template.HTML, error) {
 		sum, err := x.f.summary(now)
 		if err != nil {
 			s.o.Log.Warn("activity file unreadable", "path", x.f.path, "err", err)
-			sum.Err = "記録ファイルを読み込めません（詳細はサーバーのログを参照）。"
+			sum.Err = tr(data.Lang, "記録ファイルを読み込めません（詳細はサーバーのログを参照）。")
 		}
 		*x.dst = sum
 	}
