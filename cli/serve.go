@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -264,6 +265,9 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	}
 	if m != nil {
 		fmt.Fprintf(out, "モデル: %s（%s、指摘 %d 件）\n", cfg.Model, m.Org.Name, len(res.Findings))
+	}
+	if a := cfg.Activity; a.SanitizeAudit != "" || a.MailgateAudit != "" {
+		fmt.Fprintf(out, "稼働状況の記録: 無害化 %s、メール中継 %s\n", cmp.Or(a.SanitizeAudit, "—"), cmp.Or(a.MailgateAudit, "—"))
 	}
 	if ar != nil {
 		fmt.Fprintf(out, "評価: %s（%s、総合評点 %.1f%%）\n", cfg.Assessment, ar.Year.Label("ja"), ar.Overall.Percent)
