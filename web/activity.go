@@ -138,16 +138,28 @@ func parseMail(line []byte) (activityItem, bool) {
 // the decoded items, the number of lines that did not decode, and whether
 // the beginning of the file was skipped.
 func readActivity(r io.ReaderAt, size int64, parse func([]byte) (activityItem, bool)) (items []activityItem, malformed int, truncated bool, err error) {
-	off := int64(0)
-	if size > activityTail {
+	items, malformed, truncated, _, err = readActivityFrom(r, 0, size, parse)
+	return items, malformed, truncated, err
+}
+
+// readActivityFrom reads from start (the end of what was read before, or
+// 0) to size, but never more than activityTail bytes. A final line without
+// its newline is a write in progress: it is left for the next read, and end
+// is the offset just after the last complete line.
+func readActivityFrom(r io.ReaderAt, start, size int64, parse func([]byte) (activityItem, bool)) (items []activityItem, malformed int, truncated bool, end int64, err error) {
+	off := start
+	if size-start > activityTail {
 		off, truncated = size-activityTail, true
 	}
 	br := bufio.NewReaderSize(io.NewSectionReader(r, off, size-off), 64<<10)
 	first := truncated // the first line of a tail is probably partial
 	var line []byte
 	long := false
+	pos := off
+	end = off
 	for {
 		chunk, rerr := br.ReadSlice('\n')
+		pos += int64(len(chunk))
 		switch {
 		case long:
 		case len(line)+len(chunk) > maxActivityLine:
@@ -159,9 +171,12 @@ func readActivity(r io.ReaderAt, size int64, parse func([]byte) (activityItem, b
 			continue
 		}
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return items, malformed, truncated, rerr
+			return items, malformed, truncated, end, rerr
 		}
-		// A whole line (or the last, unterminated one).
+		if rerr != nil { // EOF: an unterminated rest is not a record yet
+			return items, malformed, truncated, end, nil
+		}
+		end = pos
 		if t := bytes.TrimSpace(line); first {
 			first = false
 		} else if long {
@@ -174,9 +189,6 @@ func readActivity(r io.ReaderAt, size int64, parse func([]byte) (activityItem, b
 			}
 		}
 		line, long = line[:0], false
-		if rerr != nil {
-			return items, malformed, truncated, nil
-		}
 	}
 }
 
@@ -200,7 +212,7 @@ func summarize(items []activityItem, now time.Time) ([]VerdictCount, []activityI
 			c.Day++
 		}
 		if it.Blocked {
-			blocked = append(blocked, it)
+			blocked = keepLatest(blocked, it, latestBlocked)
 		}
 	}
 	counts := make([]VerdictCount, 0, len(byCat))
@@ -208,20 +220,39 @@ func summarize(items []activityItem, now time.Time) ([]VerdictCount, []activityI
 		counts = append(counts, *c)
 	}
 	sort.Slice(counts, func(i, j int) bool { return counts[i].Category < counts[j].Category })
-	slices.SortStableFunc(blocked, func(a, b activityItem) int { return b.At.Compare(a.At) })
-	return counts, capped(blocked, latestBlocked)
+	return counts, blocked
 }
 
-// activityFile caches the decoded items of one file until it changes.
+// keepLatest inserts it into top (newest first, at most n long): a
+// week of a busy gateway has thousands of blocked items, and only n are
+// shown.
+func keepLatest(top []activityItem, it activityItem, n int) []activityItem {
+	i := len(top)
+	for i > 0 && top[i-1].At.Before(it.At) {
+		i--
+	}
+	if i >= n {
+		return top
+	}
+	top = slices.Insert(top, i, it)
+	return top[:min(len(top), n)]
+}
+
+// activityFile caches the decoded items of one file. An audit file only
+// grows: when it is the same file and larger, only the appended bytes are
+// read; when it was rotated or truncated, it is read again. The summary is
+// reused for a minute while the file is unchanged.
 type activityFile struct {
 	mu        sync.Mutex
 	path      string
 	parse     func([]byte) (activityItem, bool)
+	info      os.FileInfo // of the file as last read
 	size      int64
-	mod       time.Time
 	items     []activityItem
 	malformed int
 	truncated bool
+	sum       ActivitySummary
+	sumAt     time.Time
 }
 
 func (f *activityFile) summary(now time.Time) (ActivitySummary, error) {
@@ -246,14 +277,32 @@ func (f *activityFile) summary(now time.Time) (ActivitySummary, error) {
 	if !st.Mode().IsRegular() {
 		return s, errors.New("not a regular file")
 	}
-	if st.Size() != f.size || !st.ModTime().Equal(f.mod) {
-		items, bad, trunc, err := readActivity(fh, st.Size(), f.parse)
+	// f.size is where the last complete line ended, which may be short of
+	// the size seen then (a line being written).
+	grown := f.info != nil && os.SameFile(f.info, st) && st.Size() >= f.info.Size()
+	changed := f.info == nil || !os.SameFile(f.info, st) || st.Size() != f.info.Size() || !st.ModTime().Equal(f.info.ModTime())
+	if changed {
+		start := int64(0)
+		if grown {
+			start = f.size
+		} else {
+			f.items, f.malformed, f.truncated = nil, 0, false
+		}
+		items, bad, trunc, end, err := readActivityFrom(fh, start, st.Size(), f.parse)
 		if err != nil {
 			return s, err
 		}
-		f.items, f.malformed, f.truncated, f.size, f.mod = items, bad, trunc, st.Size(), st.ModTime()
+		// Keep memory bounded: nothing older than the window is shown.
+		cut := now.Add(-8 * 24 * time.Hour)
+		f.items = slices.DeleteFunc(append(f.items, items...), func(it activityItem) bool { return it.At.Before(cut) })
+		f.malformed += bad
+		f.truncated = f.truncated || trunc
+		f.info, f.size = st, end
 	}
-	s.Counts, s.Blocked = summarize(f.items, now)
-	s.Malformed, s.Truncated = f.malformed, f.truncated
-	return s, nil
+	if changed || now.Before(f.sumAt) || now.Sub(f.sumAt) >= time.Minute {
+		s.Counts, s.Blocked = summarize(f.items, now)
+		s.Malformed, s.Truncated = f.malformed, f.truncated
+		f.sum, f.sumAt = s, now
+	}
+	return f.sum, nil
 }

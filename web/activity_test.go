@@ -164,3 +164,53 @@ func FuzzReadActivity(f *testing.F) {
 		}
 	})
 }
+
+// Appends are read incrementally, a line being written is not a record
+// until its newline arrives, and a rotated file is read from the start.
+func TestActivityFileIncremental(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	rec := func(name string, v sanitize.Verdict) string {
+		b, _ := json.Marshal(sanitize.Record{Start: now.Add(-time.Minute), Name: name, Verdict: v})
+		return string(b)
+	}
+	appendTo := func(s string) {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(s)
+		f.Close()
+	}
+	f := &activityFile{path: path, parse: parseSanitize}
+	week := func() (n, bad int) {
+		t.Helper()
+		s, err := f.summary(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range s.Counts {
+			n += c.Week
+		}
+		return n, s.Malformed
+	}
+	appendTo(rec("a", sanitize.VerdictClean) + "\n")
+	if n, bad := week(); n != 1 || bad != 0 {
+		t.Fatalf("first read: %d records, %d malformed", n, bad)
+	}
+	line := rec("b", sanitize.VerdictBlocked)
+	appendTo(line[:20]) // half a line
+	if n, bad := week(); n != 1 || bad != 0 {
+		t.Errorf("with a partial line: %d records, %d malformed", n, bad)
+	}
+	appendTo(line[20:] + "\n" + "garbage\n")
+	if n, bad := week(); n != 2 || bad != 1 {
+		t.Errorf("after completing the line: %d records, %d malformed", n, bad)
+	}
+	// Rotation: a new, smaller file under the same name.
+	os.Rename(path, path+".1")
+	appendTo(rec("c", sanitize.VerdictClean) + "\n")
+	if n, bad := week(); n != 1 || bad != 0 {
+		t.Errorf("after rotation: %d records, %d malformed", n, bad)
+	}
+}
