@@ -65,6 +65,8 @@ func init() {
 --dev はループバックアドレスでのみ平文 HTTP を使う開発用モードです。
 --assessment はその年度の評価ファイル（kyojin assess と同じ形式）で、ダッシュボードと
 要求事項のページに評点・未達・改善計画を表示します（--assessment-previous で前年度比）。
+無害化とメール中継の稼働状況は、設定ファイルの activity.sanitize_audit と activity.mailgate_audit に
+指定した記録ファイル（JSON lines）から表示します。
 --demo は同梱の例（examples/kakuu-city と令和8年度・7年度の評価ファイル）を読み込み、一時的なデータディレクトリに
 デモ用の管理者（CISO ロール）を作り、そのパスワードを一度だけ表示します。初回ログイン時に
 TOTP の登録を求められます。`,

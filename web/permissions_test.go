@@ -50,6 +50,11 @@ func TestPermissionMatrix(t *testing.T) {
 				t.Errorf("%s GET %s: %d, want %d", ri.Role, g.path, code, want)
 			}
 		}
+		// Sections of the dashboard with their own permission.
+		_, dash := b.get("/")
+		if got, want := strings.Contains(dash, `id="activity-san"`), auth.RoleHas(ri.Role, auth.PermActivityView); got != want {
+			t.Errorf("%s: activity on the dashboard %v, want %v", ri.Role, got, want)
+		}
 		posts := []struct {
 			path string
 			form url.Values
