@@ -50,6 +50,10 @@ const (
 	AuditExport    = "audit.export"
 	ServerStart    = "server.start"
 	PasswordChange = "password.change"
+	// PasswordChangeFail is a self-service change with a wrong current password.
+	PasswordChangeFail = "password.change_fail"
+	// PasswordReset is an administrator's reset (the user must change it).
+	PasswordReset = "password.reset"
 )
 
 // Log appends entries to a store.

@@ -40,6 +40,39 @@ const (
 // ErrWeakPassword is returned for passwords outside the length policy.
 var ErrWeakPassword = errors.New("password does not meet the policy")
 
+// ErrPasswordIsName is returned for a password equal to the user name.
+var ErrPasswordIsName = errors.New("password equals the user name")
+
+// CheckPasswordFor applies the password policy for the user named name:
+// the length bounds, and not the user name itself (case-insensitive).
+func CheckPasswordFor(name, pw string) error {
+	if err := CheckPassword(pw); err != nil {
+		return err
+	}
+	if name != "" && strings.EqualFold(strings.TrimSpace(pw), name) {
+		return fmt.Errorf("%w: %w", ErrWeakPassword, ErrPasswordIsName)
+	}
+	return nil
+}
+
+// GeneratePassword returns a random password of 20 characters from an
+// alphabet without look-alikes (about 117 bits), drawn without modulo bias.
+func GeneratePassword() string {
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	const limit = 256 - 256%len(alphabet) // reject bytes that would bias the draw
+	out := make([]byte, 0, 20)
+	b := make([]byte, 32)
+	for len(out) < 20 {
+		rand.Read(b)
+		for _, c := range b {
+			if int(c) < limit && len(out) < 20 {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out)
+}
+
 // CheckPassword applies the password policy.
 func CheckPassword(pw string) error {
 	if n := utf8.RuneCountInString(pw); n < MinPasswordLen {

@@ -89,23 +89,34 @@ const (
 	PermUsersView    Permission = "users.view"
 	PermUsersManage  Permission = "users.manage" // create, disable, unlock, change roles
 	PermSelfMFA      Permission = "self.mfa"     // enrol one's own MFA
+	// PermAssessmentView shows the year's self-assessment (scores, answers,
+	// gaps, corrective actions). Answers are not tagged with departments,
+	// so the assessment cannot be scoped: only organisation-wide roles see
+	// it (fail closed for scoped roles).
+	PermAssessmentView Permission = "assessment.view"
+	// PermActivityView shows sanitization and mail gateway activity.
+	PermActivityView Permission = "activity.view"
+	PermSelfPassword Permission = "self.password" // change one's own password
 )
 
 // matrix is the permission matrix; docs/permissions.md shows it and
 // TestPermissionMatrixDoc keeps the two in sync.
 var matrix = map[Permission][]Role{
-	PermDashboard:    {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
-	PermModelView:    {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
-	PermFindingsView: {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
-	PermAuditView:    {RoleCISO, RoleChiefOfficer, RoleAuditor},
-	PermAuditExport:  {RoleCISO, RoleChiefOfficer, RoleAuditor},
-	PermUsersView:    {RoleCISO, RoleChiefOfficer, RoleAuditor},
-	PermUsersManage:  {RoleCISO, RoleChiefOfficer},
-	PermSelfMFA:      {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	PermDashboard:      {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	PermModelView:      {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
+	PermFindingsView:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
+	PermAuditView:      {RoleCISO, RoleChiefOfficer, RoleAuditor},
+	PermAuditExport:    {RoleCISO, RoleChiefOfficer, RoleAuditor},
+	PermUsersView:      {RoleCISO, RoleChiefOfficer, RoleAuditor},
+	PermUsersManage:    {RoleCISO, RoleChiefOfficer},
+	PermSelfMFA:        {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	PermAssessmentView: {RoleCISO, RoleChiefOfficer, RoleAuditor},
+	PermActivityView:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
+	PermSelfPassword:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
 }
 
 // Permissions lists every permission in display order.
-var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA}
+var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA, PermAssessmentView, PermActivityView, PermSelfPassword}
 
 // RoleHas reports whether role r carries permission p.
 func RoleHas(r Role, p Permission) bool { return slices.Contains(matrix[p], r) }

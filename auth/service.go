@@ -119,7 +119,7 @@ func (s *Service) CreateUser(ctx context.Context, actor, name, display, password
 			return nil, fmt.Errorf("user name %q: use a-z, 0-9, '-', '_' and '.'", name)
 		}
 	}
-	if err := CheckPassword(password); err != nil {
+	if err := CheckPasswordFor(name, password); err != nil {
 		return nil, err
 	}
 	for _, g := range grants {
@@ -239,22 +239,71 @@ func (s *Service) Unlock(ctx context.Context, actor string, u *store.User) error
 	return nil
 }
 
-// SetPassword replaces a user's password (after the policy check) and ends
-// all their sessions.
+// SetPassword replaces a user's password (after the policy check), clears
+// a pending forced change and ends all their sessions.
 func (s *Service) SetPassword(ctx context.Context, actor string, u *store.User, password string) error {
-	if err := CheckPassword(password); err != nil {
+	if err := CheckPasswordFor(u.Name, password); err != nil {
 		return err
 	}
 	h, err := s.hash(ctx, password)
 	if err != nil {
 		return err
 	}
-	u.PasswordHash = h
+	u.PasswordHash, u.MustChangePassword = h, false
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		return err
 	}
-	s.record(ctx, actor, audit.PasswordChange, "user/"+u.Name, nil)
+	s.record(ctx, actor, audit.PasswordChange, "user/"+u.Name, map[string]any{"by": actor})
 	return s.Store.DeleteUserSessions(ctx, u.ID)
+}
+
+// ErrSamePassword is returned when the new password equals the current one.
+var ErrSamePassword = errors.New("the new password equals the current one")
+
+// ChangePassword is a user changing their own password: the current one
+// must be given (a stolen session alone cannot take over the account), and
+// a wrong one counts towards the lockout like a failed login. All the
+// user's sessions end; the caller starts a new one.
+func (s *Service) ChangePassword(ctx context.Context, u *store.User, current, password, ip string) error {
+	if u.LockedUntil.After(s.Now()) {
+		return ErrLocked
+	}
+	ok, _, err := s.verify(ctx, current, u.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.record(ctx, u.Name, audit.PasswordChangeFail, "user/"+u.Name, map[string]any{"ip": ip, "reason": "wrong current password"})
+		locked, err := s.fail(ctx, u)
+		if err != nil {
+			return err
+		}
+		if locked {
+			return ErrLocked
+		}
+		return ErrBadCredentials
+	}
+	if password == current {
+		return fmt.Errorf("%w: %w", ErrWeakPassword, ErrSamePassword)
+	}
+	return s.SetPassword(ctx, u.Name, u, password)
+}
+
+// ResetPassword is an administrator replacing a user's password with a
+// generated one, which the user must change at the next login. It is shown
+// once to the administrator and never stored in clear or logged.
+func (s *Service) ResetPassword(ctx context.Context, actor string, u *store.User) (string, error) {
+	pw := GeneratePassword()
+	h, err := s.hash(ctx, pw)
+	if err != nil {
+		return "", err
+	}
+	u.PasswordHash, u.MustChangePassword = h, true
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return "", err
+	}
+	s.record(ctx, actor, audit.PasswordReset, "user/"+u.Name, map[string]any{"must_change": true})
+	return pw, s.Store.DeleteUserSessions(ctx, u.ID)
 }
 
 // MFAState tells what second factors a user has.

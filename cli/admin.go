@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -34,17 +33,8 @@ func parseGrants(specs []string) ([]store.Grant, error) {
 	return out, nil
 }
 
-// GeneratePassword returns a random password of 20 characters from an
-// alphabet without look-alikes (about 115 bits).
-func GeneratePassword() string {
-	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 20)
-	rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
+// GeneratePassword returns a random password (see auth.GeneratePassword).
+func GeneratePassword() string { return auth.GeneratePassword() }
 
 // services opens the store and builds the authentication service with the
 // sealing key from the data directory.

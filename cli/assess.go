@@ -169,7 +169,7 @@ func loadModelOrReport(env *Env, path string) (*model.Model, error) {
 }
 
 func loadAssessment(env *Env, cat *catalog.Catalog, m *model.Model, path string, prev *assess.Assessment) (*assess.Assessment, error) {
-	a, d := assess.LoadFile(path)
+	a, d := readAssessment(path)
 	if a != nil {
 		d.Append(assess.Validate(cat, m, a, prev))
 	}

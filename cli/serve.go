@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kyojin/kyojin/assess"
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
 	"github.com/kyojin/kyojin/catalog"
@@ -33,21 +35,39 @@ var serveContext = func() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// demoModel is the bundled example city shown by --demo.
-const demoModel = "examples/kakuu-city"
+// demoModel is the bundled example city shown by --demo, with its
+// assessment of this year and last (for the trend).
+const (
+	demoModel          = "examples/kakuu-city"
+	demoAssessment     = "examples/kakuu-city-assessment/r8.yaml"
+	demoAssessmentPrev = "examples/kakuu-city-assessment/r7.yaml"
+)
+
+// orEmbedded returns path when it exists (the source tree), else the copy
+// embedded in the binary.
+func orEmbedded(path string) string {
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	return examplePrefix + strings.TrimPrefix(path, "examples/")
+}
 
 func init() {
 	var sf storeFlags
-	var configPath, listen, modelPath string
+	var configPath, listen, modelPath, assessPath, assessPrev string
 	var dev, demo bool
 	register(&Command{
 		Name:  "serve",
-		Usage: "[--config FILE] [--listen ADDR] [--model PATH] [--dev] [--demo]",
+		Usage: "[--config FILE] [--listen ADDR] [--model PATH] [--assessment FILE [--assessment-previous FILE]] [--dev] [--demo]",
 		Short: "Web コンソールを起動する（HTTPS）",
 		Long: `HTTPS でコンソールを起動します。証明書を設定しなければ、初回起動時に自己署名証明書を
 データディレクトリに生成し、その SHA-256 フィンガープリントを表示します。
 --dev はループバックアドレスでのみ平文 HTTP を使う開発用モードです。
---demo は同梱の例（examples/kakuu-city）を読み込み、一時的なデータディレクトリに
+--assessment はその年度の評価ファイル（kyojin assess と同じ形式）で、ダッシュボードと
+要求事項のページに評点・未達・改善計画を表示します（--assessment-previous で前年度比）。
+無害化とメール中継の稼働状況は、設定ファイルの activity.sanitize_audit と activity.mailgate_audit に
+指定した記録ファイル（JSON lines）から表示します。
+--demo は同梱の例（examples/kakuu-city と令和8年度・7年度の評価ファイル）を読み込み、一時的なデータディレクトリに
 デモ用の管理者（CISO ロール）を作り、そのパスワードを一度だけ表示します。初回ログイン時に
 TOTP の登録を求められます。`,
 		Flags: func(fs *flag.FlagSet) {
@@ -55,6 +75,8 @@ TOTP の登録を求められます。`,
 			fs.StringVar(&configPath, "config", "", "設定ファイル（YAML）")
 			fs.StringVar(&listen, "listen", "", "待ち受けるアドレス（既定 :8443、--dev では 127.0.0.1:8080）")
 			fs.StringVar(&modelPath, "model", "", "表示するモデル（ファイルまたはディレクトリ）")
+			fs.StringVar(&assessPath, "assessment", "", "表示する評価ファイル（--model が必要）")
+			fs.StringVar(&assessPrev, "assessment-previous", "", "前年度の評価ファイル（前年度比）")
 			fs.BoolVar(&dev, "dev", false, "開発用: ループバックでのみ平文 HTTP で待ち受ける")
 			fs.BoolVar(&demo, "demo", false, "デモ: 例のモデルと一時的な管理者で起動する")
 		},
@@ -86,11 +108,17 @@ TOTP の登録を求められます。`,
 			if set["model"] || cfg.Model == "" {
 				cfg.Model = modelPath
 			}
+			if set["assessment"] || cfg.Assessment == "" {
+				cfg.Assessment = assessPath
+			}
+			if set["assessment-previous"] || cfg.AssessmentPrevious == "" {
+				cfg.AssessmentPrevious = assessPrev
+			}
 			if demo {
 				if cfg.Model == "" {
-					cfg.Model = demoModel
-					if _, err := os.Stat(demoModel); err != nil {
-						cfg.Model = examplePrefix + "kakuu-city" // the copy embedded in the binary
+					cfg.Model = orEmbedded(demoModel)
+					if cfg.Assessment == "" {
+						cfg.Assessment, cfg.AssessmentPrevious = orEmbedded(demoAssessment), orEmbedded(demoAssessmentPrev)
 					}
 				}
 				if !set["data"] && configPath == "" {
@@ -101,6 +129,12 @@ TOTP の登録を求められます。`,
 					defer os.RemoveAll(tmp)
 					cfg.Data = tmp
 				}
+			}
+			if cfg.Assessment != "" && cfg.Model == "" {
+				return usageError("serve: --assessment には --model が必要です")
+			}
+			if cfg.AssessmentPrevious != "" && cfg.Assessment == "" {
+				return usageError("serve: --assessment-previous には --assessment が必要です")
 			}
 			return serve(env, cfg, dev, demo)
 		},
@@ -190,7 +224,14 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	if err != nil {
 		return fmt.Errorf("control catalog: %w", err)
 	}
-	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Secure: !dev})
+	var ar *assess.Result
+	if cfg.Assessment != "" {
+		if ar, err = serveAssessment(env, cat, m, res, cfg); err != nil {
+			return err
+		}
+	}
+	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Assessment: ar, Secure: !dev,
+		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}})
 	if err != nil {
 		return err
 	}
@@ -227,6 +268,12 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	if m != nil {
 		fmt.Fprintf(out, "モデル: %s（%s、指摘 %d 件）\n", cfg.Model, m.Org.Name, len(res.Findings))
 	}
+	if a := cfg.Activity; a.SanitizeAudit != "" || a.MailgateAudit != "" {
+		fmt.Fprintf(out, "稼働状況の記録: 無害化 %s、メール中継 %s\n", cmp.Or(a.SanitizeAudit, "—"), cmp.Or(a.MailgateAudit, "—"))
+	}
+	if ar != nil {
+		fmt.Fprintf(out, "評価: %s（%s、総合評点 %.1f%%）\n", cfg.Assessment, ar.Year.Label("ja"), ar.Overall.Percent)
+	}
 	if demo {
 		fmt.Fprintf(out, "デモ管理者: ユーザー名 demo / パスワード %s （この表示は一度だけです。初回ログイン時に TOTP を登録します）\n", demoPassword)
 	}
@@ -255,6 +302,26 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 		fmt.Fprintln(out, "停止しました")
 	}
 	return nil
+}
+
+// serveAssessment loads and evaluates the assessment (and last year's) as
+// `kyojin assess` does, at today's date.
+func serveAssessment(env *Env, cat *catalog.Catalog, m *model.Model, res *check.Result, cfg *web.Config) (*assess.Result, error) {
+	var prev *assess.Assessment
+	var err error
+	if cfg.AssessmentPrevious != "" {
+		if prev, err = loadAssessment(env, cat, m, cfg.AssessmentPrevious, nil); err != nil {
+			return nil, err
+		}
+	}
+	a, err := loadAssessment(env, cat, m, cfg.Assessment, prev)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.FiscalYear >= a.FiscalYear {
+		return nil, usageError("前年度の評価ファイルの年度（%s）が評価ファイルの年度（%s）より前ではありません", prev.FiscalYear.Label("ja"), a.FiscalYear.Label("ja"))
+	}
+	return assess.Evaluate(assess.Input{Catalog: cat, Model: m, Check: res, Assessment: a, Previous: prev, Now: time.Now().UTC()}), nil
 }
 
 func applyPolicy(svc *auth.Service, cfg *web.Config) {

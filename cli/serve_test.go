@@ -138,3 +138,50 @@ func TestServeBadConfig(t *testing.T) {
 		t.Errorf("invalid model: %d %s", code, errs)
 	}
 }
+
+// --demo outside the source tree (tests run in cli/) shows the example
+// city and its assessment from the copies embedded in the binary.
+func TestServeDemoLoadsEmbeddedAssessment(t *testing.T) {
+	ready := regexp.MustCompile(`デモ管理者: ユーザー名 demo / パスワード (\S+) `)
+	out, _ := startServe(t, ready, "--demo", "--dev", "--data", t.TempDir(), "--listen", "127.0.0.1:0")
+	text := out.String()
+	if !strings.Contains(text, "モデル: example:kakuu-city（") ||
+		!regexp.MustCompile(`評価: example:kakuu-city-assessment/r8\.yaml（令和8年度、総合評点 \d+\.\d%）`).MatchString(text) {
+		t.Errorf("startup output: %s", text)
+	}
+}
+
+func TestServeAssessmentNeedsModel(t *testing.T) {
+	code, _, errs := runKyojin(t, "serve", "--dev", "--data", t.TempDir(), "--assessment", "x.yaml")
+	if code != 2 || !strings.Contains(errs, "--model") {
+		t.Errorf("--assessment without --model: %d %s", code, errs)
+	}
+	code, _, errs = runKyojin(t, "serve", "--dev", "--data", t.TempDir(), "--model", "../check/testdata/base", "--assessment", "testdata/nonexistent.yaml")
+	if code != 2 || !strings.Contains(errs, "nonexistent.yaml") {
+		t.Errorf("missing assessment file: %d %s", code, errs)
+	}
+}
+
+// The configuration file's assessment and activity fields reach the
+// console.
+func TestServeConfigAssessmentAndActivity(t *testing.T) {
+	dir := t.TempDir()
+	ex, _ := filepath.Abs("../examples")
+	san := filepath.Join(dir, "sanitize.jsonl")
+	if err := os.WriteFile(san, []byte(`{"start":"2026-11-22T00:00:00Z","name":"a.pdf","verdict":"CLEAN"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "kyojin.yaml")
+	body := "model: " + filepath.Join(ex, "kakuu-city") + "\n" +
+		"assessment: " + filepath.Join(ex, "kakuu-city-assessment", "r8.yaml") + "\n" +
+		"assessment_previous: " + filepath.Join(ex, "kakuu-city-assessment", "r7.yaml") + "\n" +
+		"activity:\n  sanitize_audit: " + san + "\n  mailgate_audit: " + filepath.Join(dir, "mail.jsonl") + "\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := startServe(t, regexp.MustCompile(`評価: .*\n`), "--dev", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0")
+	if !regexp.MustCompile(`評価: \S+r8\.yaml（令和8年度、総合評点 \d+\.\d%）`).MatchString(out.String()) ||
+		!strings.Contains(out.String(), "稼働状況の記録: 無害化 "+san+"、メール中継 "+filepath.Join(dir, "mail.jsonl")) {
+		t.Errorf("startup output: %s", out.String())
+	}
+}

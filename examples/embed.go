@@ -4,7 +4,9 @@ package examples
 
 import "embed"
 
-// FS holds the example models, one directory each (kakuu-city, small-town).
+// FS holds the example models, one directory each (kakuu-city, small-town),
+// and the example city's assessment files (kakuu-city-assessment), which
+// `kyojin serve --demo` shows.
 //
-//go:embed kakuu-city small-town
+//go:embed kakuu-city small-town kakuu-city-assessment
 var FS embed.FS

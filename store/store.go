@@ -24,15 +24,18 @@ var ErrNotEmpty = errors.New("store: target is not empty")
 // User is a local account. PasswordHash is a PHC-format argon2id string
 // produced by package auth; the store never sees a password.
 type User struct {
-	ID           int64     `json:"id"`
-	Name         string    `json:"name"` // login name, unique
-	DisplayName  string    `json:"display_name"`
-	PasswordHash string    `json:"password_hash"`
-	Disabled     bool      `json:"disabled"`
-	FailedLogins int       `json:"failed_logins"`
-	LockedUntil  time.Time `json:"locked_until"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           int64  `json:"id"`
+	Name         string `json:"name"` // login name, unique
+	DisplayName  string `json:"display_name"`
+	PasswordHash string `json:"password_hash"`
+	Disabled     bool   `json:"disabled"`
+	// MustChangePassword is set by an administrator's password reset: the
+	// user may do nothing but choose a new password after logging in.
+	MustChangePassword bool      `json:"must_change_password,omitempty"`
+	FailedLogins       int       `json:"failed_logins"`
+	LockedUntil        time.Time `json:"locked_until"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // Grant gives a user a role, optionally limited to a scope. Scope is "" for

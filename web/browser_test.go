@@ -14,6 +14,7 @@ import (
 	cdpwa "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/kyojin/kyojin/auth"
+	"github.com/kyojin/kyojin/sanitize"
 	"github.com/kyojin/kyojin/store"
 	"github.com/pquerna/otp/totp"
 )
@@ -44,9 +45,9 @@ type browserEnv struct {
 	logs []string // console messages and exceptions (CSP violations land here)
 }
 
-func newBrowserEnv(t *testing.T) *browserEnv {
+func newBrowserEnv(t *testing.T, envOpts ...func(*Options)) *browserEnv {
 	bin := chromium(t)
-	e := newEnv(t)
+	e := newEnv(t, envOpts...)
 	e.srv.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -289,7 +290,11 @@ const contrastJS = `(() => {
 })()`
 
 func TestBrowserContrast(t *testing.T) {
-	b := newBrowserEnv(t)
+	// With the example assessment and activity files, so that every
+	// section of the dashboard and the requirements pages is drawn.
+	san := filepath.Join(t.TempDir(), "sanitize.jsonl")
+	writeLines(t, san, sanitize.Record{Start: time.Now(), Name: "<b>x</b>.exe", Verdict: sanitize.VerdictBlocked, ReasonCode: "type-not-allowed"}, "{bad")
+	b := newBrowserEnv(t, withKakuuAssessment(t), func(o *Options) { o.Activity.SanitizeAudit = san })
 	b.user("ciso", true, store.Grant{Role: "ciso"})
 	b.run(chromedp.Navigate(b.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#name")))
 	if bad := eval[[]string](b, contrastJS); len(bad) > 0 {
@@ -300,10 +305,15 @@ func TestBrowserContrast(t *testing.T) {
 	b.advance(30 * time.Second)
 	code, _ := totp.GenerateCode(b.totp["ciso"], b.now())
 	b.run(chromedp.SendKeys(chromedp.CSS("#code"), code), chromedp.Submit(chromedp.CSS("#code")), chromedp.WaitVisible(chromedp.CSS(".tiles")))
-	for _, p := range []string{"/", "/model", "/findings", "/catalog", "/catalog/section?kind=guideline&id=6.1", "/audit", "/users", "/account/mfa"} {
+	for _, p := range []string{"/", "/model", "/findings", "/catalog", "/catalog/section?kind=guideline&id=6.1", "/catalog/entry?id=6.1(11)①",
+		"/audit", "/users", "/account/mfa", "/account/password", "/?lang=en"} {
 		b.run(chromedp.Navigate(b.base+p), chromedp.WaitVisible(chromedp.CSS("h1")))
 		if bad := eval[[]string](b, contrastJS); len(bad) > 0 {
 			t.Errorf("%s: low contrast: %v", p, bad)
 		}
+		if p == "/" || strings.HasPrefix(p, "/catalog") || p == "/?lang=en" {
+			b.noHorizontalScroll(p)
+		}
 	}
+	b.shot("05-dashboard-en-assessment-activity")
 }

@@ -1,16 +1,22 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/kyojin/kyojin/assess"
+	"github.com/kyojin/kyojin/auth"
 	"github.com/kyojin/kyojin/catalog"
 )
 
 // The requirements pages show the guideline's control catalog by section
 // with a drill-down to each requirement, and whether each applies to the
-// loaded body (its network model, kind, features and zones). Recording
-// assessment answers and scoring them is not part of the console yet.
+// loaded body (its network model, kind, features and zones). With an
+// assessment loaded and auth.PermAssessmentView, they also show the
+// section scores and each requirement's answer (status, evidence, owner,
+// due date). Answers are edited in the assessment file, not here.
 
 // profile describes the loaded model for applicability decisions.
 func (s *Server) profile() *catalog.Profile {
@@ -39,6 +45,15 @@ type sectionRow struct {
 	Title                               string
 	Total, Applicable, MandatoryApplies int
 	Top                                 bool // a section, not a subsection
+	Score                               *assess.ScoreView
+}
+
+// assessFor returns the assessment when the viewer may see it.
+func (s *Server) assessFor(r *http.Request) *assessView {
+	if s.av != nil && state(r).subject.Can(auth.PermAssessmentView) {
+		return s.av
+	}
+	return nil
 }
 
 func (s *Server) catalogPage(w http.ResponseWriter, r *http.Request) error {
@@ -46,13 +61,17 @@ func (s *Server) catalogPage(w http.ResponseWriter, r *http.Request) error {
 	if c == nil {
 		return errNotFound
 	}
-	return s.renderCached(w, r, "catalog", "要求事項（ガイドライン）", "index", func() any {
+	av := s.assessFor(r)
+	return s.renderCached(w, r, "catalog", "要求事項（ガイドライン）", fmt.Sprintf("index|%v", av != nil), func() any {
 		prof := s.profile()
 		var rows []sectionRow
 		for _, sec := range c.Sections() {
 			all := c.Select(catalog.Filter{Catalog: sec.Catalog, Section: sec.ID})
 			row := sectionRow{Kind: sec.Catalog, KindName: catalog.KindName(sec.Catalog, "ja"), Section: sec, Title: sec.Title.In("ja"),
 				Total: len(all), Top: !strings.Contains(sec.ID, ".")}
+			if av != nil {
+				row.Score = av.Sections[string(sec.Catalog)+"|"+sec.ID]
+			}
 			for _, e := range all {
 				if prof == nil {
 					continue
@@ -66,7 +85,7 @@ func (s *Server) catalogPage(w http.ResponseWriter, r *http.Request) error {
 			}
 			rows = append(rows, row)
 		}
-		return map[string]any{"Rows": rows, "Profile": prof}
+		return map[string]any{"Rows": rows, "Profile": prof, "Assess": av}
 	})
 }
 
@@ -77,10 +96,14 @@ type entryRow struct {
 	Roles   []string
 	Checks  []string
 	Depth   int
+	Item    *assess.ItemView // the year's answer, when visible and applicable
 }
 
-func (s *Server) entryRow(e *catalog.Entry) entryRow {
+func (s *Server) entryRow(e *catalog.Entry, av *assessView) entryRow {
 	row := entryRow{E: e, Applies: true, Depth: strings.Count(e.ID, "(") + strings.Count(e.ID, "①")}
+	if av != nil {
+		row.Item = av.Items[e.ID]
+	}
 	if p := s.profile(); p != nil {
 		ok, reasons := s.o.Catalog.AppliesTo(e, *p)
 		row.Applies = ok
@@ -107,12 +130,17 @@ func (s *Server) catalogSection(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errNotFound
 	}
-	return s.renderCached(w, r, "catalog_section", catalog.KindName(kind, "ja")+" "+id+" "+title.In("ja"), string(kind)+"|"+id, func() any {
+	av := s.assessFor(r)
+	return s.renderCached(w, r, "catalog_section", catalog.KindName(kind, "ja")+" "+id+" "+title.In("ja"), fmt.Sprintf("%s|%s|%v", kind, id, av != nil), func() any {
 		var rows []entryRow
 		for _, e := range c.Select(catalog.Filter{Catalog: kind, Section: id}) {
-			rows = append(rows, s.entryRow(e))
+			rows = append(rows, s.entryRow(e, av))
 		}
-		return map[string]any{"Rows": rows, "Kind": kind}
+		data := map[string]any{"Rows": rows, "Kind": kind, "Assess": av}
+		if av != nil {
+			data["Score"] = av.Sections[string(kind)+"|"+id]
+		}
+		return data
 	})
 }
 
@@ -125,13 +153,24 @@ func (s *Server) catalogEntry(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errNotFound
 	}
-	return s.renderCached(w, r, "catalog_entry", e.ID+" "+e.Title.In("ja"), string(e.Catalog)+"|"+e.ID, func() any {
+	av := s.assessFor(r)
+	return s.renderCached(w, r, "catalog_entry", e.ID+" "+e.Title.In("ja"), fmt.Sprintf("%s|%s|%v", e.Catalog, e.ID, av != nil), func() any {
 		var children []entryRow
 		for _, id := range e.Children() {
 			if ch, ok := c.Lookup(id); ok {
-				children = append(children, s.entryRow(ch))
+				children = append(children, s.entryRow(ch, av))
 			}
 		}
-		return map[string]any{"Row": s.entryRow(e), "Children": children, "Obligation": catalog.ObligationName(e.Obligation, "ja")}
+		data := map[string]any{"Row": s.entryRow(e, av), "Children": children, "Obligation": catalog.ObligationName(e.Obligation, "ja"), "Assess": av}
+		if av != nil {
+			var acts []assess.ActionRow
+			for _, a := range av.V.Actions {
+				if slices.ContainsFunc(a.Requirements, func(id string) bool { return catalog.NormalizeID(id) == e.ID }) {
+					acts = append(acts, a)
+				}
+			}
+			data["Actions"] = acts
+		}
+		return data
 	})
 }

@@ -17,14 +17,27 @@ import (
 // problem are reported together, each with file:line:column.
 type Config struct {
 	strictyaml.Meta `yaml:"-"`
-	Listen          string         `yaml:"listen"` // host:port, default ":8443"
-	Data            string         `yaml:"data"`   // data directory
-	DB              string         `yaml:"db"`     // postgres://… (default: SQLite in Data)
-	Model           string         `yaml:"model"`  // model file or directory
-	TLS             TLSConfig      `yaml:"tls"`
-	WebAuthn        WebAuthnConfig `yaml:"webauthn"`
-	Session         SessionConfig  `yaml:"session"`
-	Lockout         LockoutConfig  `yaml:"lockout"`
+	Listen          string `yaml:"listen"` // host:port, default ":8443"
+	Data            string `yaml:"data"`   // data directory
+	DB              string `yaml:"db"`     // postgres://… (default: SQLite in Data)
+	Model           string `yaml:"model"`  // model file or directory
+	// Assessment is the year's assessment file (kind: Assessment) and
+	// AssessmentPrevious last year's, for the trend; both need Model.
+	Assessment         string         `yaml:"assessment"`
+	AssessmentPrevious string         `yaml:"assessment_previous"`
+	Activity           ActivityConfig `yaml:"activity"`
+	TLS                TLSConfig      `yaml:"tls"`
+	WebAuthn           WebAuthnConfig `yaml:"webauthn"`
+	Session            SessionConfig  `yaml:"session"`
+	Lockout            LockoutConfig  `yaml:"lockout"`
+}
+
+// ActivityConfig names the JSON-lines audit files the dashboard summarises:
+// those of `kyojin sanitize --audit FILE` and `kyojin mailgate`.
+type ActivityConfig struct {
+	strictyaml.Meta `yaml:"-"`
+	SanitizeAudit   string `yaml:"sanitize_audit"`
+	MailgateAudit   string `yaml:"mailgate_audit"`
 }
 
 // TLSConfig names the certificate; without one a self-signed certificate
@@ -103,6 +116,12 @@ func (c *Config) validate(diags *diag.List) {
 	}
 	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		bad(&c.Meta, "", "db", "db は postgres:// で始まる URL でなければなりません", "db must be a postgres:// URL", "SQLite を使うときは db を書かずに data を指定します", "omit db to use SQLite in the data directory")
+	}
+	if (c.Assessment != "" || c.AssessmentPrevious != "") && c.Model == "" {
+		bad(&c.Meta, "", "assessment", "assessment を表示するには model も指定してください", "assessment needs model", "適用の判定と自動検査にモデルを使います", "the model decides applicability and feeds the automatic checks")
+	}
+	if c.AssessmentPrevious != "" && c.Assessment == "" {
+		bad(&c.Meta, "", "assessment_previous", "assessment_previous だけでは表示できません", "assessment_previous without assessment", "assessment に今年度の評価ファイルを指定してください", "set assessment to this year's file")
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		bad(&c.TLS.Meta, "tls", "cert", "cert と key は両方とも指定してください", "set both cert and key", "省略すると自己署名証明書を生成します", "omit both to generate a self-signed certificate")

@@ -13,7 +13,9 @@ func TestLoadConfigOK(t *testing.T) {
 	if c == nil {
 		t.Fatalf("ok.yaml rejected: %v", diags.Err())
 	}
-	if c.Listen != ":8443" || c.Session.Idle.Duration != 30*time.Minute || c.Lockout.LockFor.Duration != 15*time.Minute || c.WebAuthn.RPID != "kyojin.example.lg.jp" {
+	if c.Listen != ":8443" || c.Session.Idle.Duration != 30*time.Minute || c.Lockout.LockFor.Duration != 15*time.Minute || c.WebAuthn.RPID != "kyojin.example.lg.jp" ||
+		c.Assessment != "/etc/kyojin/assessment/r8.yaml" || c.AssessmentPrevious != "/etc/kyojin/assessment/r7.yaml" ||
+		c.Activity.SanitizeAudit != "/var/log/kyojin/sanitize.jsonl" || c.Activity.MailgateAudit != "/var/log/kyojin/mailgate.jsonl" {
 		t.Errorf("decoded %+v", c)
 	}
 }

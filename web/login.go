@@ -20,6 +20,7 @@ var messages = map[string]string{
 	"enrolled":  "二要素認証を登録しました。",
 	"saved":     "保存しました。",
 	"created":   "利用者を作成しました。",
+	"password":  "パスワードを変更しました。",
 }
 
 const msgBadLogin = "ユーザー名またはパスワードが正しくありません。"
@@ -54,7 +55,7 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		w.WriteHeader(status)
-		return s.render(w, r, "login", "ログイン", map[string]any{"Name": name, "Error": msg})
+		return s.render(w, r, "login", "ログイン", map[string]any{"Name": name, "Error": tr(state(r).lang, msg)})
 	}
 	grants, err := s.o.Store.Grants(ctx, u.ID)
 	if err != nil {

@@ -40,6 +40,8 @@ func (s *Server) routes() {
 	m.Handle("POST /account/mfa/totp/confirm", s.requireUser(s.totpConfirm))
 	m.Handle("POST /account/mfa/webauthn/begin", s.requireUser(s.webauthnRegisterBegin))
 	m.Handle("POST /account/mfa/webauthn/finish", s.requireUser(s.webauthnRegisterFinish))
+	m.Handle("GET /account/password", s.requireUser(s.passwordPage))
+	m.Handle("POST /account/password", s.requireUser(s.passwordPost))
 
 	m.Handle("GET /{$}", s.require(auth.PermDashboard, s.dashboard))
 	m.Handle("GET /model", s.require(auth.PermModelView, s.modelPage))
@@ -57,6 +59,7 @@ func (s *Server) routes() {
 	m.Handle("POST /users/{id}/unlock", s.require(auth.PermUsersManage, s.userAction(s.userUnlock)))
 	m.Handle("POST /users/{id}/disable", s.require(auth.PermUsersManage, s.userAction(s.userDisable)))
 	m.Handle("POST /users/{id}/reset-mfa", s.require(auth.PermUsersManage, s.userAction(s.userResetMFA)))
+	m.Handle("POST /users/{id}/reset-password", s.require(auth.PermUsersManage, s.userResetPassword))
 	m.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 }
 
@@ -74,6 +77,7 @@ var nav = []navItem{
 	{"/audit", "監査ログ", auth.PermAuditView},
 	{"/users", "利用者と権限", auth.PermUsersView},
 	{"/account/mfa", "二要素認証", auth.PermSelfMFA},
+	{"/account/password", "パスワード", auth.PermSelfPassword},
 }
 
 // page is what every template gets.
@@ -89,7 +93,11 @@ type page struct {
 	Flash   string
 	Data    any
 	Org     string
+	Lang    string // "ja" or "en"
 }
+
+// T translates a Japanese message into the page's language.
+func (p *page) T(ja string) string { return tr(p.Lang, ja) }
 
 var funcs = template.FuncMap{
 	"sevClass": func(s check.Severity) string { return "sev-" + s.String() },
@@ -124,6 +132,8 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
+	"tr":      tr,
+	"sevIn":   func(lang string, s check.Severity) string { return s.Label(lang) },
 	"hasRole": func(has map[string]string, r auth.Role) bool { _, ok := has[string(r)]; return ok },
 }
 
@@ -169,17 +179,26 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 // content is rendered once per key. The layout (user, CSRF token, menu) is
 // rendered per request as usual.
 func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name, title, key string, data func() any) error {
-	ck := name + "\x00" + key
+	body, err := s.cachedContent(name, title, key, "ja", data)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return s.renderTo(w, r, name, title, cachedBody(body))
+}
+
+// cachedContent renders (once per key) the "content" template of a page.
+func (s *Server) cachedContent(name, title, key, lang string, data func() any) (template.HTML, error) {
+	ck := name + "\x00" + lang + "\x00" + key
 	body, ok := s.cache.Load(ck)
 	if !ok {
 		var b strings.Builder
-		if err := s.pages[name].ExecuteTemplate(&b, "content", &page{Title: title, Data: data()}); err != nil {
-			return fmt.Errorf("render %s: %w", name, err)
+		if err := s.pages[name].ExecuteTemplate(&b, "content", &page{Title: title, Data: data(), Lang: lang}); err != nil {
+			return "", fmt.Errorf("render %s: %w", name, err)
 		}
 		body, _ = s.cache.LoadOrStore(ck, template.HTML(b.String()))
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return s.renderTo(w, r, name, title, cachedBody(body.(template.HTML)))
+	return body.(template.HTML), nil
 }
 
 // cachedBody marks pre-rendered content for renderTo.
@@ -191,7 +210,11 @@ func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title st
 		return fmt.Errorf("no template %q", name)
 	}
 	st := state(r)
-	p := &page{Title: title, Path: r.URL.Path, Data: data, Flash: messages[r.URL.Query().Get("m")]}
+	lang := "ja"
+	if st != nil {
+		lang = st.lang
+	}
+	p := &page{Title: tr(lang, title), Path: r.URL.Path, Data: data, Flash: tr(lang, messages[r.URL.Query().Get("m")]), Lang: lang}
 	if b, ok := data.(cachedBody); ok {
 		p.Body, p.Data = template.HTML(b), nil
 	}
@@ -208,12 +231,17 @@ func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title st
 		var roles []string
 		for _, g := range p.Subject.Grants {
 			ri, _ := auth.Info(auth.Role(g.Role))
-			roles = append(roles, cmp.Or(ri.JA, g.Role))
+			name := ri.JA
+			if lang == "en" {
+				name = ri.EN
+			}
+			roles = append(roles, cmp.Or(name, g.Role))
 		}
-		p.Roles = strings.Join(roles, "、")
+		p.Roles = strings.Join(roles, tr(lang, "、"))
 		if st.session.State == stOK {
 			for _, n := range nav {
 				if p.Subject.Can(n.Perm) {
+					n.Label = tr(lang, n.Label)
 					p.Nav = append(p.Nav, n)
 				}
 			}
@@ -239,9 +267,58 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	sub := state(r).subject
 	sc := sub.ScopeFor(auth.PermFindingsView)
 	can := sub.Can(auth.PermFindingsView)
-	return s.renderCached(w, r, "dashboard", "ダッシュボード", fmt.Sprintf("%s|%v", scopeKey(sc), can), func() any {
-		return s.dashboardData(sc, can)
+	canAssess := sub.Can(auth.PermAssessmentView)
+	lang := state(r).lang
+	body, err := s.cachedContent("dashboard", "ダッシュボード", fmt.Sprintf("%s|%v|%v", scopeKey(sc), can, canAssess), lang, func() any {
+		data := s.dashboardData(sc, can)
+		if canAssess {
+			data["Assess"] = s.av
+			if lang == "en" {
+				data["Assess"] = s.avEN
+			}
+		}
+		return data
 	})
+	if err != nil {
+		return err
+	}
+	// Activity changes while the server runs: rendered per request.
+	if sub.Can(auth.PermActivityView) {
+		act, err := s.activity(r)
+		if err != nil {
+			return err
+		}
+		body += act
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return s.renderTo(w, r, "dashboard", "ダッシュボード", cachedBody(body))
+}
+
+// activity renders the sanitization and mail sections. A file that cannot
+// be read shows a generic note; the details go to the log.
+func (s *Server) activity(r *http.Request) (template.HTML, error) {
+	now := s.o.Now()
+	var data struct {
+		Sanitize, Mail ActivitySummary
+		Lang           string
+	}
+	data.Lang = state(r).lang
+	for _, x := range []struct {
+		f   *activityFile
+		dst *ActivitySummary
+	}{{s.san, &data.Sanitize}, {s.mail, &data.Mail}} {
+		sum, err := x.f.summary(now)
+		if err != nil {
+			s.o.Log.Warn("activity file unreadable", "path", x.f.path, "err", err)
+			sum.Err = tr(data.Lang, "記録ファイルを読み込めません（詳細はサーバーのログを参照）。")
+		}
+		*x.dst = sum
+	}
+	var b strings.Builder
+	if err := s.pages["dashboard"].ExecuteTemplate(&b, "activity", data); err != nil {
+		return "", fmt.Errorf("render activity: %w", err)
+	}
+	return template.HTML(b.String()), nil
 }
 
 func (s *Server) dashboardData(sc auth.Scope, canFindings bool) map[string]any {

@@ -36,6 +36,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"/findings", auth.PermFindingsView}, {"/catalog", auth.PermFindingsView}, {"/catalog/entry?id=6.1(1)", auth.PermFindingsView},
 		{"/audit", auth.PermAuditView}, {"/audit/export?format=csv", auth.PermAuditExport},
 		{"/users", auth.PermUsersView}, {fmt.Sprintf("/users/%d", victim.ID), auth.PermUsersView}, {"/account/mfa", auth.PermSelfMFA},
+		{"/account/password", auth.PermSelfPassword},
 	}
 	for _, ri := range auth.Roles {
 		b := e.browser()
@@ -49,6 +50,11 @@ func TestPermissionMatrix(t *testing.T) {
 				t.Errorf("%s GET %s: %d, want %d", ri.Role, g.path, code, want)
 			}
 		}
+		// Sections of the dashboard with their own permission.
+		_, dash := b.get("/")
+		if got, want := strings.Contains(dash, `id="activity-san"`), auth.RoleHas(ri.Role, auth.PermActivityView); got != want {
+			t.Errorf("%s: activity on the dashboard %v, want %v", ri.Role, got, want)
+		}
 		posts := []struct {
 			path string
 			form url.Values
@@ -57,6 +63,7 @@ func TestPermissionMatrix(t *testing.T) {
 			{fmt.Sprintf("/users/%d/unlock", victim.ID), nil},
 			{fmt.Sprintf("/users/%d/roles", victim.ID), url.Values{"role": {"staff"}}},
 			{fmt.Sprintf("/users/%d/disable", victim.ID), url.Values{"disabled": {"0"}}},
+			{fmt.Sprintf("/users/%d/reset-password", victim.ID), nil},
 		}
 		for _, p := range posts {
 			want := 403

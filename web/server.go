@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kyojin/kyojin/assess"
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
 	"github.com/kyojin/kyojin/catalog"
@@ -44,6 +45,12 @@ type Options struct {
 	// Catalog is the guideline's control catalog (requirements pages); nil
 	// hides them.
 	Catalog *catalog.Catalog
+	// Assessment is the evaluated self-assessment of the year (dashboard
+	// and requirements pages); nil when none is loaded.
+	Assessment *assess.Result
+	// Activity names the sanitization and mail gateway audit files shown on
+	// the dashboard.
+	Activity ActivitySources
 	// Secure marks cookies Secure and uses the __Host- prefix. Only the
 	// loopback development mode turns it off.
 	Secure bool
@@ -56,7 +63,11 @@ type Server struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 	diag  diagramCache
-	cache sync.Map // rendered page content by page and scope (see renderCached)
+	cache sync.Map    // rendered page content by page and scope (see renderCached)
+	av    *assessView // Japanese (requirements pages and dashboard)
+	avEN  *assessView // English (dashboard)
+	san   *activityFile
+	mail  *activityFile
 }
 
 type diagramCache struct {
@@ -72,7 +83,9 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, mux: http.NewServeMux()}
+	s := &Server{o: o, mux: http.NewServeMux(), av: newAssessView(o.Assessment, "ja"), avEN: newAssessView(o.Assessment, "en"),
+		san:  &activityFile{path: o.Activity.SanitizeAudit, parse: parseSanitize},
+		mail: &activityFile{path: o.Activity.MailgateAudit, parse: parseMail}}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -92,6 +105,7 @@ type reqState struct {
 	session *store.Session
 	token   string // raw cookie token, set when the session is new or rotated
 	subject *auth.Subject
+	lang    string // "ja" or "en" (see langOf)
 }
 
 func state(r *http.Request) *reqState {
@@ -169,7 +183,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	w.WriteHeader(he.Status)
-	s.renderTo(w, r, "error", "エラー", map[string]any{"Status": he.Status, "Message": he.Msg, "RequestID": rid})
+	msg := he.Msg
+	if st != nil {
+		msg = tr(st.lang, msg)
+	}
+	s.renderTo(w, r, "error", "エラー", map[string]any{"Status": he.Status, "Message": msg, "RequestID": rid})
 }
 
 // csp allows scripts and styles only from the console itself; images also
@@ -191,7 +209,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		if s.o.Secure {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		st := &reqState{id: newID(8)}
+		st := &reqState{id: newID(8), lang: "ja"}
 		h.Set("X-Request-Id", st.id)
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		if strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" {
@@ -199,6 +217,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			return
 		}
 		h.Set("Cache-Control", "no-store")
+		st.lang = langOf(w, r)
 		if err := s.loadSession(w, r, st); err != nil {
 			s.fail(w, r, err)
 			return

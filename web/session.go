@@ -190,6 +190,15 @@ func (s *Server) require(p auth.Permission, h handlerFunc) http.Handler {
 		default:
 			return s.toLogin(w, r)
 		}
+		// After an administrator's reset the user may do nothing but
+		// choose a new password.
+		if st.subject.User.MustChangePassword {
+			if r.Method != http.MethodGet {
+				return errStatus(http.StatusForbidden, "パスワードを変更してから操作してください。")
+			}
+			http.Redirect(w, r, "/account/password", http.StatusSeeOther)
+			return nil
+		}
 		if p != "" && !st.subject.Can(p) {
 			return errForbidden
 		}

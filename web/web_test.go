@@ -78,7 +78,7 @@ func testModel(t testing.TB) *model.Model {
 	return m
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*Options)) *env {
 	t.Helper()
 	s := storetest.SQLite(t)
 	e := &env{t: t, store: s, clock: time.Now().UTC().Truncate(time.Second), totp: map[string]string{}}
@@ -96,7 +96,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.web, err = New(Options{Store: s, Auth: e.auth, Audit: al, Log: log, Model: m, Result: check.Run(m), Catalog: cat, Secure: true, Now: e.now})
+	o := Options{Store: s, Auth: e.auth, Audit: al, Log: log, Model: m, Result: check.Run(m), Catalog: cat, Secure: true, Now: e.now}
+	for _, f := range opts {
+		f(&o)
+	}
+	e.web, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,8 +196,14 @@ func (b *browser) cookie() string {
 // login goes through the password and, when enrolled, TOTP steps.
 func (b *browser) login(name string) {
 	b.e.t.Helper()
+	b.loginWith(name, testPassword, "/")
+}
+
+// loginWith logs in with password pw and expects to land on landing.
+func (b *browser) loginWith(name, pw, landing string) {
+	b.e.t.Helper()
 	b.get("/login")
-	code, body := b.post("/login", url.Values{"name": {name}, "password": {testPassword}})
+	code, body := b.post("/login", url.Values{"name": {name}, "password": {pw}})
 	if code != 200 {
 		b.e.t.Fatalf("login %s: %d %s", name, code, body)
 	}
@@ -201,7 +211,7 @@ func (b *browser) login(name string) {
 		b.e.advance(30 * time.Second) // a fresh TOTP step for every login
 		c, _ := totp.GenerateCode(b.e.totp[name], b.e.now())
 		code, body = b.post("/login/totp", url.Values{"code": {c}})
-		if code != 200 || b.last != "/" {
+		if code != 200 || b.last != landing {
 			b.e.t.Fatalf("totp %s: %d %s %s", name, code, b.last, body)
 		}
 	}

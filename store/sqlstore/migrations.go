@@ -91,4 +91,8 @@ CREATE TABLE settings (
 	k TEXT PRIMARY KEY,
 	v TEXT NOT NULL
 );`},
+	// An administrator's password reset makes the user choose a new one
+	// at the next login.
+	{"users: must change password", `
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;`},
 }

@@ -94,8 +94,8 @@ func (s *DB) Restore(ctx context.Context, snap *store.Snapshot) error {
 	}
 	var maxID int64
 	for _, u := range snap.Users {
-		if err := exec("user", `INSERT INTO users (id, `+userCols[4:]+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Name, u.DisplayName, u.PasswordHash, b2i(u.Disabled), u.FailedLogins, ts(u.LockedUntil), ts(u.CreatedAt), ts(u.UpdatedAt)); err != nil {
+		if err := exec("user", `INSERT INTO users (id, `+userCols[4:]+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Name, u.DisplayName, u.PasswordHash, b2i(u.Disabled), u.FailedLogins, ts(u.LockedUntil), ts(u.CreatedAt), ts(u.UpdatedAt), b2i(u.MustChangePassword)); err != nil {
 			return err
 		}
 		maxID = max(maxID, u.ID)

@@ -176,16 +176,16 @@ func (s *DB) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, erro
 	return out, nil
 }
 
-const userCols = `id, name, display_name, password_hash, disabled, failed_logins, locked_until, created_at, updated_at`
+const userCols = `id, name, display_name, password_hash, disabled, failed_logins, locked_until, created_at, updated_at, must_change_password`
 
 func scanUser(sc interface{ Scan(...any) error }) (*store.User, error) {
 	var u store.User
-	var dis int
+	var dis, must int
 	var locked, created, updated int64
-	if err := sc.Scan(&u.ID, &u.Name, &u.DisplayName, &u.PasswordHash, &dis, &u.FailedLogins, &locked, &created, &updated); err != nil {
+	if err := sc.Scan(&u.ID, &u.Name, &u.DisplayName, &u.PasswordHash, &dis, &u.FailedLogins, &locked, &created, &updated, &must); err != nil {
 		return nil, err
 	}
-	u.Disabled = dis != 0
+	u.Disabled, u.MustChangePassword = dis != 0, must != 0
 	u.LockedUntil, u.CreatedAt, u.UpdatedAt = fromTS(locked), fromTS(created), fromTS(updated)
 	return &u, nil
 }
@@ -200,17 +200,17 @@ func (s *DB) CreateUser(ctx context.Context, u *store.User) error {
 		u.CreatedAt = now
 	}
 	u.UpdatedAt = now
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO users (name, display_name, password_hash, disabled, failed_logins, locked_until, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		u.Name, u.DisplayName, u.PasswordHash, b2i(u.Disabled), u.FailedLogins, ts(u.LockedUntil), ts(u.CreatedAt), ts(u.UpdatedAt)).Scan(&u.ID)
+	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO users (`+userCols[4:]+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		u.Name, u.DisplayName, u.PasswordHash, b2i(u.Disabled), u.FailedLogins, ts(u.LockedUntil), ts(u.CreatedAt), ts(u.UpdatedAt), b2i(u.MustChangePassword)).Scan(&u.ID)
 	return s.wrap("create user "+u.Name, err)
 }
 
 // UpdateUser writes every mutable field of u.
 func (s *DB) UpdateUser(ctx context.Context, u *store.User) error {
 	u.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET display_name=?, password_hash=?, disabled=?, failed_logins=?, locked_until=?, updated_at=? WHERE id=?`),
-		u.DisplayName, u.PasswordHash, b2i(u.Disabled), u.FailedLogins, ts(u.LockedUntil), ts(u.UpdatedAt), u.ID)
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET display_name=?, password_hash=?, disabled=?, failed_logins=?, locked_until=?, updated_at=?, must_change_password=? WHERE id=?`),
+		u.DisplayName, u.PasswordHash, b2i(u.Disabled), u.FailedLogins, ts(u.LockedUntil), ts(u.UpdatedAt), b2i(u.MustChangePassword), u.ID)
 	if err != nil {
 		return s.wrap("update user", err)
 	}

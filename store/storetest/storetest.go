@@ -98,11 +98,14 @@ func testUsers(t *testing.T, s store.Store, _ Opener) {
 		t.Errorf("UserByName = %+v", got)
 	}
 	lock := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
-	got.FailedLogins, got.LockedUntil, got.Disabled, got.DisplayName = 3, lock, true, "新しい名前"
+	if got.MustChangePassword {
+		t.Error("a new user must not be forced to change the password")
+	}
+	got.FailedLogins, got.LockedUntil, got.Disabled, got.DisplayName, got.MustChangePassword = 3, lock, true, "新しい名前", true
 	must(t, s.UpdateUser(ctx, got))
 	again, err := s.UserByID(ctx, a.ID)
 	must(t, err)
-	if again.FailedLogins != 3 || !again.LockedUntil.Equal(lock) || !again.Disabled || again.DisplayName != "新しい名前" {
+	if again.FailedLogins != 3 || !again.LockedUntil.Equal(lock) || !again.Disabled || again.DisplayName != "新しい名前" || !again.MustChangePassword {
 		t.Errorf("after update = %+v", again)
 	}
 	if _, err := s.UserByName(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
