@@ -54,6 +54,8 @@ const (
 	PasswordChangeFail = "password.change_fail"
 	// PasswordReset is an administrator's reset (the user must change it).
 	PasswordReset = "password.reset"
+	// QuarantineRelease is an original taken out of the sanitization quarantine.
+	QuarantineRelease = "quarantine.release"
 )
 
 // Log appends entries to a store.

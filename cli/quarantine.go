@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/user"
+
+	"github.com/kyojin/kyojin/audit"
 )
 
 func init() {
@@ -14,7 +17,9 @@ func init() {
 		Usage: "[--policy FILE] list | show REF | release REF --reason TEXT -o FILE | purge [--all]",
 		Short: "無害化前の原本（暗号化隔離保管）を一覧・表示・払い出し・削除する",
 		Long: `原本は AES-256-GCM で暗号化され、ポリシーの quarantine.dir に保管期間だけ保存されます。
-払い出し（release）には理由が必須で、release.log に記録されます。
+払い出し（release）には理由が必須で、release.log と、コンソールの改ざん検知可能な
+監査ログ（--data / --db のストア）の両方に記録されます。監査ログに記録できなければ
+払い出しは取り消されます。
 purge は保管期間を過ぎたものを削除します（--all ですべて）。`,
 		Flags: func(fs *flag.FlagSet) {
 			fs.String("policy", "", "policy YAML file naming the quarantine (default: the embedded policy)")
@@ -22,10 +27,15 @@ purge は保管期間を過ぎたものを削除します（--all ですべて�
 			fs.String("o", "", "where to write the released original (must not exist)")
 			fs.Bool("all", false, "purge every item, not only expired ones")
 			fs.Bool("json", false, "JSON output")
+			quarantineAudit.register(fs)
 		},
 		Run: runQuarantine,
 	})
 }
+
+// quarantineAudit names the console's store, whose hash-chained audit log
+// records every release (issue: releases from quarantine are audited).
+var quarantineAudit storeFlags
 
 func runQuarantine(env *Env, fs *flag.FlagSet, args []string) error {
 	args, err := interspersed(fs, args)
@@ -83,9 +93,23 @@ func runQuarantine(env *Env, fs *flag.FlagSet, args []string) error {
 		if dest == "" {
 			return usageError("release needs -o FILE")
 		}
+		ctx := context.Background()
+		st, err := quarantineAudit.openMigrated(ctx)
+		if err != nil {
+			return fmt.Errorf("open the audit log: %w", err)
+		}
+		defer st.Close()
 		rel, err := store.Release(args[1], dest, operator(), reason)
 		if err != nil {
 			return err
+		}
+		// The release counts only once it is in the audit chain; otherwise
+		// take the released copy back.
+		if _, err := audit.New(st).Append(ctx, audit.Event{Actor: operator(), Action: audit.QuarantineRelease, Target: rel.Ref,
+			Details: map[string]any{"dest": rel.Dest, "reason": reason}}); err != nil {
+			os.Remove(rel.Dest)
+			env.Log.Error("quarantine release not audited; released copy removed", "ref", rel.Ref, "err", err)
+			return fmt.Errorf("release of %s could not be audited and was undone", rel.Ref)
 		}
 		if jsonOut {
 			emit(rel)

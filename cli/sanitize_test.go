@@ -68,8 +68,17 @@ func TestSanitizeCommand(t *testing.T) {
 	if code, _, stderr := run(t, "quarantine", "release", ref, "-o", dest, "--policy", pol); code != 2 || !strings.Contains(stderr, "--reason") {
 		t.Errorf("release without reason: exit %d %s", code, stderr)
 	}
-	if code, _, stderr := run(t, "quarantine", "release", ref, "-o", dest, "--reason", "CSIRT 調査", "--policy", pol); code != 0 {
+	data := filepath.Join(dir, "console-data")
+	if code, _, stderr := run(t, "quarantine", "release", ref, "-o", dest, "--reason", "CSIRT 調査", "--policy", pol, "--data", data); code != 0 {
 		t.Fatalf("release: exit %d %s", code, stderr)
+	}
+	// The release is in the console's hash-chained audit log, and the chain verifies.
+	code, auditOut, _ := run(t, "audit", "export", "--format", "json", "--data", data)
+	if code != 0 || !strings.Contains(auditOut, "quarantine.release") || !strings.Contains(auditOut, "CSIRT 調査") || !strings.Contains(auditOut, ref) {
+		t.Errorf("audit export: exit %d\n%s", code, auditOut)
+	}
+	if code, _, stderr := run(t, "audit", "verify", "--data", data); code != 0 {
+		t.Errorf("audit verify: exit %d %s", code, stderr)
 	}
 	if b, _ := os.ReadFile(dest); string(b) != "x" {
 		t.Errorf("released %q", b)
