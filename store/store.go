@@ -168,6 +168,8 @@ type Store interface {
 	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 	CountAudit(ctx context.Context, f AuditFilter) (int, error)
 
+	TransferStore
+
 	Setting(ctx context.Context, key string) (string, error) // ErrNotFound when unset
 	SetSetting(ctx context.Context, key, value string) error
 

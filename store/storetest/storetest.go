@@ -39,6 +39,8 @@ func Run(t *testing.T, open Opener) {
 		{"AuditFilter", testAuditFilter},
 		{"Settings", testSettings},
 		{"DumpRestore", testDumpRestore},
+		{"Transfers", testTransfers},
+		{"DownloadLinks", testDownloadLinks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
