@@ -89,6 +89,10 @@ const (
 	PermUsersView    Permission = "users.view"
 	PermUsersManage  Permission = "users.manage" // create, disable, unlock, change roles
 	PermSelfMFA      Permission = "self.mfa"     // enrol one's own MFA
+	// File transfer between the Internet and LGWAN zones (package transfer).
+	PermTransferUse     Permission = "transfer.use"     // send and receive files
+	PermTransferApprove Permission = "transfer.approve" // 上長承認 of transfers
+	PermTransferRelease Permission = "transfer.release" // release a quarantined original
 )
 
 // matrix is the permission matrix; docs/permissions.md shows it and
@@ -102,10 +106,16 @@ var matrix = map[Permission][]Role{
 	PermUsersView:    {RoleCISO, RoleChiefOfficer, RoleAuditor},
 	PermUsersManage:  {RoleCISO, RoleChiefOfficer},
 	PermSelfMFA:      {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	// Auditors read the audit log of transfers; they neither send nor approve.
+	PermTransferUse:     {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff},
+	PermTransferApprove: {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager},
+	// Releasing an unsanitized original into LGWAN is an exception decided
+	// at the top (standards clause 1(1)-(2)).
+	PermTransferRelease: {RoleCISO, RoleChiefOfficer},
 }
 
 // Permissions lists every permission in display order.
-var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA}
+var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA, PermTransferUse, PermTransferApprove, PermTransferRelease}
 
 // RoleHas reports whether role r carries permission p.
 func RoleHas(r Role, p Permission) bool { return slices.Contains(matrix[p], r) }

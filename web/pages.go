@@ -57,6 +57,7 @@ func (s *Server) routes() {
 	m.Handle("POST /users/{id}/unlock", s.require(auth.PermUsersManage, s.userAction(s.userUnlock)))
 	m.Handle("POST /users/{id}/disable", s.require(auth.PermUsersManage, s.userAction(s.userDisable)))
 	m.Handle("POST /users/{id}/reset-mfa", s.require(auth.PermUsersManage, s.userAction(s.userResetMFA)))
+	s.transferRoutes()
 	m.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 }
 
@@ -73,6 +74,7 @@ var nav = []navItem{
 	{"/catalog", "要求事項", auth.PermFindingsView},
 	{"/audit", "監査ログ", auth.PermAuditView},
 	{"/users", "利用者と権限", auth.PermUsersView},
+	{"/transfer", "ファイル転送", auth.PermTransferUse},
 	{"/account/mfa", "二要素認証", auth.PermSelfMFA},
 }
 
@@ -213,7 +215,7 @@ func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title st
 		p.Roles = strings.Join(roles, "、")
 		if st.session.State == stOK {
 			for _, n := range nav {
-				if p.Subject.Can(n.Perm) {
+				if p.Subject.Can(n.Perm) && (n.Path != "/transfer" || (sideOf(r) != "" && s.o.Transfer != nil)) {
 					p.Nav = append(p.Nav, n)
 				}
 			}

@@ -29,6 +29,7 @@ import (
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/transfer"
 )
 
 // Options configure a Server.
@@ -44,6 +45,9 @@ type Options struct {
 	// Catalog is the guideline's control catalog (requirements pages); nil
 	// hides them.
 	Catalog *catalog.Catalog
+	// Transfer is the zone-to-zone file transfer; nil (or a request on
+	// the console's own listener) hides its pages.
+	Transfer *transfer.Service
 	// Secure marks cookies Secure and uses the __Host- prefix. Only the
 	// loopback development mode turns it off.
 	Secure bool
@@ -92,6 +96,9 @@ type reqState struct {
 	session *store.Session
 	token   string // raw cookie token, set when the session is new or rotated
 	subject *auth.Subject
+	// csrfChecked is false for a multipart upload whose token the handler
+	// reads from the stream itself (see transferUpload).
+	csrfChecked bool
 }
 
 func state(r *http.Request) *reqState {

@@ -82,7 +82,12 @@ type Env struct {
 // with the quarantine enabled.
 func New(tb testing.TB, p transfer.Policy) *Env {
 	tb.Helper()
-	st := storeSQLite(tb)
+	return NewWith(tb, storeSQLite(tb), p)
+}
+
+// NewWith is New over a given store (a web test shares the console's).
+func NewWith(tb testing.TB, st store.Store, p transfer.Policy) *Env {
+	tb.Helper()
 	dir := tb.TempDir()
 	key := make([]byte, 32)
 	rand.Read(key)
