@@ -384,3 +384,37 @@ func TestMailNotifications(t *testing.T) {
 		t.Fatalf("messages: %q", sink.msgs)
 	}
 }
+
+// TestExpire: past the retention a transfer is expired, its sanitized
+// outputs are removed, links stop working, and the expiry is audited.
+func TestExpire(t *testing.T) {
+	env := transfertest.New(t, transfer.Policy{Retention: time.Hour, LinkTTL: 2 * time.Hour})
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	env.Service.Now = func() time.Time { return now }
+	res, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "a", Recipients: []string{"b"}, Purpose: "p",
+		Files: []transfer.Upload{spool(t, "a.txt", []byte("hello\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Transfer.ID
+	secret, err := env.Service.IssueLink(ctx, transfer.SideLGWAN, "b", id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour + time.Second)
+	if err := env.Service.Expire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(env.Service.Dir, id)); !os.IsNotExist(err) {
+		t.Fatalf("outputs kept after expiry: %v", err)
+	}
+	if _, err := env.Service.Redeem(ctx, transfer.SideLGWAN, "b", secret); !strings.Contains(userMsg(err), "期限切れ") {
+		t.Fatalf("link after expiry: %v", err)
+	}
+	if _, err := env.Service.IssueLink(ctx, transfer.SideLGWAN, "b", id, 1); !strings.Contains(userMsg(err), "期限") {
+		t.Fatalf("new link after expiry: %v", err)
+	}
+	if n, _ := env.Store.CountAudit(ctx, store.AuditFilter{Action: transfer.ActExpire}); n != 1 {
+		t.Fatalf("expiry audited %d times", n)
+	}
+}
