@@ -88,10 +88,15 @@ func TestBrowserTransfer(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#t-recipients"), "bob"), chromedp.SendKeys(chromedp.CSS("#t-purpose"), "見積書の受領"),
 		chromedp.SetUploadFiles(chromedp.CSS("#t-files"), []string{doc}))
 	b.shot("transfer-01-form")
-	b.run(chromedp.Submit(chromedp.CSS("#transfer-form")), chromedp.WaitVisible(chromedp.CSS("#transfer-files")))
-	files := b.text("#transfer-files")
+	// Clicking the button goes through app.js (XHR with progress), which
+	// then shows the result page.
+	b.run(chromedp.Click(chromedp.CSS(`#transfer-form button[type="submit"]`)))
+	files := b.waitText("#transfer-files", "CONVERTED")
 	if !strings.Contains(files, "CONVERTED") || !strings.Contains(files, "vbaProject") || !strings.Contains(files, "見積.docx") {
 		t.Fatalf("upload result: %q", files)
+	}
+	if p := eval[string](b, "location.pathname"); p != "/transfer" {
+		t.Errorf("upload did not go through the script: at %s", p)
 	}
 	b.shot("transfer-02-verdicts")
 	l, err := b.store.ListTransfers(b.ctx, 1)
