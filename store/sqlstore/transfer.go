@@ -29,6 +29,14 @@ func (s *DB) CreateTransfer(ctx context.Context, t *store.Transfer, files []stor
 		return s.wrap("begin", err)
 	}
 	defer tx.Rollback()
+	if err := s.insertTransfer(ctx, tx, t, files); err != nil {
+		return err
+	}
+	return s.wrap("commit transfer", tx.Commit())
+}
+
+// insertTransfer writes one transfer and its files inside tx (also used by Restore).
+func (s *DB) insertTransfer(ctx context.Context, tx *sql.Tx, t *store.Transfer, files []store.TransferFile) error {
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transfers (id, direction, sender, recipients, purpose, classification, encrypt,
 		status, approval_reason, approver, decision, created_at, decided_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		t.ID, t.Direction, t.Sender, joinNames(t.Recipients), t.Purpose, t.Classification, b2i(t.Encrypt),
@@ -42,7 +50,7 @@ func (s *DB) CreateTransfer(ctx context.Context, t *store.Transfer, files []stor
 			return s.wrap("insert transfer file", err)
 		}
 	}
-	return s.wrap("commit transfer", tx.Commit())
+	return nil
 }
 
 const transferCols = `id, direction, sender, recipients, purpose, classification, encrypt, status, approval_reason,
