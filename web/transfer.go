@@ -137,7 +137,6 @@ func (s *Server) transferUpload(w http.ResponseWriter, r *http.Request) (err err
 	svc := s.o.Transfer
 	st := state(r)
 	pol := svc.Policy
-	p := pol
 	if pol.MaxTotalBytes > 0 {
 		r.Body = http.MaxBytesReader(w, r.Body, pol.MaxTotalBytes+multipartOverhead)
 	}
@@ -204,8 +203,8 @@ func (s *Server) transferUpload(w http.ResponseWriter, r *http.Request) (err err
 		if fname == "" {
 			continue // an empty file input
 		}
-		if p.MaxFiles > 0 && len(req.Files) >= p.MaxFiles {
-			return &transfer.Error{Msg: fmt.Sprintf("一度に送れるファイルは %d 個までです。", p.MaxFiles)}
+		if pol.MaxFiles > 0 && len(req.Files) >= pol.MaxFiles {
+			return &transfer.Error{Msg: fmt.Sprintf("一度に送れるファイルは %d 個までです。", pol.MaxFiles)}
 		}
 		if err := transfer.CheckName(fname); err != nil {
 			return err
