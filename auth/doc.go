@@ -6,17 +6,20 @@ import (
 )
 
 var permJA = map[Permission]string{
-	PermDashboard:      "ダッシュボード（指摘件数の概況）",
-	PermModelView:      "モデルの閲覧（ゾーン、システム、ホスト、通信、構成図）",
-	PermFindingsView:   "指摘事項と要求事項（ガイドラインのカタログ）の閲覧",
-	PermAuditView:      "監査ログの閲覧",
-	PermAuditExport:    "監査ログの書き出し（CSV/JSON）",
-	PermUsersView:      "利用者と権限の閲覧",
-	PermUsersManage:    "利用者の作成・無効化・ロック解除・ロール変更・MFA リセット・パスワードの再設定",
-	PermSelfMFA:        "自分の二要素認証の登録",
-	PermAssessmentView: "自己点検（評価）の閲覧: 評点、回答、未達、改善計画",
-	PermActivityView:   "無害化・メール中継の稼働状況の閲覧",
-	PermSelfPassword:   "自分のパスワードの変更",
+	PermDashboard:       "ダッシュボード（指摘件数の概況）",
+	PermModelView:       "モデルの閲覧（ゾーン、システム、ホスト、通信、構成図）",
+	PermFindingsView:    "指摘事項と要求事項（ガイドラインのカタログ）の閲覧",
+	PermAuditView:       "監査ログの閲覧",
+	PermAuditExport:     "監査ログの書き出し（CSV/JSON）",
+	PermUsersView:       "利用者と権限の閲覧",
+	PermUsersManage:     "利用者の作成・無効化・ロック解除・ロール変更・MFA リセット・パスワードの再設定",
+	PermSelfMFA:         "自分の二要素認証の登録",
+	PermAssessmentView:  "自己点検（評価）の閲覧: 評点、回答、未達、改善計画",
+	PermActivityView:    "無害化・メール中継の稼働状況の閲覧",
+	PermSelfPassword:    "自分のパスワードの変更",
+	PermTransferUse:     "ファイル無害化転送の送受信",
+	PermTransferApprove: "ファイル転送の上長承認・却下",
+	PermTransferRelease: "隔離された原本の取り出し（理由必須、監査記録）",
 }
 
 // PermissionsMarkdown renders the permission matrix for docs/permissions.md.

@@ -97,6 +97,10 @@ const (
 	// PermActivityView shows sanitization and mail gateway activity.
 	PermActivityView Permission = "activity.view"
 	PermSelfPassword Permission = "self.password" // change one's own password
+	// File transfer between the Internet and LGWAN zones (package transfer).
+	PermTransferUse     Permission = "transfer.use"     // send and receive files
+	PermTransferApprove Permission = "transfer.approve" // 上長承認 of transfers
+	PermTransferRelease Permission = "transfer.release" // release a quarantined original
 )
 
 // matrix is the permission matrix; docs/permissions.md shows it and
@@ -113,10 +117,16 @@ var matrix = map[Permission][]Role{
 	PermAssessmentView: {RoleCISO, RoleChiefOfficer, RoleAuditor},
 	PermActivityView:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
 	PermSelfPassword:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	// Auditors read the audit log of transfers; they neither send nor approve.
+	PermTransferUse:     {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff},
+	PermTransferApprove: {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager},
+	// Releasing an unsanitized original into LGWAN is an exception decided
+	// at the top (standards clause 1(1)-(2)).
+	PermTransferRelease: {RoleCISO, RoleChiefOfficer},
 }
 
 // Permissions lists every permission in display order.
-var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA, PermAssessmentView, PermActivityView, PermSelfPassword}
+var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA, PermAssessmentView, PermActivityView, PermSelfPassword, PermTransferUse, PermTransferApprove, PermTransferRelease}
 
 // RoleHas reports whether role r carries permission p.
 func RoleHas(r Role, p Permission) bool { return slices.Contains(matrix[p], r) }

@@ -26,6 +26,7 @@ import (
 	"github.com/kyojin/kyojin/diag"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/transfer"
 	"github.com/kyojin/kyojin/web"
 )
 
@@ -151,8 +152,13 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 		}
 	}
 	if dev {
-		if err := requireLoopback(cfg.Listen); err != nil {
-			return &ExitError{Code: 2, Err: err, Hint: "kyojin serve --dev --listen 127.0.0.1:8080"}
+		for _, a := range []string{cfg.Listen, cfg.Transfer.InternetListen, cfg.Transfer.LGWANListen} {
+			if a == "" {
+				continue
+			}
+			if err := requireLoopback(a); err != nil {
+				return &ExitError{Code: 2, Err: err, Hint: "kyojin serve --dev --listen 127.0.0.1:8080"}
+			}
 		}
 	}
 	var m *model.Model
@@ -230,8 +236,16 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 			return err
 		}
 	}
+	var tsvc *transfer.Service
+	if cfg.Transfer.InternetListen != "" {
+		var cleanup func()
+		if tsvc, cleanup, err = transferService(env, cfg, s, svc.Audit); err != nil {
+			return err
+		}
+		defer cleanup()
+	}
 	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Assessment: ar, Secure: !dev,
-		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}})
+		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}, Transfer: tsvc})
 	if err != nil {
 		return err
 	}
@@ -265,6 +279,37 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 		fmt.Fprintf(out, "kyojin コンソール: https://%s/\n", displayAddr(cfg.Listen, port))
 		fmt.Fprintf(out, "証明書の SHA-256 フィンガープリント: %s\n", web.Fingerprint(cert.Certificate[0]))
 	}
+	// Each transfer side is its own listener and server: the handler of a
+	// server has its side fixed, so the side comes from the socket a
+	// request arrived on, never from anything the client sends.
+	servers := []*http.Server{srv}
+	listeners := []net.Listener{ln}
+	if tsvc != nil {
+		for _, side := range []struct {
+			side transfer.Side
+			addr string
+		}{{transfer.SideInternet, cfg.Transfer.InternetListen}, {transfer.SideLGWAN, cfg.Transfer.LGWANListen}} {
+			tln, err := net.Listen("tcp", side.addr)
+			if err != nil {
+				return &ExitError{Code: 1, Err: fmt.Errorf("listen on %s (%s): %w", side.addr, side.side, err)}
+			}
+			defer tln.Close()
+			ts := &http.Server{
+				Handler:           console.SideHandler(side.side),
+				ReadHeaderTimeout: 10 * time.Second,
+				// Uploads of several large files need more than the console's limits.
+				ReadTimeout:    30 * time.Minute,
+				WriteTimeout:   30 * time.Minute,
+				IdleTimeout:    120 * time.Second,
+				MaxHeaderBytes: 64 << 10,
+				TLSConfig:      srv.TLSConfig,
+				ErrorLog:       srv.ErrorLog,
+			}
+			servers, listeners = append(servers, ts), append(listeners, tln)
+			fmt.Fprintf(out, "ファイル転送（%s）: %s://%s/transfer\n", side.side.JA(), scheme, displayAddr(side.addr, tln.Addr().(*net.TCPAddr).Port))
+		}
+		go expireTransfers(ctx, tsvc, env.Log)
+	}
 	if m != nil {
 		fmt.Fprintf(out, "モデル: %s（%s、指摘 %d 件）\n", cfg.Model, m.Org.Name, len(res.Findings))
 	}
@@ -280,14 +325,16 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	svc.Audit.Append(ctx, audit.Event{Actor: "system", Action: audit.ServerStart, Target: "console",
 		Details: map[string]any{"listen": cfg.Listen, "dev": dev, "demo": demo, "model": cfg.Model}})
 	go sweepSessions(ctx, s, env.Log)
-	errc := make(chan error, 1)
-	go func() {
-		if dev {
-			errc <- srv.Serve(ln)
-		} else {
-			errc <- srv.ServeTLS(ln, "", "")
-		}
-	}()
+	errc := make(chan error, len(servers))
+	for i, hs := range servers {
+		go func() {
+			if dev {
+				errc <- hs.Serve(listeners[i])
+			} else {
+				errc <- hs.ServeTLS(listeners[i], "", "")
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -296,8 +343,10 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			return err
+		for _, hs := range servers {
+			if err := hs.Shutdown(sctx); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintln(out, "停止しました")
 	}

@@ -171,6 +171,8 @@ type Store interface {
 	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 	CountAudit(ctx context.Context, f AuditFilter) (int, error)
 
+	TransferStore
+
 	Setting(ctx context.Context, key string) (string, error) // ErrNotFound when unset
 	SetSetting(ctx context.Context, key, value string) error
 
@@ -191,6 +193,15 @@ type Snapshot struct {
 	WebAuthn  []WebAuthnCredential `json:"webauthn"`
 	Audit     []AuditEntry         `json:"audit"`
 	Settings  map[string]string    `json:"settings"`
+	// Transfers are the file transfer records (schema 2). Download links
+	// are short-lived and, like sessions, not kept.
+	Transfers []TransferRecord `json:"transfers,omitempty"`
+}
+
+// TransferRecord is a transfer with its files, as backed up.
+type TransferRecord struct {
+	Transfer Transfer       `json:"transfer"`
+	Files    []TransferFile `json:"files"`
 }
 
 // SnapshotFormat identifies backup files.

@@ -30,6 +30,37 @@ type Config struct {
 	WebAuthn           WebAuthnConfig `yaml:"webauthn"`
 	Session            SessionConfig  `yaml:"session"`
 	Lockout            LockoutConfig  `yaml:"lockout"`
+	Transfer           TransferConfig `yaml:"transfer"`
+}
+
+// TransferConfig enables the zone-to-zone file transfer. Each side has its
+// own listener, so that a deployment binds one to the Internet-zone network
+// and the other to the LGWAN-zone network; the server tells the sides
+// apart by the listener a request arrives on.
+type TransferConfig struct {
+	strictyaml.Meta `yaml:"-"`
+	InternetListen  string     `yaml:"internet_listen"`
+	LGWANListen     string     `yaml:"lgwan_listen"`
+	SanitizePolicy  string     `yaml:"sanitize_policy"` // default: the embedded strict policy
+	MaxFiles        int        `yaml:"max_files"`
+	MaxFileMB       int64      `yaml:"max_file_mb"`
+	MaxTotalMB      int64      `yaml:"max_total_mb"`
+	ApproveAll      bool       `yaml:"approve_all"`
+	ApproveAboveMB  int64      `yaml:"approve_above_mb"`
+	ApproveTypes    []string   `yaml:"approve_types"`
+	EncryptFrom     string     `yaml:"encrypt_from"` // classification, e.g. "2"
+	Retention       Duration   `yaml:"retention"`
+	LinkTTL         Duration   `yaml:"link_ttl"`
+	SMTP            SMTPConfig `yaml:"smtp"`
+}
+
+// SMTPConfig is the relay for transfer notices; users get mail at
+// name@Domain.
+type SMTPConfig struct {
+	strictyaml.Meta `yaml:"-"`
+	Addr            string `yaml:"addr"`
+	From            string `yaml:"from"`
+	Domain          string `yaml:"domain"`
 }
 
 // ActivityConfig names the JSON-lines audit files the dashboard summarises:
@@ -135,6 +166,22 @@ func (c *Config) validate(diags *diag.List) {
 	}
 	if c.Session.TTL.Duration > 0 && c.Session.Idle.Duration > c.Session.TTL.Duration {
 		bad(&c.Session.Meta, "session", "idle", "idle が ttl より長くなっています", "idle is longer than ttl", "", "")
+	}
+	t := &c.Transfer
+	if (t.InternetListen == "") != (t.LGWANListen == "") {
+		bad(&t.Meta, "transfer", "internet_listen", "internet_listen と lgwan_listen は両方とも指定してください", "set both internet_listen and lgwan_listen", "転送は二つの待ち受けアドレス（インターネット側と LGWAN 側）で提供します", "the transfer serves one listener per zone")
+	} else if t.InternetListen != "" {
+		for _, a := range []struct{ field, v string }{{"internet_listen", t.InternetListen}, {"lgwan_listen", t.LGWANListen}} {
+			if _, port, err := net.SplitHostPort(a.v); err != nil || port == "" {
+				bad(&t.Meta, "transfer", a.field, fmt.Sprintf("%s %q は host:port の形式ではありません", a.field, a.v), fmt.Sprintf("%s %q is not host:port", a.field, a.v), "", "")
+			}
+		}
+		if t.InternetListen == t.LGWANListen || t.InternetListen == c.Listen || t.LGWANListen == c.Listen {
+			bad(&t.Meta, "transfer", "lgwan_listen", "インターネット側・LGWAN 側・コンソールの待ち受けアドレスはすべて別にしてください", "the Internet, LGWAN and console listeners must differ", "", "")
+		}
+	}
+	if t.SMTP.Addr != "" && (t.SMTP.From == "" || t.SMTP.Domain == "") {
+		bad(&t.SMTP.Meta, "transfer.smtp", "from", "smtp には from と domain も指定してください", "smtp needs from and domain", "", "")
 	}
 	if c.Lockout.MaxFailures < 0 || c.Lockout.MaxFailures > 100 {
 		bad(&c.Lockout.Meta, "lockout", "max_failures", "max_failures は 1〜100 にしてください", "max_failures must be 1-100", "", "")

@@ -54,6 +54,7 @@ var messagesEN = map[string]string{
 	"利用者と権限":  "Users and roles",
 	"二要素認証":   "Two-factor authentication",
 	"パスワード":   "Password",
+	"ファイル転送":  "File transfer",
 	"エラー":     "Error",
 	"内部エラーが発生しました。": "An internal error occurred.",
 	// flash messages

@@ -60,6 +60,7 @@ func (s *Server) routes() {
 	m.Handle("POST /users/{id}/disable", s.require(auth.PermUsersManage, s.userAction(s.userDisable)))
 	m.Handle("POST /users/{id}/reset-mfa", s.require(auth.PermUsersManage, s.userAction(s.userResetMFA)))
 	m.Handle("POST /users/{id}/reset-password", s.require(auth.PermUsersManage, s.userResetPassword))
+	s.transferRoutes()
 	m.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 }
 
@@ -76,6 +77,7 @@ var nav = []navItem{
 	{"/catalog", "要求事項", auth.PermFindingsView},
 	{"/audit", "監査ログ", auth.PermAuditView},
 	{"/users", "利用者と権限", auth.PermUsersView},
+	{"/transfer", "ファイル転送", auth.PermTransferUse},
 	{"/account/mfa", "二要素認証", auth.PermSelfMFA},
 	{"/account/password", "パスワード", auth.PermSelfPassword},
 }
@@ -240,7 +242,7 @@ func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title st
 		p.Roles = strings.Join(roles, tr(lang, "、"))
 		if st.session.State == stOK {
 			for _, n := range nav {
-				if p.Subject.Can(n.Perm) {
+				if p.Subject.Can(n.Perm) && (n.Path != "/transfer" || (sideOf(r) != "" && s.o.Transfer != nil)) {
 					n.Label = tr(lang, n.Label)
 					p.Nav = append(p.Nav, n)
 				}

@@ -30,6 +30,7 @@ import (
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/transfer"
 )
 
 // Options configure a Server.
@@ -51,6 +52,9 @@ type Options struct {
 	// Activity names the sanitization and mail gateway audit files shown on
 	// the dashboard.
 	Activity ActivitySources
+	// Transfer is the zone-to-zone file transfer; nil (or a request on
+	// the console's own listener) hides its pages.
+	Transfer *transfer.Service
 	// Secure marks cookies Secure and uses the __Host- prefix. Only the
 	// loopback development mode turns it off.
 	Secure bool
@@ -106,6 +110,9 @@ type reqState struct {
 	token   string // raw cookie token, set when the session is new or rotated
 	subject *auth.Subject
 	lang    string // "ja" or "en" (see langOf)
+	// csrfChecked is false for a multipart upload whose token the handler
+	// reads from the stream itself (see transferUpload).
+	csrfChecked bool
 }
 
 func state(r *http.Request) *reqState {

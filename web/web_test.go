@@ -139,12 +139,13 @@ type browser struct {
 	c    *http.Client
 	csrf string
 	last string // last final URL path
+	base string // server URL (the console's, or a transfer listener's)
 }
 
 func (e *env) browser() *browser {
 	jar, _ := cookiejar.New(nil)
 	// A client per browser: httptest's Client() is shared.
-	return &browser{e: e, c: &http.Client{Transport: e.srv.Client().Transport, Jar: jar}}
+	return &browser{e: e, c: &http.Client{Transport: e.srv.Client().Transport, Jar: jar}, base: e.srv.URL}
 }
 
 var csrfRe = regexp.MustCompile(`<meta name="csrf-token" content="([^"]*)">`)
@@ -165,7 +166,7 @@ func (b *browser) do(req *http.Request) (int, string) {
 }
 
 func (b *browser) get(path string) (int, string) {
-	req, _ := http.NewRequest("GET", b.e.srv.URL+path, nil)
+	req, _ := http.NewRequest("GET", b.base+path, nil)
 	return b.do(req)
 }
 
@@ -178,7 +179,7 @@ func (b *browser) post(path string, form url.Values) (int, string) {
 	if _, ok := form["csrf"]; !ok {
 		form.Set("csrf", b.csrf)
 	}
-	req, _ := http.NewRequest("POST", b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }

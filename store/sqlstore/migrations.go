@@ -95,4 +95,47 @@ CREATE TABLE settings (
 	// at the next login.
 	{"users: must change password", `
 ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;`},
+	{"transfers", `
+CREATE TABLE transfers (
+	id TEXT PRIMARY KEY,
+	direction TEXT NOT NULL,
+	sender TEXT NOT NULL,
+	recipients TEXT NOT NULL,
+	purpose TEXT NOT NULL,
+	classification TEXT NOT NULL DEFAULT '',
+	encrypt INTEGER NOT NULL DEFAULT 0,
+	status TEXT NOT NULL,
+	approval_reason TEXT NOT NULL DEFAULT '',
+	approver TEXT NOT NULL DEFAULT '',
+	decision TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	decided_at BIGINT NOT NULL DEFAULT 0,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX transfers_created ON transfers(created_at);
+CREATE TABLE transfer_files (
+	transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+	seq INTEGER NOT NULL,
+	name TEXT NOT NULL,
+	size BIGINT NOT NULL,
+	sha256 TEXT NOT NULL,
+	type TEXT NOT NULL,
+	verdict TEXT NOT NULL,
+	reason TEXT NOT NULL DEFAULT '',
+	actions TEXT NOT NULL DEFAULT '[]',
+	quarantine TEXT NOT NULL DEFAULT '',
+	out_name TEXT NOT NULL DEFAULT '',
+	out_size BIGINT NOT NULL DEFAULT 0,
+	out_sha256 TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (transfer_id, seq)
+);
+CREATE TABLE download_links (
+	token TEXT PRIMARY KEY,
+	transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+	seq INTEGER NOT NULL,
+	username TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	used_at BIGINT NOT NULL DEFAULT 0
+);`},
 }

@@ -44,6 +44,17 @@ func (s *DB) Dump(ctx context.Context) (*store.Snapshot, error) {
 	if snap.Audit, err = s.AuditEntries(ctx, store.AuditFilter{}); err != nil {
 		return nil, err
 	}
+	transfers, err := s.ListTransfers(ctx, 1<<31-1)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range transfers {
+		files, err := s.TransferFiles(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		snap.Transfers = append(snap.Transfers, store.TransferRecord{Transfer: t, Files: files})
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT k, v FROM settings ORDER BY k`)
 	if err != nil {
 		return nil, s.wrap("settings", err)
@@ -73,7 +84,7 @@ func (s *DB) Restore(ctx context.Context, snap *store.Snapshot) error {
 		return fmt.Errorf("restore: backup has schema %d, this kyojin knows %d: upgrade kyojin first", snap.Schema, len(st))
 	}
 	var n int
-	for _, t := range []string{"users", "audit_log", "settings"} {
+	for _, t := range []string{"users", "audit_log", "settings", "transfers"} {
 		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
 			return s.wrap("count "+t, err)
 		}
@@ -125,6 +136,11 @@ func (s *DB) Restore(ctx context.Context, snap *store.Snapshot) error {
 	}
 	for k, v := range snap.Settings {
 		if err := exec("setting", `INSERT INTO settings (k, v) VALUES (?, ?)`, k, v); err != nil {
+			return err
+		}
+	}
+	for _, tr := range snap.Transfers {
+		if err := s.insertTransfer(ctx, tx, &tr.Transfer, tr.Files); err != nil {
 			return err
 		}
 	}

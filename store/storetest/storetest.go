@@ -39,6 +39,8 @@ func Run(t *testing.T, open Opener) {
 		{"AuditFilter", testAuditFilter},
 		{"Settings", testSettings},
 		{"DumpRestore", testDumpRestore},
+		{"Transfers", testTransfers},
+		{"DownloadLinks", testDownloadLinks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -376,9 +378,12 @@ func testDumpRestore(t *testing.T, s store.Store, open Opener) {
 	must(t, s.AddWebAuthn(ctx, &store.WebAuthnCredential{ID: []byte{7}, UserID: b.ID, Name: "k", Data: []byte("{}")}))
 	must(t, s.AppendAudit(ctx, &store.AuditEntry{Time: time.Now(), Actor: "alice", Action: "x", Details: "{}"}, seal))
 	must(t, s.SetSetting(ctx, "audit.head", "h1"))
+	tr, files := sampleTransfer("t1", time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+	must(t, s.CreateTransfer(ctx, tr, files))
 	snap, err := s.Dump(ctx)
 	must(t, err)
-	if snap.Format != store.SnapshotFormat || snap.Schema < 1 || len(snap.Users) != 2 || len(snap.Grants) != 2 || len(snap.TOTP) != 1 || len(snap.WebAuthn) != 1 || len(snap.Audit) != 1 {
+	if snap.Format != store.SnapshotFormat || snap.Schema < 1 || len(snap.Users) != 2 || len(snap.Grants) != 2 || len(snap.TOTP) != 1 || len(snap.WebAuthn) != 1 || len(snap.Audit) != 1 ||
+		len(snap.Transfers) != 1 || len(snap.Transfers[0].Files) != 2 {
 		t.Fatalf("snapshot incomplete: %+v", snap)
 	}
 	if err := s.Restore(ctx, snap); !errors.Is(err, store.ErrNotEmpty) {

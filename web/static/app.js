@@ -55,3 +55,36 @@
   document.getElementById("webauthn-register")?.addEventListener("click", register);
   document.getElementById("webauthn-login")?.addEventListener("click", login);
 })();
+
+// File transfer: drop files anywhere on the form, and show upload progress.
+// Without script the form works as a plain multipart POST. The form's
+// fields come before the file input, so the CSRF token precedes the files
+// in the stream, as the server requires.
+(function () {
+  const form = document.getElementById("transfer-form");
+  const input = document.getElementById("t-files");
+  const bar = document.getElementById("t-progress");
+  if (!form || !input || !bar) return;
+  form.addEventListener("dragover", (e) => { e.preventDefault(); form.classList.add("dropping"); });
+  form.addEventListener("dragleave", () => form.classList.remove("dropping"));
+  form.addEventListener("drop", (e) => {
+    e.preventDefault();
+    form.classList.remove("dropping");
+    if (e.dataTransfer && e.dataTransfer.files.length) input.files = e.dataTransfer.files;
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    bar.hidden = false;
+    xhr.upload.addEventListener("progress", (p) => { if (p.lengthComputable) bar.value = Math.round(100 * p.loaded / p.total); });
+    xhr.addEventListener("load", () => {
+      // The response is the result page (or the error page): show it.
+      document.open();
+      document.write(xhr.responseText);
+      document.close();
+    });
+    xhr.addEventListener("error", () => { bar.hidden = true; alert("アップロードが途中で切れました。もう一度送ってください。"); });
+    xhr.send(new FormData(form));
+  });
+})();

@@ -1,0 +1,420 @@
+package transfer_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/transfer"
+	"github.com/kyojin/kyojin/transfer/transfertest"
+)
+
+var ctx = context.Background()
+
+// spool writes data as an upload's temporary file.
+func spool(t *testing.T, name string, data []byte) transfer.Upload {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "upload")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return transfer.Upload{Name: name, Path: p, Size: int64(len(data))}
+}
+
+func zipNames(t *testing.T, b []byte) []string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("output is not a zip package: %v", err)
+	}
+	var n []string
+	for _, f := range zr.File {
+		n = append(n, f.Name)
+	}
+	return n
+}
+
+func userMsg(err error) string {
+	var ue *transfer.Error
+	if errors.As(err, &ue) {
+		return ue.Msg
+	}
+	return ""
+}
+
+// TestImportFlow is the whole Internet → LGWAN path: the macro is removed,
+// approval is required for docm, the link works once.
+func TestImportFlow(t *testing.T) {
+	env := transfertest.New(t, transfer.DefaultPolicy())
+	svc := env.Service
+	docm := transfertest.Docm(t, "見積書 kyojin", 0)
+	res, err := svc.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "vendor", Recipients: []string{"bob"},
+		Purpose: "見積書の受領", Files: []transfer.Upload{spool(t, "見積.docm", docm), spool(t, "memo.txt", []byte("こんにちは\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := res.Transfer
+	if tr.Status != transfer.StatusPending || !strings.Contains(tr.ApprovalReason, "docm") {
+		t.Fatalf("status %q reason %q, want pending for docm", tr.Status, tr.ApprovalReason)
+	}
+	f := res.Files[0]
+	if f.Verdict != "CONVERTED" || !strings.Contains(f.Actions, `"removed","object":"vbaProject"`) || f.Quarantine == "" || f.OutName != "見積.docx" {
+		t.Fatalf("docm file record: %+v", f)
+	}
+	if res.Files[1].Verdict != "CLEAN" {
+		t.Fatalf("text verdict %s", res.Files[1].Verdict)
+	}
+	// Wrong side and self-approval are refused.
+	if _, err := svc.Decide(ctx, transfer.SideInternet, "boss", tr.ID, true, "ok"); !errors.Is(err, transfer.ErrWrongSide) {
+		t.Fatalf("approve on Internet side: %v", err)
+	}
+	if _, err := svc.Decide(ctx, transfer.SideLGWAN, "vendor", tr.ID, true, "ok"); !strings.Contains(userMsg(err), "自分") {
+		t.Fatalf("self-approval: %v", err)
+	}
+	if _, err := svc.Decide(ctx, transfer.SideLGWAN, "boss", tr.ID, true, " "); !strings.Contains(userMsg(err), "理由") {
+		t.Fatalf("approval without reason: %v", err)
+	}
+	if _, err := svc.IssueLink(ctx, transfer.SideLGWAN, "bob", tr.ID, 1); !strings.Contains(userMsg(err), "承認待ち") {
+		t.Fatalf("link before approval: %v", err)
+	}
+	if _, err := svc.Decide(ctx, transfer.SideLGWAN, "boss", tr.ID, true, "取引先からの正式な見積"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Decide(ctx, transfer.SideLGWAN, "boss2", tr.ID, false, "二重"); !strings.Contains(userMsg(err), "承認待ちではありません") {
+		t.Fatalf("second decision: %v", err)
+	}
+	if _, err := svc.IssueLink(ctx, transfer.SideInternet, "bob", tr.ID, 1); !errors.Is(err, transfer.ErrWrongSide) {
+		t.Fatalf("link on Internet side: %v", err)
+	}
+	if _, err := svc.IssueLink(ctx, transfer.SideLGWAN, "mallory", tr.ID, 1); !strings.Contains(userMsg(err), "受取人ではありません") {
+		t.Fatalf("link for non-recipient: %v", err)
+	}
+	secret, err := svc.IssueLink(ctx, transfer.SideLGWAN, "bob", tr.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Redeem(ctx, transfer.SideLGWAN, "carol", secret); !strings.Contains(userMsg(err), "別の利用者") {
+		t.Fatalf("redeem by another user: %v", err)
+	}
+	// carol's attempt used the link: single use means single use.
+	secret, _ = svc.IssueLink(ctx, transfer.SideLGWAN, "bob", tr.ID, 1)
+	dl, err := svc.Redeem(ctx, transfer.SideLGWAN, "bob", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(dl.File)
+	dl.File.Close()
+	for _, n := range zipNames(t, body) {
+		if strings.Contains(n, "vbaProject") {
+			t.Fatalf("downloaded file still has %s", n)
+		}
+	}
+	if _, err := svc.Redeem(ctx, transfer.SideLGWAN, "bob", secret); !strings.Contains(userMsg(err), "使用済み") {
+		t.Fatalf("reused link: %v", err)
+	}
+	// Expired link.
+	svc.Policy.LinkTTL = time.Millisecond
+	secret, _ = svc.IssueLink(ctx, transfer.SideLGWAN, "bob", tr.ID, 1)
+	time.Sleep(5 * time.Millisecond)
+	if _, err := svc.Redeem(ctx, transfer.SideLGWAN, "bob", secret); !strings.Contains(userMsg(err), "有効期限") {
+		t.Fatalf("expired link: %v", err)
+	}
+	// Release of the original: reason required, bytes identical, audited.
+	var orig bytes.Buffer
+	if _, err := svc.ReleaseOriginal(ctx, transfer.SideLGWAN, "ciso", tr.ID, 1, "", &orig); !strings.Contains(userMsg(err), "理由") {
+		t.Fatalf("release without reason: %v", err)
+	}
+	if _, err := svc.ReleaseOriginal(ctx, transfer.SideInternet, "ciso", tr.ID, 1, "x", &orig); !errors.Is(err, transfer.ErrWrongSide) {
+		t.Fatalf("release on Internet side: %v", err)
+	}
+	name, err := svc.ReleaseOriginal(ctx, transfer.SideLGWAN, "ciso", tr.ID, 1, "マクロの動作確認が業務上必要", &orig)
+	if err != nil || name != "見積.docm" || !bytes.Equal(orig.Bytes(), docm) {
+		t.Fatalf("release: %q %v (%d bytes)", name, err, orig.Len())
+	}
+	entries, err := env.Store.AuditEntries(ctx, store.AuditFilter{Action: "transfer."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, e := range entries {
+		acts = append(acts, e.Action)
+	}
+	want := "transfer.submit transfer.approve transfer.link transfer.link_refused transfer.link transfer.download transfer.link_refused transfer.link transfer.link_refused transfer.release"
+	if got := strings.Join(acts, " "); got != want {
+		t.Fatalf("audit trail:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestBadInput: each problem gets its Japanese message and nothing is stored.
+func TestBadInput(t *testing.T) {
+	env := transfertest.New(t, transfer.Policy{MaxFiles: 3, MaxFileBytes: 1000, MaxTotalBytes: 1500, Retention: time.Hour, LinkTTL: time.Minute})
+	ok := []byte("hello\n")
+	big := bytes.Repeat([]byte("a"), 1001)
+	cases := []struct {
+		name  string
+		req   transfer.Request
+		files []transfer.Upload
+		want  string
+	}{
+		{"traversal", transfer.Request{}, []transfer.Upload{spool(t, "../../etc/passwd", ok)}, "パス"},
+		{"backslash", transfer.Request{}, []transfer.Upload{spool(t, `..\x.txt`, ok)}, "パス"},
+		{"control", transfer.Request{}, []transfer.Upload{spool(t, "a\x00b.txt", ok)}, "制御文字"},
+		{"bidi", transfer.Request{}, []transfer.Upload{spool(t, "invoice\u202etxt.exe", ok)}, "制御文字"},
+		{"newline", transfer.Request{}, []transfer.Upload{spool(t, "a\nb.txt", ok)}, "制御文字"},
+		{"empty name", transfer.Request{}, []transfer.Upload{spool(t, " ", ok)}, "ファイル名が空"},
+		{"zero bytes", transfer.Request{}, []transfer.Upload{spool(t, "a.txt", nil)}, "空（0 バイト）"},
+		{"duplicate", transfer.Request{}, []transfer.Upload{spool(t, "a.txt", ok), spool(t, "A.TXT", ok)}, "同じ名前"},
+		{"too large", transfer.Request{}, []transfer.Upload{spool(t, "a.txt", big)}, "大きすぎます"},
+		{"total", transfer.Request{}, []transfer.Upload{spool(t, "a.txt", big[:800]), spool(t, "b.txt", big[:800])}, "合計"},
+		{"too many", transfer.Request{}, []transfer.Upload{spool(t, "a", ok), spool(t, "b", ok), spool(t, "c", ok), spool(t, "d", ok)}, "3 個まで"},
+		{"no files", transfer.Request{}, nil, "ファイルを選択"},
+		{"no recipient", transfer.Request{Recipients: []string{}}, []transfer.Upload{spool(t, "a.txt", ok)}, "受取人"},
+		{"no purpose", transfer.Request{Purpose: " "}, []transfer.Upload{spool(t, "a.txt", ok)}, "利用目的"},
+		{"export unclassified", transfer.Request{Side: transfer.SideLGWAN}, []transfer.Upload{spool(t, "a.txt", ok)}, "機密性の分類"},
+		{"export class 3", transfer.Request{Side: transfer.SideLGWAN, Classification: "3A"}, []transfer.Upload{spool(t, "a.txt", ok)}, "持ち出せません"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := tc.req
+			if req.Side == "" {
+				req.Side = transfer.SideInternet
+			}
+			if req.Recipients == nil {
+				req.Recipients = []string{"bob"}
+			}
+			if req.Purpose == "" {
+				req.Purpose = "test"
+			}
+			req.Sender, req.Files = "alice", tc.files
+			_, err := env.Service.Submit(ctx, &req)
+			if msg := userMsg(err); !strings.Contains(msg, tc.want) {
+				t.Fatalf("error %v, want a message containing %q", err, tc.want)
+			}
+		})
+	}
+	list, err := env.Store.ListTransfers(ctx, 0)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("bad input stored %d transfers (%v)", len(list), err)
+	}
+	if ents, _ := os.ReadDir(env.Service.Dir); len(ents) != 0 {
+		t.Fatalf("bad input left %d output directories", len(ents))
+	}
+}
+
+// TestNothingHalfStored: a store failure after sanitization removes the
+// outputs written so far.
+func TestNothingHalfStored(t *testing.T) {
+	env := transfertest.New(t, transfer.DefaultPolicy())
+	env.Service.Store = failingStore{env.Store}
+	_, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "a", Recipients: []string{"b"}, Purpose: "p",
+		Files: []transfer.Upload{spool(t, "a.txt", []byte("hello\n"))}})
+	if err == nil {
+		t.Fatal("store failure not reported")
+	}
+	if ents, _ := os.ReadDir(env.Service.Dir); len(ents) != 0 {
+		t.Fatalf("failed submission left %d output directories", len(ents))
+	}
+}
+
+type failingStore struct{ store.TransferStore }
+
+func (failingStore) CreateTransfer(context.Context, *store.Transfer, []store.TransferFile) error {
+	return errors.New("disk full")
+}
+
+// TestExport: LGWAN → Internet needs a classification and always approval;
+// 機密性2 requires an encrypted download, which is refused (fail closed).
+func TestExport(t *testing.T) {
+	env := transfertest.New(t, transfer.DefaultPolicy())
+	svc := env.Service
+	up := func(class string) *store.Transfer {
+		res, err := svc.Submit(ctx, &transfer.Request{Side: transfer.SideLGWAN, Sender: "staff", Recipients: []string{"staff"},
+			Purpose: "業者へ仕様書を送付", Classification: class, Files: []transfer.Upload{spool(t, "spec.txt", []byte("仕様\n"))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Transfer
+	}
+	t1 := up("1")
+	if t1.Status != transfer.StatusPending || t1.Direction != "out" || t1.Encrypt {
+		t.Fatalf("export: %+v", t1)
+	}
+	if _, err := svc.Decide(ctx, transfer.SideLGWAN, "boss", t1.ID, true, "仕様書の送付を承認"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.IssueLink(ctx, transfer.SideLGWAN, "staff", t1.ID, 1); !errors.Is(err, transfer.ErrWrongSide) {
+		t.Fatalf("export downloaded on LGWAN side: %v", err)
+	}
+	secret, err := svc.IssueLink(ctx, transfer.SideInternet, "staff", t1.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Redeem(ctx, transfer.SideLGWAN, "staff", secret); !errors.Is(err, transfer.ErrWrongSide) {
+		t.Fatalf("export redeemed on LGWAN side: %v", err)
+	}
+	t2 := up("2")
+	if !t2.Encrypt {
+		t.Fatal("機密性2 export not marked for encryption")
+	}
+	svc.Decide(ctx, transfer.SideLGWAN, "boss", t2.ID, true, "ok")
+	if _, err := svc.IssueLink(ctx, transfer.SideInternet, "staff", t2.ID, 1); !strings.Contains(userMsg(err), "暗号化") {
+		t.Fatalf("encrypted export: %v", err)
+	}
+}
+
+func TestApprovalPolicy(t *testing.T) {
+	txt := []byte("hello\n")
+	cases := []struct {
+		name string
+		p    transfer.Policy
+		want bool
+	}{
+		{"none", transfer.Policy{}, false},
+		{"all", transfer.Policy{ApproveAll: true}, true},
+		{"above size", transfer.Policy{ApproveAboveBytes: 3}, true},
+		{"below size", transfer.Policy{ApproveAboveBytes: 100}, false},
+		{"type", transfer.Policy{ApproveTypes: []string{"text"}}, true},
+		{"other type", transfer.Policy{ApproveTypes: []string{"docm"}}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.p.Retention = time.Hour
+			env := transfertest.New(t, tc.p)
+			res, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "a", Recipients: []string{"b"}, Purpose: "p",
+				Files: []transfer.Upload{spool(t, "a.txt", txt)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Transfer.Status == transfer.StatusPending; got != tc.want {
+				t.Fatalf("approval needed = %v, want %v (%q)", got, tc.want, res.Transfer.ApprovalReason)
+			}
+		})
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"見積書.xlsx", "a b.pdf", "report(1).docx", ".hidden"} {
+		if err := transfer.CheckName(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+}
+
+func FuzzCheckName(f *testing.F) {
+	for _, s := range []string{"a.txt", "../x", "a\x00b", "\u202e", "C:\\x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if transfer.CheckName(name) != nil {
+			return
+		}
+		if strings.ContainsAny(name, "/\\\x00\n\r") || strings.HasPrefix(name, "..") || filepath.Base(name) != name {
+			t.Fatalf("unsafe name accepted: %q", name)
+		}
+	})
+}
+
+// mailSink is a real SMTP server (go-smtp) receiving the notifications.
+type mailSink struct {
+	mu   sync.Mutex
+	msgs []string
+	rcpt []string
+}
+
+type sinkSession struct{ s *mailSink }
+
+func (ss *sinkSession) Reset()                               {}
+func (ss *sinkSession) Logout() error                        { return nil }
+func (ss *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	ss.s.rcpt = append(ss.s.rcpt, to)
+	ss.s.mu.Unlock()
+	return nil
+}
+func (ss *sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	ss.s.mu.Lock()
+	ss.s.msgs = append(ss.s.msgs, string(b))
+	ss.s.mu.Unlock()
+	return err
+}
+
+func TestMailNotifications(t *testing.T) {
+	sink := &mailSink{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: sink}, nil }))
+	srv.Domain = "localhost"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	env := transfertest.New(t, transfer.Policy{ApproveAll: true, Retention: time.Hour, LinkTTL: time.Minute})
+	env.Service.Notifier = &transfer.SMTPNotifier{Addr: ln.Addr().String(), From: "kyojin@city.example.lg.jp", Domain: "city.example.lg.jp"}
+	env.Service.Approvers = func(context.Context) ([]string, error) { return []string{"boss", "alice"}, nil }
+	res, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "alice", Recipients: []string{"bob"}, Purpose: "p",
+		Files: []transfer.Upload{spool(t, "a.txt", []byte("hello\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Service.Decide(ctx, transfer.SideLGWAN, "boss", res.Transfer.ID, true, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	got := strings.Join(sink.rcpt, " ")
+	// approval request to boss (not the sender), then notice to bob, then result to alice.
+	if got != "boss@city.example.lg.jp bob@city.example.lg.jp alice@city.example.lg.jp" {
+		t.Fatalf("recipients %q", got)
+	}
+	if len(sink.msgs) != 3 || !strings.Contains(sink.msgs[0], "Subject: =?utf-8?b?") || !strings.Contains(sink.msgs[0], res.Transfer.ID) {
+		t.Fatalf("messages: %q", sink.msgs)
+	}
+}
+
+// TestExpire: past the retention a transfer is expired, its sanitized
+// outputs are removed, links stop working, and the expiry is audited.
+func TestExpire(t *testing.T) {
+	env := transfertest.New(t, transfer.Policy{Retention: time.Hour, LinkTTL: 2 * time.Hour})
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	env.Service.Now = func() time.Time { return now }
+	res, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "a", Recipients: []string{"b"}, Purpose: "p",
+		Files: []transfer.Upload{spool(t, "a.txt", []byte("hello\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Transfer.ID
+	secret, err := env.Service.IssueLink(ctx, transfer.SideLGWAN, "b", id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour + time.Second)
+	if err := env.Service.Expire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(env.Service.Dir, id)); !os.IsNotExist(err) {
+		t.Fatalf("outputs kept after expiry: %v", err)
+	}
+	if _, err := env.Service.Redeem(ctx, transfer.SideLGWAN, "b", secret); !strings.Contains(userMsg(err), "期限切れ") {
+		t.Fatalf("link after expiry: %v", err)
+	}
+	if _, err := env.Service.IssueLink(ctx, transfer.SideLGWAN, "b", id, 1); !strings.Contains(userMsg(err), "期限") {
+		t.Fatalf("new link after expiry: %v", err)
+	}
+	if n, _ := env.Store.CountAudit(ctx, store.AuditFilter{Action: transfer.ActExpire}); n != 1 {
+		t.Fatalf("expiry audited %d times", n)
+	}
+}

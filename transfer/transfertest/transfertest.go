@@ -1,0 +1,113 @@
+// Package transfertest builds real transfer services for tests: a SQLite
+// store, the standard sanitization engine with the encrypted quarantine, and
+// documents generated in code (a macro-enabled Word file whose VBA project
+// the engine must remove).
+package transfertest
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/rand"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/kyojin/kyojin/audit"
+	"github.com/kyojin/kyojin/quarantine"
+	"github.com/kyojin/kyojin/sanitize"
+	"github.com/kyojin/kyojin/sanitize/std"
+	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/transfer"
+)
+
+const (
+	xmlHead = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n"
+	relsNS  = "http://schemas.openxmlformats.org/package/2006/relationships"
+	offRel  = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+)
+
+// Docm returns a macro-enabled Word document with a VBA project and the
+// given paragraph text; padding adds an uncompressible media part so that
+// benchmarks can reach a target size.
+func Docm(tb testing.TB, text string, padding int) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	put := func(name, body string) {
+		w, err := zw.Create(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		io.WriteString(w, body)
+	}
+	put("[Content_Types].xml", xmlHead+`<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">`+
+		`<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>`+
+		`<Default Extension="xml" ContentType="application/xml"/>`+
+		`<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>`+
+		`<Default Extension="png" ContentType="image/png"/>`+
+		`<Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>`)
+	put("_rels/.rels", xmlHead+`<Relationships xmlns="`+relsNS+`"><Relationship Id="rId1" Type="`+offRel+`officeDocument" Target="word/document.xml"/></Relationships>`)
+	rels := `<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/>`
+	if padding > 0 {
+		rels += `<Relationship Id="rIdImg" Type="` + offRel + `image" Target="media/image1.png"/>`
+	}
+	put("word/_rels/document.xml.rels", xmlHead+`<Relationships xmlns="`+relsNS+`">`+rels+`</Relationships>`)
+	put("word/document.xml", xmlHead+`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" `+
+		`xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><w:body><w:p><w:r><w:t xml:space="preserve">`+text+
+		`</w:t></w:r></w:p><w:sectPr><w:pgSz w:w="11906" w:h="16838"/></w:sectPr></w:body></w:document>`)
+	put("word/vbaProject.bin", "\xd0\xcf\x11\xe0 fake VBA storage: Sub AutoOpen() Shell \"calc\" End Sub")
+	if padding > 0 {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: "word/media/image1.png", Method: zip.Store})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		// A stored part of random bytes: the size is real, not compressed away.
+		io.CopyN(w, rand.Reader, int64(padding))
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Env is a ready service with its parts.
+type Env struct {
+	Store      store.Store
+	Audit      *audit.Log
+	Quarantine *quarantine.Store
+	Service    *transfer.Service
+}
+
+// New returns a service over a fresh SQLite store and the standard engine
+// with the quarantine enabled.
+func New(tb testing.TB, p transfer.Policy) *Env {
+	tb.Helper()
+	return NewWith(tb, storeSQLite(tb), p)
+}
+
+// NewWith is New over a given store (a web test shares the console's).
+func NewWith(tb testing.TB, st store.Store, p transfer.Policy) *Env {
+	tb.Helper()
+	dir := tb.TempDir()
+	key := make([]byte, 32)
+	rand.Read(key)
+	q, err := quarantine.Open(filepath.Join(dir, "quarantine"), key, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pol := sanitize.DefaultPolicy()
+	pol.Clamd.Enabled = false
+	pol.Quarantine.Enabled = true
+	tmp := filepath.Join(dir, "tmp")
+	eng, err := sanitize.New(sanitize.Config{Policy: pol, Handlers: std.Handlers(tmp), Inspectors: std.Inspectors(tmp), Vault: q, TempDir: tmp})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := mkdir(tmp); err != nil {
+		tb.Fatal(err)
+	}
+	al := audit.New(st)
+	svc := &transfer.Service{Store: st, Audit: al, Engine: eng, Dir: filepath.Join(dir, "transfers"), Policy: p,
+		Originals: func(ref string, w io.Writer) error { _, err := q.Extract(ref, w); return err }}
+	return &Env{Store: st, Audit: al, Quarantine: q, Service: svc}
+}

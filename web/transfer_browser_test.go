@@ -1,0 +1,182 @@
+package web
+
+import (
+	"archive/zip"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/transfer"
+	"github.com/kyojin/kyojin/transfer/transfertest"
+)
+
+// sideServer starts a transfer listener on host ("127.0.0.1" or
+// "localhost"): two different hosts keep the sides' cookies apart in one
+// browser, as two networks would.
+func sideServer(t *testing.T, s *Server, side transfer.Side, host string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(s.SideHandler(side))
+	srv.Listener = ln
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return "https://" + host + ":" + port
+}
+
+// waitText polls until the element's text contains want (or 10 s pass)
+// and returns the last text seen; a page that is still loading has none.
+func (b *browserEnv) waitText(sel, want string) string {
+	b.t.Helper()
+	var s string
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		s = eval[string](b, `(document.querySelector(`+"`"+sel+"`"+`) || {innerText: ""}).innerText`)
+		if strings.Contains(s, want) {
+			break
+		}
+	}
+	return s
+}
+
+func (b *browserEnv) loginAt(base, name string) {
+	b.t.Helper()
+	old := b.base
+	b.base = base
+	defer func() { b.base = old }()
+	b.passwordStep(name)
+	if secret, ok := b.totp[name]; ok {
+		b.run(chromedp.WaitVisible(chromedp.CSS("#code")))
+		b.advance(30 * time.Second)
+		code, _ := totp.GenerateCode(secret, b.now())
+		b.run(chromedp.SendKeys(chromedp.CSS("#code"), code), chromedp.Submit(chromedp.CSS("#code")))
+	}
+	b.run(chromedp.WaitVisible(chromedp.CSS(".who")))
+}
+
+// TestBrowserTransfer: a docm uploaded on the Internet side loses its
+// macro, an approver on the Internet side is refused, the approver on the
+// LGWAN side approves, and the recipient downloads the sanitized file on
+// the LGWAN side. Screenshots: testdata/artifacts/transfer-*.png.
+func TestBrowserTransfer(t *testing.T) {
+	b := newBrowserEnv(t)
+	te := transfertest.NewWith(t, b.store, transfer.DefaultPolicy())
+	te.Service.Now = b.now
+	b.web.o.Transfer = te.Service
+	inet := sideServer(t, b.web, transfer.SideInternet, "127.0.0.1")
+	lgwan := sideServer(t, b.web, transfer.SideLGWAN, "localhost")
+	b.user("alice", false, store.Grant{Role: "staff"})
+	b.user("bob", false, store.Grant{Role: "staff"})
+	b.user("boss", true, store.Grant{Role: "security-manager", Scope: "division:jumin"})
+
+	doc := filepath.Join(t.TempDir(), "見積.docm")
+	if err := os.WriteFile(doc, transfertest.Docm(t, "御見積書 kyojin", 0), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.loginAt(inet, "alice")
+	b.run(chromedp.Navigate(inet+"/transfer"), chromedp.WaitVisible(chromedp.CSS("#t-files")),
+		chromedp.SendKeys(chromedp.CSS("#t-recipients"), "bob"), chromedp.SendKeys(chromedp.CSS("#t-purpose"), "見積書の受領"),
+		chromedp.SetUploadFiles(chromedp.CSS("#t-files"), []string{doc}))
+	b.shot("transfer-01-form")
+	// Clicking the button goes through app.js (XHR with progress), which
+	// then shows the result page.
+	b.run(chromedp.Click(chromedp.CSS(`#transfer-form button[type="submit"]`)))
+	files := b.waitText("#transfer-files", "CONVERTED")
+	if !strings.Contains(files, "CONVERTED") || !strings.Contains(files, "vbaProject") || !strings.Contains(files, "見積.docx") {
+		t.Fatalf("upload result: %q", files)
+	}
+	if p := eval[string](b, "location.pathname"); p != "/transfer" {
+		t.Errorf("upload did not go through the script: at %s", p)
+	}
+	b.shot("transfer-02-verdicts")
+	l, err := b.store.ListTransfers(b.ctx, 1)
+	if err != nil || len(l) != 1 {
+		t.Fatalf("transfers: %v %v", l, err)
+	}
+	id := l[0].ID
+	b.logout()
+
+	// The approver, reaching the Internet-side listener, is refused.
+	b.loginAt(inet, "boss")
+	// On the Internet side an approver is no party to the transfer.
+	b.run(chromedp.Navigate(inet+"/transfer/t/"+id), chromedp.WaitVisible(chromedp.CSS(".error")))
+	if s := b.text(".error"); !strings.Contains(s, "見つかりません") {
+		t.Errorf("approver on the Internet side sees the transfer: %q", s)
+	}
+	b.run(chromedp.Navigate(inet+"/transfer"), chromedp.WaitVisible(chromedp.CSS(".who")))
+	b.run(chromedp.Evaluate[chromedp.Void](`(() => { const f = document.createElement("form"); f.method = "post"; f.action = "/transfer/t/` + id + `/decide";
+	  for (const [k, v] of [["csrf", document.querySelector("meta[name=csrf-token]").content], ["decision", "approve"], ["reason", "forged"]]) {
+	    const i = document.createElement("input"); i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i); }
+	  document.body.appendChild(f); f.submit(); })()`))
+	b.run(chromedp.WaitVisible(chromedp.CSS(".error")))
+	if s := b.text(".error"); !strings.Contains(s, "インターネット側では行えません") {
+		t.Fatalf("wrong-side approval: %q", s)
+	}
+	b.shot("transfer-03-wrong-side")
+	b.run(chromedp.Navigate(inet+"/transfer"), chromedp.WaitVisible(chromedp.CSS(".who")))
+	b.logout()
+
+	b.loginAt(lgwan, "boss")
+	b.run(chromedp.Navigate(lgwan+"/transfer/t/"+id), chromedp.WaitVisible(chromedp.CSS("#d-reason")))
+	b.shot("transfer-04-approver")
+	b.run(chromedp.SendKeys(chromedp.CSS("#d-reason"), "取引先からの正式な見積書"),
+		chromedp.Click(chromedp.CSS(`button[value="approve"]`)))
+	if s := b.waitText("#transfer-status", "受け取り可能"); s != "受け取り可能" {
+		t.Fatalf("after approval: %q", s)
+	}
+	b.logout()
+
+	dl := t.TempDir()
+	if _, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dl}); err != nil {
+		t.Fatal(err)
+	}
+	b.loginAt(lgwan, "bob")
+	b.run(chromedp.Navigate(lgwan+"/transfer"), chromedp.WaitVisible(chromedp.CSS("#h-inbox")),
+		chromedp.Click(chromedp.CSS(`a[href="/transfer/t/`+id+`"]`)), chromedp.WaitVisible(chromedp.CSS("button.download")))
+	b.shot("transfer-05-recipient")
+	b.run(chromedp.Click(chromedp.CSS("button.download")))
+	got := filepath.Join(dl, "見積.docx")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if fi, err := os.Stat(got); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			ents, _ := os.ReadDir(dl)
+			t.Fatalf("download did not arrive: %v", ents)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let Chromium finish writing
+	zr, err := zip.OpenReader(got)
+	if err != nil {
+		t.Fatalf("downloaded file: %v", err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if strings.Contains(f.Name, "vbaProject") {
+			t.Fatalf("macro reached LGWAN: %s", f.Name)
+		}
+	}
+	if n, _ := b.store.CountAudit(b.ctx, store.AuditFilter{Action: transfer.ActDownload}); n != 1 {
+		t.Errorf("downloads audited: %d", n)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.logs {
+		if strings.Contains(l, "Content Security Policy") {
+			t.Errorf("browser reported: %s", l)
+		}
+	}
+}
