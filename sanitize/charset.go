@@ -25,9 +25,24 @@ const (
 // Text must be free of NUL and of C0 controls other than TAB, LF, VT, FF,
 // CR and (only for ISO-2022-JP) ESC.
 func DetectCharset(sample []byte, truncated bool) Charset {
-	if truncated {
-		sample = trimPartial(sample)
+	if !truncated {
+		return detectCharset(sample)
 	}
+	// The sample may end inside a character. Try the cuts that a UTF-8 or a
+	// two-byte encoding could leave, shortest first, and take the first
+	// that reads as text.
+	for k := 0; k <= 3 && k < len(sample); k++ {
+		if cs := detectCharset(sample[:len(sample)-k]); cs != CharsetBinary {
+			return cs
+		}
+		if k < 3 && (len(sample) < k+1 || sample[len(sample)-k-1] < 0x80) {
+			break // a cut only ever removes bytes of a multi-byte character
+		}
+	}
+	return CharsetBinary
+}
+
+func detectCharset(sample []byte) Charset {
 	if bytes.HasPrefix(sample, []byte{0xEF, 0xBB, 0xBF}) {
 		if utf8.Valid(sample[3:]) && !hasBadControl(sample[3:], false) {
 			return CharsetUTF8BOM
@@ -59,13 +74,6 @@ func DetectCharset(sample []byte, truncated bool) Charset {
 	return CharsetBinary
 }
 
-// trimPartial drops up to 3 trailing bytes of a possibly cut character.
-func trimPartial(b []byte) []byte {
-	for i := 0; i < 3 && len(b) > 0 && b[len(b)-1] >= 0x80; i++ {
-		b = b[:len(b)-1]
-	}
-	return b
-}
 
 func hasBadControl(b []byte, allowESC bool) bool {
 	for _, c := range b {
