@@ -91,7 +91,8 @@ type Event struct {
 }
 
 // Get returns a field for rule evaluation: the fixed fields "tenant",
-// "source", "host", "raw" (alias "_raw") and "time" (RFC 3339), then
+// "source", "host", "raw" (alias "_raw"), "parse_error" and "time"
+// (RFC 3339), then
 // normalized fields. ok is false when the field is absent, which lets Sigma
 // distinguish "field|exists: false" from an empty value.
 func (e *Event) Get(field string) (string, bool) {
@@ -104,6 +105,8 @@ func (e *Event) Get(field string) (string, bool) {
 		return e.Host, e.Host != ""
 	case "raw", "_raw":
 		return e.Raw, true
+	case "parse_error":
+		return e.ParseError, e.ParseError != ""
 	case "time":
 		if e.Time.IsZero() {
 			return "", false

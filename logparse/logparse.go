@@ -152,6 +152,13 @@ func (p *Parser) Parse(format string, line []byte, ev *event.Event) {
 		return
 	}
 	if err := cp(p, msg, ev); err != nil {
+		if format == "syslog" {
+			// the frame was understood; the program's content was not
+			// what its parser expects (nginx error vs access log, ...)
+			ev.Source = event.SourceSyslog
+			ev.Set("content_error", err.Error())
+			return
+		}
 		ev.ParseError = err.Error()
 	}
 }
