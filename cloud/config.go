@@ -251,3 +251,13 @@ func (c *Config) Resolve(p Peer, listenerFormat string) (tenant, format string, 
 	}
 	return tenant, format, best >= 0
 }
+
+// HasTenant reports whether id is a configured tenant.
+func (c *Config) HasTenant(id string) bool {
+	for _, t := range c.Tenants {
+		if t.ID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -242,33 +243,50 @@ func ReadFrames(r *bufio.Reader, fn func([]byte) error) error {
 			}
 			continue
 		}
-		var line []byte
-		over := false
-		for {
-			chunk, err := r.ReadSlice('\n')
-			if len(line)+len(chunk) <= limit {
-				line = append(line, chunk...)
-			} else if !over {
-				line = append(line, chunk[:limit-len(line)]...)
-				over = true
-			}
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			if err != nil {
-				if len(line) > 0 {
-					if ferr := fn(line); ferr != nil {
-						return ferr
-					}
-				}
-				return err
-			}
-			break
+		if err := readLine(r, limit, fn); err != nil {
+			return err
 		}
-		if len(strings.TrimSpace(string(line))) > 0 {
-			if err := fn(line); err != nil {
-				return err
+	}
+}
+
+// readLine reads one LF-terminated frame and passes it to fn unless blank.
+func readLine(r *bufio.Reader, limit int, fn func([]byte) error) error {
+	var line []byte
+	over := false
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) <= limit {
+			line = append(line, chunk...)
+		} else if !over {
+			line = append(line, chunk[:limit-len(line)]...)
+			over = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if len(line) > 0 {
+				if ferr := fn(line); ferr != nil {
+					return ferr
+				}
 			}
+			return err
+		}
+		break
+	}
+	if len(bytes.TrimSpace(line)) > 0 {
+		return fn(line)
+	}
+	return nil
+}
+
+// ReadLines calls fn for each newline-terminated line of r (the last may
+// lack the newline); lines over logparse.MaxLine are cut to MaxLine+1 bytes
+// so the parser flags them. It returns io.EOF at the end.
+func ReadLines(r *bufio.Reader, fn func([]byte) error) error {
+	for {
+		if err := readLine(r, logparse.MaxLine+1, fn); err != nil {
+			return err
 		}
 	}
 }
