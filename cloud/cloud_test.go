@@ -92,11 +92,12 @@ tenants:
 `
 
 type rig struct {
-	cfg    *Config
-	store  *eventstore.Store
-	in     *Intake
-	srv    *Server
-	cancel context.CancelFunc
+	cfg     *Config
+	store   *eventstore.Store
+	in      *Intake
+	srv     *Server
+	cancel  context.CancelFunc
+	stopped bool
 }
 
 func start(t *testing.T, queue int) (*rig, string) {
@@ -117,10 +118,14 @@ func start(t *testing.T, queue int) (*rig, string) {
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &rig{cfg, st, in, srv, cancel}, dir
+	return &rig{cfg: cfg, store: st, in: in, srv: srv, cancel: cancel}, dir
 }
 
 func (r *rig) stop(t *testing.T) {
+	if r.stopped {
+		return
+	}
+	r.stopped = true
 	r.cancel()
 	r.srv.Wait()
 	if err := r.in.Close(); err != nil {
