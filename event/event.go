@@ -124,7 +124,7 @@ func (e *Event) Set(field, value string) {
 		return
 	}
 	if e.Fields == nil {
-		e.Fields = make(map[string]string, 12)
+		e.Fields = make(map[string]string, 24) // sized for the widest parser, avoids regrowth
 	}
 	e.Fields[field] = value
 }
