@@ -114,14 +114,29 @@ func cloudServe(env *Env, args []string) error {
 		env.Log.Info("cloud: listening", "listener", l.Name, "type", l.Type, "addr", srv.Addr(l.Name).String())
 		fmt.Fprintf(env.Stderr, "受信中 / listening: %s %s %s\n", l.Name, l.Type, srv.Addr(l.Name))
 	}
+	retain := func() {
+		removed, err := cfg.ApplyRetention(st, time.Now())
+		if err != nil {
+			env.Log.Error("cloud: retention", "err", err)
+		}
+		for tenant, n := range removed {
+			if n > 0 {
+				env.Log.Info("cloud: retention removed days", "tenant", tenant, "days", n)
+			}
+		}
+	}
+	retain()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
-	for done := false; !done; {
+	for i, done := 1, false; !done; i++ {
 		select {
 		case <-ctx.Done():
 			done = true
 		case <-tick.C:
 			logStats(env, in)
+			if i%60 == 0 {
+				retain()
+			}
 		}
 	}
 	srv.Wait()

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func runCloudCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -67,5 +71,47 @@ not an access log line
 	}
 	if code, _, _ := runCloudCLI(t, "", "cloud", "frobnicate"); code != 2 {
 		t.Errorf("unknown subcommand: exit %d", code)
+	}
+}
+
+func TestCloudServe(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := filepath.Join(dir, "cloud.yaml")
+	os.WriteFile(cfg, []byte("store: store\ntimezone: UTC\nlisteners:\n  - {name: tcp, type: tcp, address: \""+addr+"\"}\ntenants:\n  - {id: pref, name: 県, sources: [{listener: tcp}]}\n"), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	old := serveContext
+	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
+	defer func() { serveContext = old }()
+	done := make(chan int)
+	go func() {
+		code, _, _ := runCloudCLI(t, "", "cloud", "serve", "--config", cfg)
+		done <- code
+	}()
+	var c net.Conn
+	for i := 0; i < 100; i++ {
+		if c, err = net.Dial("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c == nil {
+		t.Fatal("serve did not listen")
+	}
+	fmt.Fprintf(c, "<13>Nov 22 05:00:00 fw kernel: DROP IN=eth0 OUT= SRC=10.9.9.9 DST=192.0.2.1 PROTO=UDP SPT=1 DPT=53\n")
+	c.Close()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exit %d", code)
+	}
+	code, out, errs := runCloudCLI(t, "", "cloud", "search", "--config", cfg, "--tenant", "pref", "dst_port=53")
+	if code != 0 || !strings.Contains(out, `"src_ip":"10.9.9.9"`) {
+		t.Fatalf("search after serve: %d %s %s", code, out, errs)
 	}
 }

@@ -365,3 +365,28 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyRetention(t *testing.T) {
+	dir := t.TempDir()
+	cfg, diags := LoadConfig(writeConfig(t, dir, "store: s\ntenants:\n  - {id: a, name: a, retention_days: 30, sources: [{cidr: 10.0.0.0/8}]}\n  - {id: b, name: b, sources: [{cidr: 10.1.0.0/16}]}\n"))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	st, _ := eventstore.Open(cfg.Store)
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	for _, tn := range []string{"a", "b"} {
+		for _, age := range []int{0, 29, 31, 100} {
+			st.Append(&event.Event{Tenant: tn, Time: now.AddDate(0, 0, -age), Raw: "x"})
+		}
+	}
+	removed, err := cfg.ApplyRetention(st, now)
+	if err != nil || removed["a"] != 2 || removed["b"] != 0 {
+		t.Fatalf("removed %v %v", removed, err)
+	}
+	if got := search(t, st, "a"); len(got) != 2 {
+		t.Errorf("a keeps %d, want 2", len(got))
+	}
+	if got := search(t, st, "b"); len(got) != 4 {
+		t.Errorf("b keeps %d, want 4 (no retention configured)", len(got))
+	}
+}

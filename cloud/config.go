@@ -261,3 +261,21 @@ func (c *Config) HasTenant(id string) bool {
 	}
 	return false
 }
+
+// ApplyRetention deletes, for each tenant with retention_days set, the days
+// of events older than that (issue 8 §1 per-tenant retention), and returns
+// the number of days removed per tenant.
+func (c *Config) ApplyRetention(st *eventstore.Store, now time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	for _, t := range c.Tenants {
+		if t.RetentionDays <= 0 {
+			continue
+		}
+		n, err := st.Retain(t.ID, now.AddDate(0, 0, -t.RetentionDays))
+		if err != nil {
+			return out, err
+		}
+		out[t.ID] = n
+	}
+	return out, nil
+}
