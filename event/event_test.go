@@ -33,3 +33,52 @@ func TestGetAndSet(t *testing.T) {
 		t.Errorf("Failed/Names: %v %v", e.Failed(), e.Names())
 	}
 }
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	evs := []Event{
+		{Tenant: "t", Time: time.Date(2026, 11, 22, 5, 0, 0, 123456789, time.FixedZone("JST", 9*3600)), Received: time.Now(), Source: "web",
+			Host: "h", Raw: "a\"b\\c\n\t\x01 日本語 \u2028 <&>", ParseError: "bad", Fields: map[string]string{"c-uri": "/x?q=\"1\"", "k\x7f": "v\xff"}},
+		{Tenant: "t2", Raw: ""},
+	}
+	for _, e := range evs {
+		b, err := e.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want Event
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		std, _ := json.Marshal(&e)
+		json.Unmarshal(std, &want)
+		gb, _ := json.Marshal(&got)
+		wb, _ := json.Marshal(&want)
+		if string(gb) != string(wb) {
+			t.Errorf("AppendJSON decodes to\n%s\nwant\n%s", gb, wb)
+		}
+	}
+	if _, err := (&Event{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}).AppendJSON(nil); err == nil {
+		t.Error("year 10000 accepted")
+	}
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("raw", "k", "v")
+	f.Fuzz(func(t *testing.T, raw, k, v string) {
+		e := Event{Tenant: "t", Raw: raw, Fields: map[string]string{k: v}}
+		b, err := e.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Event
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		std, _ := json.Marshal(&e)
+		var want Event
+		json.Unmarshal(std, &want)
+		if got.Raw != want.Raw || got.Fields[k] != want.Fields[k] {
+			t.Fatalf("mismatch %q vs %q", got.Raw, want.Raw)
+		}
+	})
+}

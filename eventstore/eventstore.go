@@ -47,6 +47,7 @@ type Store struct {
 	root string
 	mu   sync.Mutex
 	open map[string]*segment // key tenant/day
+	buf  []byte              // encode buffer, guarded by mu
 }
 
 type segIndex struct {
@@ -80,16 +81,18 @@ func (s *Store) Append(evs ...*event.Event) error {
 		if !ValidTenant(ev.Tenant) {
 			return fmt.Errorf("eventstore: invalid tenant %q", ev.Tenant)
 		}
-		b, err := json.Marshal(ev)
+		b, err := ev.AppendJSON(s.buf[:0])
 		if err != nil {
 			return fmt.Errorf("eventstore: encode: %w", err)
 		}
+		b = append(b, '\n')
+		s.buf = b
 		day := ev.Time.UTC().Format(dayLayout)
 		seg, err := s.segmentFor(ev.Tenant, day)
 		if err != nil {
 			return err
 		}
-		if _, err := seg.zw.Write(append(b, '\n')); err != nil {
+		if _, err := seg.zw.Write(b); err != nil {
 			return fmt.Errorf("eventstore: write %s: %w", seg.path, err)
 		}
 		if seg.idx.Count == 0 || ev.Time.Before(seg.idx.Min) {
