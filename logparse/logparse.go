@@ -318,7 +318,7 @@ func formatForProgram(prog, msg string) string {
 		return "bind"
 	case prog == "unbound":
 		return "unbound"
-	case strings.HasPrefix(prog, "postfix"):
+	case isPostfixProgram(prog):
 		return "postfix"
 	case prog == "kernel" && strings.Contains(msg, "SRC="):
 		return "netfilter"

@@ -16,7 +16,7 @@ import (
 //	warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: ...
 func parsePostfix(_ *Parser, msg string, ev *event.Event) error {
 	prog := ev.Fields[event.Program]
-	if prog != "" && !strings.HasPrefix(prog, "postfix") {
+	if prog != "" && !isPostfixProgram(prog) {
 		return errors.New("postfix: program is " + prog)
 	}
 	s := msg
@@ -113,4 +113,24 @@ func hostAddr(s string) (host, ip string) {
 		off = i + j
 	}
 	return "", ""
+}
+
+// postfixDaemons are the daemon names Postfix logs under
+// "<syslog_name>/<daemon>"; syslog_name is configurable (postfix,
+// postfix/submission, postfix-out, ...), so the daemon decides.
+var postfixDaemons = map[string]bool{
+	"smtpd": true, "smtp": true, "qmgr": true, "cleanup": true, "pickup": true, "bounce": true,
+	"local": true, "virtual": true, "lmtp": true, "anvil": true, "postscreen": true, "master": true,
+	"trivial-rewrite": true, "error": true, "pipe": true, "scache": true, "tlsmgr": true,
+	"dnsblog": true, "postlogd": true, "sendmail": true, "postqueue": true, "postdrop": true,
+	"discard": true, "showq": true, "verify": true, "proxymap": true, "tlsproxy": true,
+	"postfix-script": true, "postsuper": true, "postmap": true, "oqmgr": true, "spawn": true,
+}
+
+func isPostfixProgram(prog string) bool {
+	if strings.HasPrefix(prog, "postfix") {
+		return true
+	}
+	i := strings.LastIndexByte(prog, '/')
+	return i > 0 && postfixDaemons[prog[i+1:]]
 }
