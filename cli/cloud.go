@@ -1,0 +1,286 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/kyojin/kyojin/cloud"
+	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/logparse"
+)
+
+func init() {
+	register(&Command{
+		Name:  "cloud",
+		Usage: "serve --config FILE | import FILE --tenant T --format F | search --tenant T [--from T] [--to T] [FIELD=VALUE|FIELD~TEXT ...]",
+		Short: "県のセキュリティクラウド: ログ受信・取り込み・検索",
+		Long: `自治体情報セキュリティクラウドのログ基盤です。
+
+  kyojin cloud serve --config cloud.yaml
+      設定の listeners（udp / tcp / tls / http）でログを受信し、テナントごとに保存します。
+  kyojin cloud import FILE --tenant T --format F (--config cloud.yaml | --store DIR)
+      ファイルを一括取り込みします（FILE が - なら標準入力）。
+  kyojin cloud search --tenant T [--from 2026-11-22T00:00:00Z] [--to ...] [FIELD=VALUE] [FIELD~TEXT]
+      一つのテナントの保存済みイベントを検索します（JSON Lines で出力）。
+
+形式 (--format): ` + strings.Join(logparse.Formats(), ", ") + `
+項目名は docs/event-schema.md を参照してください。`,
+		Subcommands: true,
+		Run:         runCloud,
+	})
+}
+
+func runCloud(env *Env, _ *flag.FlagSet, args []string) error {
+	if len(args) == 0 {
+		return usageError("cloud: サブコマンド（serve, import, search）を指定してください")
+	}
+	switch args[0] {
+	case "serve":
+		return cloudServe(env, args[1:])
+	case "import":
+		return cloudImport(env, args[1:])
+	case "search":
+		return cloudSearch(env, args[1:])
+	}
+	return usageError("cloud: 不明なサブコマンド %q（serve, import, search）", args[0])
+}
+
+func loadCloudConfig(env *Env, path string) (*cloud.Config, error) {
+	cfg, diags := cloud.LoadConfig(path)
+	if len(diags.Items) > 0 {
+		diags.Write(env.Stderr, env.Lang)
+	}
+	if cfg == nil {
+		return nil, &ExitError{Code: 2, Err: fmt.Errorf("invalid configuration %s", path)}
+	}
+	return cfg, nil
+}
+
+// openCloudStore resolves the store from --store or --config.
+func openCloudStore(env *Env, storeDir, config string) (*eventstore.Store, *cloud.Config, error) {
+	var cfg *cloud.Config
+	if config != "" {
+		var err error
+		if cfg, err = loadCloudConfig(env, config); err != nil {
+			return nil, nil, err
+		}
+		if storeDir == "" {
+			storeDir = cfg.Store
+		}
+	}
+	if storeDir == "" {
+		return nil, nil, usageError("--store DIR または --config FILE を指定してください")
+	}
+	st, err := eventstore.Open(storeDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, cfg, nil
+}
+
+func cloudServe(env *Env, args []string) error {
+	fs := flag.NewFlagSet("cloud serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	config := fs.String("config", "", "設定ファイル (YAML)")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "解析ワーカー数")
+	if err := fs.Parse(args); err != nil || *config == "" {
+		return usageError("cloud serve --config FILE")
+	}
+	st, cfg, err := openCloudStore(env, "", *config)
+	if err != nil {
+		return err
+	}
+	in := cloud.NewIntake(cfg, st, env.Log)
+	in.Start(*workers)
+	ctx, stop := serveContext()
+	defer stop()
+	srv := cloud.NewServer(cfg, in)
+	if err := srv.Start(ctx); err != nil {
+		stop()
+		srv.Wait()
+		_ = in.Close()
+		return err
+	}
+	for _, l := range cfg.Listeners {
+		env.Log.Info("cloud: listening", "listener", l.Name, "type", l.Type, "addr", srv.Addr(l.Name).String())
+		fmt.Fprintf(env.Stderr, "受信中 / listening: %s %s %s\n", l.Name, l.Type, srv.Addr(l.Name))
+	}
+	retain := func() {
+		removed, err := cfg.ApplyRetention(st, time.Now())
+		if err != nil {
+			env.Log.Error("cloud: retention", "err", err)
+		}
+		for tenant, n := range removed {
+			if n > 0 {
+				env.Log.Info("cloud: retention removed days", "tenant", tenant, "days", n)
+			}
+		}
+	}
+	retain()
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for i, done := 1, false; !done; i++ {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+			logStats(env, in)
+			if i%60 == 0 {
+				retain()
+			}
+		}
+	}
+	srv.Wait()
+	err = in.Close()
+	logStats(env, in)
+	return errors.Join(err, st.Close())
+}
+
+func logStats(env *Env, in *cloud.Intake) {
+	for tenant, s := range in.Stats() {
+		env.Log.Info("cloud: intake", "tenant", tenant, "received", s.Received, "parsed", s.Parsed, "failed", s.Failed, "dropped", s.Dropped)
+	}
+}
+
+func cloudImport(env *Env, args []string) error {
+	fs := flag.NewFlagSet("cloud import", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	tenant := fs.String("tenant", "", "テナント ID")
+	format := fs.String("format", "", "形式: "+strings.Join(logparse.Formats(), ", "))
+	storeDir := fs.String("store", "", "保存先ディレクトリ")
+	config := fs.String("config", "", "設定ファイル（保存先とテナントを確認）")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil || len(pos) != 1 || *tenant == "" || *format == "" {
+		return usageError("cloud import FILE --tenant T --format F (--store DIR | --config FILE)")
+	}
+	if !logparse.KnownFormat(*format) {
+		return usageError("不明な形式 %q（%s）", *format, strings.Join(logparse.Formats(), ", "))
+	}
+	if !eventstore.ValidTenant(*tenant) {
+		return usageError("テナント ID が不正です: %q", *tenant)
+	}
+	st, cfg, err := openCloudStore(env, *storeDir, *config)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	loc := time.Local
+	if cfg != nil {
+		loc = cfg.Location()
+		if !cfg.HasTenant(*tenant) {
+			return usageError("テナント %q は設定にありません", *tenant)
+		}
+	}
+	var r io.Reader = env.Stdin
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return fmt.Errorf("ファイルを開けません: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	p := logparse.New(loc, nil)
+	br := bufio.NewReaderSize(r, 64<<10)
+	var parsed, failed int
+	batch := make([]*event.Event, 0, 256)
+	err = cloud.ReadLines(br, func(line []byte) error {
+		ev := &event.Event{Tenant: *tenant}
+		p.Parse(*format, line, ev)
+		if ev.Failed() {
+			failed++
+		} else {
+			parsed++
+		}
+		batch = append(batch, ev)
+		if len(batch) == cap(batch) {
+			err := st.Append(batch...)
+			batch = batch[:0]
+			return err
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("取り込み失敗: %w", err)
+	}
+	if err := st.Append(batch...); err != nil {
+		return err
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "取り込み / imported: %d 件 解析 / parsed: %d 失敗 / failed (kept raw): %d\n", parsed+failed, parsed, failed)
+	return nil
+}
+
+func parseTimeFlag(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("時刻 %q は RFC 3339 か YYYY-MM-DD で書いてください", s)
+}
+
+func cloudSearch(env *Env, args []string) error {
+	fs := flag.NewFlagSet("cloud search", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	tenant := fs.String("tenant", "", "テナント ID（必須: 検索はテナントを越えません）")
+	from := fs.String("from", "", "開始時刻 (RFC 3339 / YYYY-MM-DD)")
+	to := fs.String("to", "", "終了時刻（含まない）")
+	limit := fs.Int("limit", 0, "最大件数")
+	storeDir := fs.String("store", "", "保存先ディレクトリ")
+	config := fs.String("config", "", "設定ファイル")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil || *tenant == "" {
+		return usageError("cloud search --tenant T [--from T] [--to T] [FIELD=VALUE ...]")
+	}
+	q := eventstore.Query{Tenant: *tenant, Limit: *limit}
+	if q.From, err = parseTimeFlag(*from); err != nil {
+		return usageError("%v", err)
+	}
+	if q.To, err = parseTimeFlag(*to); err != nil {
+		return usageError("%v", err)
+	}
+	for _, a := range pos {
+		f, err := eventstore.ParseFilter(a)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		q.Filters = append(q.Filters, f)
+	}
+	st, _, err := openCloudStore(env, *storeDir, *config)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w := bufio.NewWriter(env.Stdout)
+	enc := json.NewEncoder(w)
+	n := 0
+	err = st.Search(q, func(ev *event.Event) bool {
+		n++
+		return enc.Encode(ev) == nil
+	})
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}

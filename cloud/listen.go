@@ -1,0 +1,443 @@
+package cloud
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kyojin/kyojin/logparse"
+)
+
+// Server runs the configured listeners into an Intake.
+type Server struct {
+	cfg *Config
+	in  *Intake
+
+	mu    sync.Mutex
+	addrs map[string]net.Addr // bound addresses by listener name (for tests and logs)
+	wg    sync.WaitGroup
+}
+
+// NewServer returns a Server for cfg.
+func NewServer(cfg *Config, in *Intake) *Server {
+	return &Server{cfg: cfg, in: in, addrs: map[string]net.Addr{}}
+}
+
+// Addr returns the bound address of a listener once Start returned.
+func (s *Server) Addr(name string) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs[name]
+}
+
+// Start binds every listener and serves until ctx ends; Wait returns once
+// all of them stopped.
+func (s *Server) Start(ctx context.Context) error {
+	for i := range s.cfg.Listeners {
+		l := &s.cfg.Listeners[i]
+		var err error
+		switch l.Type {
+		case "udp":
+			err = s.startUDP(ctx, l)
+		case "tcp":
+			err = s.startStream(ctx, l, nil)
+		case "tls":
+			var tc *tls.Config
+			if tc, err = serverTLS(l); err == nil {
+				err = s.startStream(ctx, l, tc)
+			}
+		case "http":
+			err = s.startHTTP(ctx, l)
+		}
+		if err != nil {
+			return fmt.Errorf("cloud: listener %s: %w", l.Name, err)
+		}
+	}
+	return nil
+}
+
+// Wait blocks until every listener stopped.
+func (s *Server) Wait() { s.wg.Wait() }
+
+func (s *Server) bound(name string, a net.Addr) {
+	s.mu.Lock()
+	s.addrs[name] = a
+	s.mu.Unlock()
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// startUDP: one datagram is one message (RFC 5426 §3.1). UDP has no flow
+// control, so a full queue drops and counts.
+func (s *Server) startUDP(ctx context.Context, l *Listener) error {
+	pc, err := net.ListenPacket("udp", l.Address)
+	if err != nil {
+		return err
+	}
+	s.bound(l.Name, pc.LocalAddr())
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); <-ctx.Done(); pc.Close() }()
+	go func() {
+		defer s.wg.Done()
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.in.log.Warn("cloud: udp read", "listener", l.Name, "err", err)
+				continue
+			}
+			tenant, format, ok := s.cfg.Resolve(Peer{Listener: l.Name, Addr: addrOf(from)}, l.Format)
+			if !ok {
+				s.in.Unclaimed(l.Name)
+				continue
+			}
+			s.in.TrySubmit(tenant, format, append([]byte(nil), buf[:n]...))
+		}
+	}()
+	return nil
+}
+
+func serverTLS(l *Listener) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(l.ClientCA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("client_ca holds no certificate")
+	}
+	// RFC 5425 §5.2: mutual authentication with certificates.
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
+}
+
+func (s *Server) startStream(ctx context.Context, l *Listener, tc *tls.Config) error {
+	ln, err := net.Listen("tcp", l.Address)
+	if err != nil {
+		return err
+	}
+	s.bound(l.Name, ln.Addr())
+	s.wg.Add(2)
+	var conns sync.WaitGroup
+	go func() { defer s.wg.Done(); <-ctx.Done(); ln.Close() }()
+	go func() {
+		defer s.wg.Done()
+		defer conns.Wait()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				defer c.Close()
+				stop := context.AfterFunc(ctx, func() { c.Close() })
+				defer stop()
+				s.serveConn(ctx, l, c, tc)
+			}()
+		}
+	}()
+	return nil
+}
+
+func (s *Server) serveConn(ctx context.Context, l *Listener, c net.Conn, tc *tls.Config) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.in.log.Error("cloud: connection handler panic", "listener", l.Name, "panic", r)
+		}
+	}()
+	peer := Peer{Listener: l.Name, Addr: addrOf(c.RemoteAddr())}
+	if tc != nil {
+		tl := tls.Server(c, tc)
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := tl.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			s.in.log.Warn("cloud: tls handshake failed", "listener", l.Name, "peer", c.RemoteAddr().String(), "err", err)
+			return
+		}
+		st := tl.ConnectionState()
+		leaf := st.PeerCertificates[0]
+		sum := sha256.Sum256(leaf.Raw)
+		peer.CertCN, peer.CertSHA256 = leaf.Subject.CommonName, hex.EncodeToString(sum[:])
+		c = tl
+	}
+	tenant, format, ok := s.cfg.Resolve(peer, l.Format)
+	if !ok {
+		s.in.Unclaimed(l.Name)
+		s.in.log.Warn("cloud: connection from an unconfigured source refused", "listener", l.Name, "peer", peer.Addr.String(), "cn", peer.CertCN)
+		return
+	}
+	err := ReadFrames(bufio.NewReaderSize(c, 64<<10), func(frame []byte) error {
+		return s.in.Submit(ctx, tenant, format, frame)
+	})
+	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		s.in.log.Warn("cloud: stream ended", "listener", l.Name, "tenant", tenant, "err", err)
+	}
+}
+
+// ReadFrames splits a syslog stream into messages (RFC 6587 §3.4): a frame
+// starting with a digit is octet-counted ("LEN SP MSG"), otherwise it ends
+// at LF (non-transparent framing). Frames longer than logparse.MaxLine are
+// cut to MaxLine+1 bytes (so the parser flags them) and the rest skipped.
+// The frame slice is only valid during fn. fn's error stops reading.
+func ReadFrames(r *bufio.Reader, fn func([]byte) error) error {
+	limit := logparse.MaxLine + 1
+	for {
+		if _, err := r.Peek(1); err != nil {
+			return err
+		}
+		if octetCounted(r) {
+			lenStr, err := r.ReadSlice(' ')
+			if err != nil {
+				return fmt.Errorf("octet count: %w", err)
+			}
+			n, err := strconv.Atoi(string(lenStr[:len(lenStr)-1]))
+			if err != nil || n <= 0 || n > 1<<30 {
+				return fmt.Errorf("bad octet count %q", lenStr)
+			}
+			frame := make([]byte, min(n, limit))
+			if _, err := io.ReadFull(r, frame); err != nil {
+				return err
+			}
+			if n > limit {
+				if _, err := r.Discard(n - limit); err != nil {
+					return err
+				}
+			}
+			if err := fn(frame); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := readLine(r, limit, fn); err != nil {
+			return err
+		}
+	}
+}
+
+// readLine reads one LF-terminated frame and passes it to fn unless blank.
+func readLine(r *bufio.Reader, limit int, fn func([]byte) error) error {
+	var line []byte
+	over := false
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) <= limit {
+			line = append(line, chunk...)
+		} else if !over {
+			line = append(line, chunk[:limit-len(line)]...)
+			over = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if len(line) > 0 {
+				if ferr := fn(line); ferr != nil {
+					return ferr
+				}
+			}
+			return err
+		}
+		break
+	}
+	if len(bytes.TrimSpace(line)) > 0 {
+		return fn(line)
+	}
+	return nil
+}
+
+// ReadLines calls fn for each newline-terminated line of r (the last may
+// lack the newline); lines over logparse.MaxLine are cut to MaxLine+1 bytes
+// so the parser flags them. It returns io.EOF at the end.
+func ReadLines(r *bufio.Reader, fn func([]byte) error) error {
+	for {
+		if err := readLine(r, logparse.MaxLine+1, fn); err != nil {
+			return err
+		}
+	}
+}
+
+// octetCounted looks ahead for "DIGITS SP" (at most 10 digits, no leading
+// zero); anything else — including bare Squid lines starting with an epoch
+// "1700000000.123 " — is newline framed.
+func octetCounted(r *bufio.Reader) bool {
+	b, _ := r.Peek(11)
+	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
+		return false
+	}
+	for i := 1; i < len(b); i++ {
+		switch {
+		case b[i] == ' ':
+			return true
+		case b[i] < '0' || b[i] > '9':
+			return false
+		}
+	}
+	return false
+}
+
+// MaxHTTPBody bounds one HTTP batch.
+const MaxHTTPBody = 16 << 20
+
+func (s *Server) startHTTP(ctx context.Context, l *Listener) error {
+	ln, err := net.Listen("tcp", l.Address)
+	if err != nil {
+		return err
+	}
+	s.bound(l.Name, ln.Addr())
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/events", s.httpHandler(l))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		var err error
+		if l.Cert != "" {
+			err = srv.ServeTLS(ln, l.Cert, l.Key)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.in.log.Error("cloud: http listener stopped", "listener", l.Name, "err", err)
+		}
+	}()
+	return nil
+}
+
+// httpHandler accepts POST /v1/events with "Authorization: Bearer TOKEN".
+// Body: NDJSON (each line one log line; objects are kept as JSON lines) or
+// a JSON array of strings or objects. A batch the queue cannot take now is
+// refused whole with 429; a batch that stalls midway answers 503 with
+// X-Kyojin-Accepted so the sender resends only the rest.
+func (s *Server) httpHandler(l *Listener) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if rec := recover(); rec != nil {
+				s.in.log.Error("cloud: http handler panic", "panic", rec)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			s.in.Unclaimed(l.Name)
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		tenant, format, ok := s.cfg.Resolve(Peer{Token: tok}, l.Format)
+		if !ok || !s.tokenTenant(tok, tenant) {
+			s.in.Unclaimed(l.Name)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxHTTPBody))
+		if err != nil {
+			http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
+			return
+		}
+		lines, err := splitBatch(body)
+		if err != nil {
+			http.Error(w, "bad batch: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if s.in.Free() < len(lines) {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "queue full", http.StatusTooManyRequests)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		for i, line := range lines {
+			if err := s.in.Submit(ctx, tenant, format, line); err != nil {
+				w.Header().Set("X-Kyojin-Accepted", strconv.Itoa(i))
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "queue full", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"accepted":%d}`+"\n", len(lines))
+	})
+}
+
+// tokenTenant makes sure the tenant was chosen by the token itself and not
+// by a lower-ranked rule (HTTP carries no other identity).
+func (s *Server) tokenTenant(tok, tenant string) bool {
+	for _, t := range s.cfg.Tenants {
+		for _, src := range t.Sources {
+			if src.Token != "" && constantTimeEq(src.Token, tok) {
+				return t.ID == tenant
+			}
+		}
+	}
+	return false
+}
+
+func splitBatch(body []byte) ([][]byte, error) {
+	trim := strings.TrimSpace(string(body))
+	if strings.HasPrefix(trim, "[") {
+		var arr []json.RawMessage
+		if err := json.Unmarshal(body, &arr); err != nil {
+			return nil, err
+		}
+		out := make([][]byte, 0, len(arr))
+		for _, m := range arr {
+			var str string
+			if json.Unmarshal(m, &str) == nil {
+				out = append(out, []byte(str))
+				continue
+			}
+			out = append(out, []byte(m))
+		}
+		return out, nil
+	}
+	var out [][]byte
+	for line := range strings.SplitSeq(trim, "\n") {
+		if line = strings.TrimRight(line, "\r"); strings.TrimSpace(line) != "" {
+			out = append(out, []byte(line))
+		}
+	}
+	return out, nil
+}

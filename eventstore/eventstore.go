@@ -1,0 +1,369 @@
+// Package eventstore is the security cloud's embedded event storage: raw and
+// normalized events in compressed, append-only segments, one directory per
+// tenant and per day (issue 8 §4: "raw events in compressed append-only
+// segments per tenant and day (retention = deleting segments)").
+//
+// Layout: ROOT/<tenant>/<YYYY-MM-DD>/<seq>.jsonl.gz holds gzip members of
+// JSON lines (one event.Event each); <seq>.idx beside it records the time
+// range and count so searches skip segments outside the asked range. A
+// segment is sealed when it reaches SegmentEvents events; every Flush ends a
+// gzip member, so flushed data is readable (and survives a crash) while the
+// segment is still open. Tenants never share a file, and every search names
+// exactly one tenant: isolation is structural.
+package eventstore
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/kyojin/kyojin/event"
+)
+
+// SegmentEvents is the number of events after which a segment is sealed.
+const SegmentEvents = 100_000
+
+const dayLayout = "2006-01-02"
+
+var tenantRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ValidTenant reports whether id may name a tenant directory.
+func ValidTenant(id string) bool { return tenantRE.MatchString(id) }
+
+// Store appends and searches events under one root directory. It is safe
+// for concurrent use.
+type Store struct {
+	root string
+	mu   sync.Mutex
+	open map[string]*segment // key tenant/day
+	buf  []byte              // encode buffer, guarded by mu
+}
+
+type segIndex struct {
+	Min   time.Time `json:"min"`
+	Max   time.Time `json:"max"`
+	Count int       `json:"count"`
+}
+
+type segment struct {
+	path  string
+	f     *os.File
+	bw    *bufio.Writer
+	zw    *gzip.Writer
+	idx   segIndex
+	dirty bool
+}
+
+// Open opens (creating) a store at root.
+func Open(root string) (*Store, error) {
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		return nil, fmt.Errorf("eventstore: %w", err)
+	}
+	return &Store{root: root, open: map[string]*segment{}}, nil
+}
+
+// Append stores events. Each must carry a valid Tenant.
+func (s *Store) Append(evs ...*event.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ev := range evs {
+		if !ValidTenant(ev.Tenant) {
+			return fmt.Errorf("eventstore: invalid tenant %q", ev.Tenant)
+		}
+		b, err := ev.AppendJSON(s.buf[:0])
+		if err != nil {
+			return fmt.Errorf("eventstore: encode: %w", err)
+		}
+		b = append(b, '\n')
+		s.buf = b
+		day := ev.Time.UTC().Format(dayLayout)
+		seg, err := s.segmentFor(ev.Tenant, day)
+		if err != nil {
+			return err
+		}
+		if _, err := seg.zw.Write(b); err != nil {
+			return fmt.Errorf("eventstore: write %s: %w", seg.path, err)
+		}
+		if seg.idx.Count == 0 || ev.Time.Before(seg.idx.Min) {
+			seg.idx.Min = ev.Time
+		}
+		if ev.Time.After(seg.idx.Max) {
+			seg.idx.Max = ev.Time
+		}
+		seg.idx.Count++
+		seg.dirty = true
+		if seg.idx.Count >= SegmentEvents {
+			delete(s.open, ev.Tenant+"/"+day)
+			if err := seg.close(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) segmentFor(tenant, day string) (*segment, error) {
+	key := tenant + "/" + day
+	if seg := s.open[key]; seg != nil {
+		return seg, nil
+	}
+	dir := filepath.Join(s.root, tenant, day)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("eventstore: %w", err)
+	}
+	// never reopen a sealed or crashed segment: start the next number
+	existing, _ := filepath.Glob(filepath.Join(dir, "*.jsonl.gz"))
+	path := filepath.Join(dir, fmt.Sprintf("%06d.jsonl.gz", len(existing)+1))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: %w", err)
+	}
+	seg := &segment{path: path, f: f, bw: bufio.NewWriterSize(f, 64<<10)}
+	seg.zw, _ = gzip.NewWriterLevel(seg.bw, gzip.BestSpeed)
+	s.open[key] = seg
+	return seg, nil
+}
+
+// flush ends the current gzip member and writes the index.
+func (seg *segment) flush() error {
+	if !seg.dirty {
+		return nil
+	}
+	if err := seg.zw.Close(); err != nil {
+		return fmt.Errorf("eventstore: flush %s: %w", seg.path, err)
+	}
+	if err := seg.bw.Flush(); err != nil {
+		return fmt.Errorf("eventstore: flush %s: %w", seg.path, err)
+	}
+	seg.zw.Reset(seg.bw)
+	seg.dirty = false
+	b, _ := json.Marshal(seg.idx)
+	idx := strings.TrimSuffix(seg.path, ".jsonl.gz") + ".idx"
+	if err := os.WriteFile(idx+".tmp", b, 0o640); err != nil {
+		return fmt.Errorf("eventstore: index: %w", err)
+	}
+	return os.Rename(idx+".tmp", idx)
+}
+
+func (seg *segment) close() error {
+	err := seg.flush()
+	return errors.Join(err, seg.f.Close())
+}
+
+// Flush makes every appended event visible to Search and durable.
+func (s *Store) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, seg := range s.open {
+		errs = append(errs, seg.flush())
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes and closes every open segment.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for k, seg := range s.open {
+		errs = append(errs, seg.close())
+		delete(s.open, k)
+	}
+	return errors.Join(errs...)
+}
+
+// Op is a field comparison.
+type Op int
+
+const (
+	Equal    Op = iota // exact value
+	Contains           // substring, case-insensitive
+)
+
+// Filter matches one field of an event (names as event.Event.Get).
+type Filter struct {
+	Field string
+	Op    Op
+	Value string
+}
+
+// Query selects events of one tenant in [From, To) matching all Filters.
+type Query struct {
+	Tenant  string
+	From    time.Time
+	To      time.Time // zero: no upper bound
+	Filters []Filter
+	Limit   int // 0: no limit
+}
+
+// ParseFilter reads "FIELD=VALUE" (equality) or "FIELD~VALUE" (contains).
+func ParseFilter(s string) (Filter, error) {
+	i := strings.IndexAny(s, "=~")
+	if i <= 0 {
+		return Filter{}, fmt.Errorf("filter %q: want FIELD=VALUE or FIELD~VALUE", s)
+	}
+	op := Equal
+	if s[i] == '~' {
+		op = Contains
+	}
+	return Filter{Field: s[:i], Op: op, Value: s[i+1:]}, nil
+}
+
+func (q *Query) match(ev *event.Event) bool {
+	if ev.Time.Before(q.From) || !q.To.IsZero() && !ev.Time.Before(q.To) {
+		return false
+	}
+	for _, f := range q.Filters {
+		v, ok := ev.Get(f.Field)
+		if !ok {
+			return false
+		}
+		switch f.Op {
+		case Equal:
+			if v != f.Value {
+				return false
+			}
+		case Contains:
+			if !strings.Contains(strings.ToLower(v), strings.ToLower(f.Value)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Search calls fn for each matching event of q.Tenant, oldest day first;
+// fn returning false stops. Open segments are flushed first.
+func (s *Store) Search(q Query, fn func(*event.Event) bool) error {
+	if !ValidTenant(q.Tenant) {
+		return fmt.Errorf("eventstore: invalid tenant %q", q.Tenant)
+	}
+	if err := s.Flush(); err != nil {
+		return err
+	}
+	days, err := os.ReadDir(filepath.Join(s.root, q.Tenant))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("eventstore: %w", err)
+	}
+	n := 0
+	for _, d := range days {
+		day, err := time.Parse(dayLayout, d.Name())
+		if err != nil || !q.To.IsZero() && !day.Before(q.To) || !day.AddDate(0, 0, 1).After(q.From) {
+			continue
+		}
+		segs, _ := filepath.Glob(filepath.Join(s.root, q.Tenant, d.Name(), "*.jsonl.gz"))
+		slices.Sort(segs)
+		for _, path := range segs {
+			if !overlaps(path, q) {
+				continue
+			}
+			stop, err := scanSegment(path, q.Tenant, func(ev *event.Event) bool {
+				if !q.match(ev) {
+					return true
+				}
+				n++
+				return fn(ev) && (q.Limit == 0 || n < q.Limit)
+			})
+			if err != nil {
+				return err
+			}
+			if stop {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// overlaps reads the segment index; a missing or unreadable index (a
+// crash before the first flush) means the segment is scanned.
+func overlaps(path string, q Query) bool {
+	b, err := os.ReadFile(strings.TrimSuffix(path, ".jsonl.gz") + ".idx")
+	if err != nil {
+		return true
+	}
+	var idx segIndex
+	if json.Unmarshal(b, &idx) != nil {
+		return true
+	}
+	return !idx.Max.Before(q.From) && (q.To.IsZero() || idx.Min.Before(q.To))
+}
+
+// scanSegment decodes a segment; a truncated tail (crash mid-member) ends
+// the scan without error, since every flushed member before it is whole.
+func scanSegment(path, tenant string, fn func(*event.Event) bool) (stopped bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("eventstore: %w", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(bufio.NewReader(f))
+	if err == io.EOF {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("eventstore: %s: %w", path, err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var ev event.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return false, fmt.Errorf("eventstore: %s: corrupt line: %w", path, err)
+		}
+		if ev.Tenant != tenant {
+			// defence in depth: a file under another tenant's directory
+			return false, fmt.Errorf("eventstore: %s holds tenant %q", path, ev.Tenant)
+		}
+		if !fn(&ev) {
+			return true, nil
+		}
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false, fmt.Errorf("eventstore: %s: %w", path, err)
+	}
+	return false, nil
+}
+
+// Retain deletes whole day directories of tenant older than keepFrom's day
+// (retention by deleting segments) and returns how many days were removed.
+func (s *Store) Retain(tenant string, keepFrom time.Time) (int, error) {
+	if !ValidTenant(tenant) {
+		return 0, fmt.Errorf("eventstore: invalid tenant %q", tenant)
+	}
+	cut := keepFrom.UTC().Format(dayLayout)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	days, err := os.ReadDir(filepath.Join(s.root, tenant))
+	if err != nil {
+		return 0, nil
+	}
+	n := 0
+	for _, d := range days {
+		if _, err := time.Parse(dayLayout, d.Name()); err != nil || d.Name() >= cut {
+			continue
+		}
+		if seg := s.open[tenant+"/"+d.Name()]; seg != nil {
+			_ = seg.close()
+			delete(s.open, tenant+"/"+d.Name())
+		}
+		if err := os.RemoveAll(filepath.Join(s.root, tenant, d.Name())); err != nil {
+			return n, fmt.Errorf("eventstore: retention: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
