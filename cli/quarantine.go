@@ -38,10 +38,6 @@ purge は保管期間を過ぎたものを削除します（--all ですべて�
 var quarantineAudit storeFlags
 
 func runQuarantine(env *Env, fs *flag.FlagSet, args []string) error {
-	args, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
 	if len(args) == 0 {
 		return usageError("need a subcommand: list, show, release or purge")
 	}

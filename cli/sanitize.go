@@ -43,26 +43,6 @@ func init() {
 	})
 }
 
-// interspersed lets flags follow positional arguments (kyojin sanitize a.pdf -o out).
-func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for len(args) > 0 {
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		if strings.HasPrefix(args[0], "-") && args[0] != "-" {
-			if err := fs.Parse(args); err != nil {
-				return nil, usageError("%v", err)
-			}
-			args = fs.Args()
-			continue
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	return pos, nil
-}
-
 func flagString(fs *flag.FlagSet, name string) string { return fs.Lookup(name).Value.String() }
 func flagBool(fs *flag.FlagSet, name string) bool     { return fs.Lookup(name).Value.String() == "true" }
 
@@ -98,10 +78,6 @@ func openVault(p *sanitize.Policy) (*quarantine.Store, error) {
 }
 
 func runSanitize(env *Env, fs *flag.FlagSet, args []string) error {
-	args, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "policy-check":

@@ -458,7 +458,15 @@ func TestRetryAndDSN(t *testing.T) {
 	if strings.Contains(string(b[0].data), "bounce me") {
 		t.Error("DSN carries the body")
 	}
-	audit := string(mustRead(t, filepath.Join(dir2, "audit.jsonl")))
+	// The DSN's own "delivered" record is written once its SMTP transaction
+	// has ended, which can be just after the sink saw the message.
+	var audit string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		audit = string(mustRead(t, filepath.Join(dir2, "audit.jsonl")))
+		if strings.Contains(audit, `"event":"delivered"`) || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, ev := range []string{`"event":"received"`, `"event":"bounced"`, `"event":"delivered"`} {
 		if !strings.Contains(audit, ev) {
 			t.Errorf("audit lacks %s:\n%s", ev, audit)

@@ -74,7 +74,6 @@ func detectCharset(sample []byte) Charset {
 	return CharsetBinary
 }
 
-
 func hasBadControl(b []byte, allowESC bool) bool {
 	for _, c := range b {
 		if c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' && (c != 0x1B || !allowESC) || c == 0x7F {
