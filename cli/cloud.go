@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/eventstore"
 	"github.com/kyojin/kyojin/logparse"
+	"github.com/kyojin/kyojin/sigma"
 )
 
 func init() {
@@ -100,6 +102,13 @@ func cloudServe(env *Env, args []string) error {
 		return err
 	}
 	in := cloud.NewIntake(cfg, st, env.Log)
+	if cfg.Rules != "" {
+		closeAlerts, err := attachDetection(env, cfg, in)
+		if err != nil {
+			return err
+		}
+		defer closeAlerts()
+	}
 	in.Start(*workers)
 	ctx, stop := serveContext()
 	defer stop()
@@ -283,4 +292,27 @@ func cloudSearch(env *Env, args []string) error {
 		return &ExitError{Code: 1}
 	}
 	return nil
+}
+
+// attachDetection loads the Sigma rules of cfg.Rules (reporting each rule
+// that cannot load) and sends alerts to cfg.Alerts.
+func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), error) {
+	set, bad, err := sigma.LoadDir(cfg.Rules, nil)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	for _, fe := range bad {
+		env.Log.Warn("sigma rule not loaded", "rule", fe.Error())
+	}
+	alerts := cfg.Alerts
+	if alerts == "" {
+		alerts = filepath.Join(cfg.Store, "alerts.jsonl")
+	}
+	f, err := os.OpenFile(alerts, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	in.SetDetector(cloud.NewSigmaDetector(set.Rules, f))
+	fmt.Fprintf(env.Stderr, "Sigma ルール %d 件を読み込みました（読み込めないもの %d 件）。アラート: %s\n", len(set.Rules), len(bad), alerts)
+	return func() { f.Close() }, nil
 }

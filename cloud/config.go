@@ -25,6 +25,10 @@ type Config struct {
 	Queue           int        `yaml:"queue"`          // bounded intake queue length; default 65536
 	Listeners       []Listener `yaml:"listeners"`
 	Tenants         []Tenant   `yaml:"tenants,required"`
+	// Rules is a directory of Sigma rules run on every parsed event; Alerts
+	// is the JSON-lines file their matches are appended to.
+	Rules  string `yaml:"rules"`
+	Alerts string `yaml:"alerts"`
 
 	loc *time.Location
 }

@@ -55,6 +55,7 @@ type Intake struct {
 
 	mu       sync.Mutex
 	counters map[string]*Counters
+	detect   Detector
 
 	wg sync.WaitGroup
 }
@@ -196,6 +197,9 @@ func (in *Intake) worker() {
 				c.Failed.Add(1)
 			} else {
 				c.Parsed.Add(1)
+				if in.detect != nil {
+					in.detect.Detect(ev)
+				}
 			}
 			batch = append(batch, ev)
 			if len(batch) == batchSize {

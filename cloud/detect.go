@@ -1,0 +1,89 @@
+package cloud
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/sigma"
+)
+
+// Detector sees every event that parsed (issue 8 §3). It must be safe for
+// concurrent use by the parse workers.
+type Detector interface {
+	Detect(ev *event.Event)
+}
+
+// SetDetector attaches detection to the parse workers; call before Start.
+func (in *Intake) SetDetector(d Detector) { in.detect = d }
+
+// sourceKeys routes a parser's events to the Sigma rules of the matching
+// logsource category (docs/event-schema.md, docs/sigma.md).
+var sourceKeys = map[string]string{
+	event.SourceSquid: "proxy", event.SourceWeb: "webserver",
+	event.SourceBIND: "dns", event.SourceUnbound: "dns",
+	event.SourceNetfilter: "firewall", event.SourceFortiGate: "firewall", "pf": "firewall",
+}
+
+// Alert is one rule match. Credit names the rule and its author, as the
+// Detection Rule License of the shared Sigma rules requires.
+type Alert struct {
+	Time   time.Time `json:"time"`
+	Tenant string    `json:"tenant"`
+	Rule   string    `json:"rule"`
+	Title  string    `json:"title"`
+	Level  string    `json:"level"`
+	Credit string    `json:"credit"`
+	Source string    `json:"source"`
+	Host   string    `json:"host,omitempty"`
+	Raw    string    `json:"raw"`
+}
+
+// SigmaDetector matches events against a rule index and writes one JSON
+// line per alert to its sink. Per-tenant rule exclusions live in the index.
+type SigmaDetector struct {
+	ix     *sigma.Index
+	mu     sync.Mutex
+	sink   io.Writer
+	Alerts atomic.Int64
+	errs   atomic.Int64
+}
+
+// NewSigmaDetector returns a detector over rules writing alerts to sink.
+func NewSigmaDetector(rules []*sigma.Rule, sink io.Writer) *SigmaDetector {
+	return &SigmaDetector{ix: sigma.NewIndex(rules), sink: sink}
+}
+
+// Index exposes the rule index (for per-tenant exclusions).
+func (d *SigmaDetector) Index() *sigma.Index { return d.ix }
+
+// Detect implements Detector.
+func (d *SigmaDetector) Detect(ev *event.Event) {
+	key, ok := sourceKeys[ev.Source]
+	if !ok {
+		return
+	}
+	var buf [8]*sigma.Rule
+	for _, r := range d.ix.MatchTenant(key, ev.Tenant, ev, buf[:0]) {
+		if r.Aggregation != nil {
+			continue // feeds a correlation, not a direct alert
+		}
+		line, err := json.Marshal(Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: r.ID, Title: r.Title, Level: r.Level,
+			Credit: r.Credit(), Source: ev.Source, Host: ev.Host, Raw: ev.Raw})
+		if err != nil {
+			d.errs.Add(1)
+			continue
+		}
+		d.mu.Lock()
+		_, err = d.sink.Write(append(line, '\n'))
+		d.mu.Unlock()
+		if err != nil {
+			d.errs.Add(1)
+			continue
+		}
+		d.Alerts.Add(1)
+	}
+}
