@@ -102,7 +102,7 @@ func cloudServe(env *Env, args []string) error {
 		return err
 	}
 	in := cloud.NewIntake(cfg, st, env.Log)
-	if cfg.Rules != "" {
+	if cfg.Rules != "" || hasModels(cfg) {
 		closeAlerts, err := attachDetection(env, cfg, in)
 		if err != nil {
 			return err
@@ -294,16 +294,19 @@ func cloudSearch(env *Env, args []string) error {
 	return nil
 }
 
+func hasModels(cfg *cloud.Config) bool {
+	for _, t := range cfg.Tenants {
+		if t.Loaded != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // attachDetection loads the Sigma rules of cfg.Rules (reporting each rule
-// that cannot load) and sends alerts to cfg.Alerts.
+// that cannot load), adds the rules generated from the tenants' models, and
+// sends alerts to cfg.Alerts.
 func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), error) {
-	set, bad, err := sigma.LoadDir(cfg.Rules, nil)
-	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
-	}
-	for _, fe := range bad {
-		env.Log.Warn("sigma rule not loaded", "rule", fe.Error())
-	}
 	alerts := cfg.Alerts
 	if alerts == "" {
 		alerts = filepath.Join(cfg.Store, "alerts.jsonl")
@@ -312,7 +315,20 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	in.SetDetector(cloud.NewSigmaDetector(set.Rules, f))
-	fmt.Fprintf(env.Stderr, "Sigma ルール %d 件を読み込みました（読み込めないもの %d 件）。アラート: %s\n", len(set.Rules), len(bad), alerts)
+	ds := cloud.Detectors{cloud.NewModelDetector(cfg.Tenants, f)}
+	if cfg.Rules != "" {
+		set, bad, err := sigma.LoadDir(cfg.Rules, nil)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("rules: %w", err)
+		}
+		for _, fe := range bad {
+			env.Log.Warn("sigma rule not loaded", "rule", fe.Error())
+		}
+		ds = append(ds, cloud.NewSigmaDetector(set.Rules, f))
+		fmt.Fprintf(env.Stderr, "Sigma ルール %d 件を読み込みました（読み込めないもの %d 件）\n", len(set.Rules), len(bad))
+	}
+	in.SetDetector(ds)
+	fmt.Fprintf(env.Stderr, "アラートの出力先: %s\n", alerts)
 	return func() { f.Close() }, nil
 }

@@ -6,7 +6,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/logparse"
+	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/sigma"
 )
 
@@ -73,5 +77,37 @@ func TestIntakeDetects(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("alert lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestModelDetector: addresses of the tenant's My Number and LGWAN zones in
+// Internet-connection logs raise the model rules; other tenants' models and
+// unrelated addresses do not.
+func TestModelDetector(t *testing.T) {
+	m, diags := model.Load("../check/testdata/base")
+	if m == nil {
+		t.Fatal(diags.Err())
+	}
+	var alerts syncBuffer
+	d := NewModelDetector([]Tenant{{ID: "town", Loaded: m}, {ID: "other"}}, &alerts)
+	p := logparse.New(time.UTC, time.Now)
+	feed := func(tenant, format, line string) {
+		ev := &event.Event{Tenant: tenant}
+		p.Parse(format, []byte(line), ev)
+		if ev.Failed() {
+			t.Fatalf("parse %q: %s", line, ev.ParseError)
+		}
+		d.Detect(ev)
+	}
+	feed("town", "squid", `1700000000.000 5 10.1.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)     // My Number terminal
+	feed("town", "squid", `1700000000.000 5 10.2.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)     // LGWAN terminal
+	feed("town", "squid", `1700000000.000 5 10.3.2.9 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)      // Internet zone: fine
+	feed("other", "squid", `1700000000.000 5 10.1.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)    // no model
+	out := alerts.String()
+	if strings.Count(out, "\n") != 2 || !strings.Contains(out, `"rule":"MODEL-MN-SEEN"`) || !strings.Contains(out, `"rule":"MODEL-LG-DIRECT"`) || !strings.Contains(out, `"level":"critical"`) {
+		t.Fatalf("alerts:\n%s", out)
+	}
+	if strings.Contains(out, `"tenant":"other"`) || strings.Contains(out, "10.3.2.9") {
+		t.Errorf("unexpected alert:\n%s", out)
 	}
 }
