@@ -99,10 +99,10 @@ func TestModelDetector(t *testing.T) {
 		}
 		d.Detect(ev)
 	}
-	feed("town", "squid", `1700000000.000 5 10.1.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)     // My Number terminal
-	feed("town", "squid", `1700000000.000 5 10.2.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)     // LGWAN terminal
-	feed("town", "squid", `1700000000.000 5 10.3.2.9 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)      // Internet zone: fine
-	feed("other", "squid", `1700000000.000 5 10.1.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)    // no model
+	feed("town", "squid", `1700000000.000 5 10.1.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)  // My Number terminal
+	feed("town", "squid", `1700000000.000 5 10.2.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)  // LGWAN terminal
+	feed("town", "squid", `1700000000.000 5 10.3.2.9 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`)   // Internet zone: fine
+	feed("other", "squid", `1700000000.000 5 10.1.10.7 TCP_MISS/200 500 GET http://x.example/ - HIER_DIRECT/203.0.113.9 text/html`) // no model
 	out := alerts.String()
 	if strings.Count(out, "\n") != 2 || !strings.Contains(out, `"rule":"MODEL-MN-SEEN"`) || !strings.Contains(out, `"rule":"MODEL-LG-DIRECT"`) || !strings.Contains(out, `"level":"critical"`) {
 		t.Fatalf("alerts:\n%s", out)
