@@ -42,19 +42,38 @@ type Alert struct {
 	Raw    string    `json:"raw"`
 }
 
+// alertSink writes alerts as JSON lines, one writer at a time.
+type alertSink struct {
+	mu     sync.Mutex
+	w      io.Writer
+	Alerts atomic.Int64 // alerts written
+	errs   atomic.Int64 // alerts lost to write errors
+}
+
+func (s *alertSink) write(al Alert) {
+	line, err := json.Marshal(al)
+	if err == nil {
+		s.mu.Lock()
+		_, err = s.w.Write(append(line, '\n'))
+		s.mu.Unlock()
+	}
+	if err != nil {
+		s.errs.Add(1)
+		return
+	}
+	s.Alerts.Add(1)
+}
+
 // SigmaDetector matches events against a rule index and writes one JSON
 // line per alert to its sink. Per-tenant rule exclusions live in the index.
 type SigmaDetector struct {
-	ix     *sigma.Index
-	mu     sync.Mutex
-	sink   io.Writer
-	Alerts atomic.Int64
-	errs   atomic.Int64
+	alertSink
+	ix *sigma.Index
 }
 
 // NewSigmaDetector returns a detector over rules writing alerts to sink.
 func NewSigmaDetector(rules []*sigma.Rule, sink io.Writer) *SigmaDetector {
-	return &SigmaDetector{ix: sigma.NewIndex(rules), sink: sink}
+	return &SigmaDetector{alertSink: alertSink{w: sink}, ix: sigma.NewIndex(rules)}
 }
 
 // Index exposes the rule index (for per-tenant exclusions).
@@ -71,19 +90,7 @@ func (d *SigmaDetector) Detect(ev *event.Event) {
 		if r.Aggregation != nil {
 			continue // feeds a correlation, not a direct alert
 		}
-		line, err := json.Marshal(Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: r.ID, Title: r.Title, Level: r.Level,
+		d.write(Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: r.ID, Title: r.Title, Level: r.Level,
 			Credit: r.Credit(), Source: ev.Source, Host: ev.Host, Raw: ev.Raw})
-		if err != nil {
-			d.errs.Add(1)
-			continue
-		}
-		d.mu.Lock()
-		_, err = d.sink.Write(append(line, '\n'))
-		d.mu.Unlock()
-		if err != nil {
-			d.errs.Add(1)
-			continue
-		}
-		d.Alerts.Add(1)
 	}
 }

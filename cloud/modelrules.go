@@ -1,11 +1,8 @@
 package cloud
 
 import (
-	"encoding/json"
 	"io"
 	"net/netip"
-	"sync"
-	"sync/atomic"
 
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/model"
@@ -22,10 +19,8 @@ import (
 //     logs of the Internet connection — LGWAN reaches the Internet only
 //     through sanitization or screen transfer (3(2)①).
 type ModelDetector struct {
-	zones  map[string][]zoneNet // tenant -> subnets of its My Number and LGWAN zones
-	mu     sync.Mutex
-	sink   io.Writer
-	Alerts atomic.Int64
+	alertSink
+	zones map[string][]zoneNet // tenant -> subnets of its My Number and LGWAN zones
 }
 
 type zoneNet struct {
@@ -36,7 +31,7 @@ type zoneNet struct {
 
 // NewModelDetector builds the detector from the tenants' loaded models.
 func NewModelDetector(tenants []Tenant, sink io.Writer) *ModelDetector {
-	d := &ModelDetector{zones: map[string][]zoneNet{}, sink: sink}
+	d := &ModelDetector{alertSink: alertSink{w: sink}, zones: map[string][]zoneNet{}}
 	for _, t := range tenants {
 		if t.Loaded == nil {
 			continue
@@ -89,16 +84,7 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 		default:
 			continue
 		}
-		line, err := json.Marshal(al)
-		if err != nil {
-			return
-		}
-		d.mu.Lock()
-		_, err = d.sink.Write(append(line, '\n'))
-		d.mu.Unlock()
-		if err == nil {
-			d.Alerts.Add(1)
-		}
+		d.write(al)
 		return
 	}
 }
