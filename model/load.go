@@ -134,48 +134,21 @@ func errAt(meta *strictyaml.Meta, path, field, code string, msg, hint diag.Text)
 	return meta.Diag(diag.Error, path, field, code, msg, hint)
 }
 
-// register adds v under id to idx, reporting duplicates.
-func register[T any](diags *diag.List, idx map[string]*T, id string, v *T, meta *strictyaml.Meta, path string, what diag.Text) {
+// register adds v under id to idx, reporting duplicates with the position
+// of the first definition.
+func register[P interface{ Origin() *strictyaml.Meta }](diags *diag.List, idx map[string]P, id string, v P, path string, what diag.Text) {
 	if id == "" {
 		return // the decoder already reported the missing id
 	}
 	if prev, dup := idx[id]; dup {
-		pm := metaOf(prev)
-		diags.Add(errAt(meta, path, "id", "duplicate-id",
+		pm := prev.Origin()
+		diags.Add(errAt(v.Origin(), path, "id", "duplicate-id",
 			diag.T(fmt.Sprintf("%sの ID %q が重複しています（最初の定義: %s:%d）", what.JA, id, pm.File, pm.Pos.Line),
 				fmt.Sprintf("duplicate %s id %q (first defined at %s:%d)", what.EN, id, pm.File, pm.Pos.Line)),
 			diag.T("ID はモデル全体で一意にしてください", "IDs must be unique across the model")))
 		return
 	}
 	idx[id] = v
-}
-
-func metaOf(v any) *strictyaml.Meta {
-	switch t := v.(type) {
-	case *Zone:
-		return &t.Meta
-	case *System:
-		return &t.Meta
-	case *Asset:
-		return &t.Meta
-	case *Host:
-		return &t.Meta
-	case *Communication:
-		return &t.Meta
-	case *Vendor:
-		return &t.Meta
-	case *Service:
-		return &t.Meta
-	case *Person:
-		return &t.Meta
-	case *Department:
-		return &t.Meta
-	case *Division:
-		return &t.Meta
-	case *Flow:
-		return &t.Meta
-	}
-	return &strictyaml.Meta{}
 }
 
 func (m *Model) index(diags *diag.List) {
@@ -212,30 +185,30 @@ func (m *Model) index(diags *diag.List) {
 				m.Org = o
 			}
 			for i := range o.People {
-				register(diags, m.PersonByID, o.People[i].ID, &o.People[i], &o.People[i].Meta, fmt.Sprintf("organization.people[%d]", i), diag.T("人", "person"))
+				register(diags, m.PersonByID, o.People[i].ID, &o.People[i], fmt.Sprintf("organization.people[%d]", i), diag.T("人", "person"))
 			}
 			for i := range o.Departments {
 				d := &o.Departments[i]
-				register(diags, m.DeptByID, d.ID, d, &d.Meta, fmt.Sprintf("organization.departments[%d]", i), diag.T("部局", "department"))
+				register(diags, m.DeptByID, d.ID, d, fmt.Sprintf("organization.departments[%d]", i), diag.T("部局", "department"))
 				for j := range d.Divisions {
-					register(diags, m.DivByID, d.Divisions[j].ID, &d.Divisions[j], &d.Divisions[j].Meta, fmt.Sprintf("organization.departments[%d].divisions[%d]", i, j), diag.T("課室", "division"))
+					register(diags, m.DivByID, d.Divisions[j].ID, &d.Divisions[j], fmt.Sprintf("organization.departments[%d].divisions[%d]", i, j), diag.T("課室", "division"))
 				}
 			}
 		}
 		for i := range doc.Zones {
 			z := &doc.Zones[i]
 			m.Zones = append(m.Zones, z)
-			register(diags, m.ZoneByID, z.ID, z, &z.Meta, fmt.Sprintf("zones[%d]", i), diag.T("ゾーン", "zone"))
+			register(diags, m.ZoneByID, z.ID, z, fmt.Sprintf("zones[%d]", i), diag.T("ゾーン", "zone"))
 		}
 		for i := range doc.Systems {
 			s := &doc.Systems[i]
 			m.Systems = append(m.Systems, s)
-			register(diags, m.SystemByID, s.ID, s, &s.Meta, fmt.Sprintf("systems[%d]", i), diag.T("システム", "system"))
+			register(diags, m.SystemByID, s.ID, s, fmt.Sprintf("systems[%d]", i), diag.T("システム", "system"))
 		}
 		for i := range doc.Assets {
 			a := &doc.Assets[i]
 			m.Assets = append(m.Assets, a)
-			register(diags, m.AssetByID, a.ID, a, &a.Meta, fmt.Sprintf("assets[%d]", i), diag.T("情報資産", "asset"))
+			register(diags, m.AssetByID, a.ID, a, fmt.Sprintf("assets[%d]", i), diag.T("情報資産", "asset"))
 		}
 		for i := range doc.Hosts {
 			h := &doc.Hosts[i]
@@ -243,29 +216,29 @@ func (m *Model) index(diags *diag.List) {
 				h.Count = 1
 			}
 			m.Hosts = append(m.Hosts, h)
-			register(diags, m.HostByID, h.ID, h, &h.Meta, fmt.Sprintf("hosts[%d]", i), diag.T("ホスト", "host"))
+			register(diags, m.HostByID, h.ID, h, fmt.Sprintf("hosts[%d]", i), diag.T("ホスト", "host"))
 		}
 		for i := range doc.Communications {
 			c := &doc.Communications[i]
 			m.Communications = append(m.Communications, c)
-			register(diags, m.CommByID, c.ID, c, &c.Meta, fmt.Sprintf("communications[%d]", i), diag.T("特定通信", "specific communication"))
+			register(diags, m.CommByID, c.ID, c, fmt.Sprintf("communications[%d]", i), diag.T("特定通信", "specific communication"))
 		}
 		for i := range doc.Flows {
 			f := &doc.Flows[i]
 			m.Flows = append(m.Flows, f)
 			if f.ID != "" {
-				register(diags, flowIDs, f.ID, f, &f.Meta, fmt.Sprintf("flows[%d]", i), diag.T("通信経路", "flow"))
+				register(diags, flowIDs, f.ID, f, fmt.Sprintf("flows[%d]", i), diag.T("通信経路", "flow"))
 			}
 		}
 		for i := range doc.Vendors {
 			v := &doc.Vendors[i]
 			m.Vendors = append(m.Vendors, v)
-			register(diags, m.VendorByID, v.ID, v, &v.Meta, fmt.Sprintf("vendors[%d]", i), diag.T("委託先", "vendor"))
+			register(diags, m.VendorByID, v.ID, v, fmt.Sprintf("vendors[%d]", i), diag.T("委託先", "vendor"))
 		}
 		for i := range doc.Services {
 			s := &doc.Services[i]
 			m.Services = append(m.Services, s)
-			register(diags, m.ServiceByID, s.ID, s, &s.Meta, fmt.Sprintf("services[%d]", i), diag.T("外部サービス", "service"))
+			register(diags, m.ServiceByID, s.ID, s, fmt.Sprintf("services[%d]", i), diag.T("外部サービス", "service"))
 		}
 	}
 	for _, h := range m.Hosts {

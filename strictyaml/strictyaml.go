@@ -45,6 +45,10 @@ type Meta struct {
 	keys []keyPos
 }
 
+// Origin returns m itself; through embedding it gives generic code the
+// Meta of any decoded struct.
+func (m *Meta) Origin() *Meta { return m }
+
 // At returns the position of field's key, or of the object when the field
 // was absent.
 func (m *Meta) At(field string) Pos {
