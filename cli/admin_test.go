@@ -14,7 +14,7 @@ import (
 
 func TestAdminCreate(t *testing.T) {
 	dir := t.TempDir()
-	code, out, errs := runKyojin(t, "admin", "--data", dir, "--name", "ciso", "--role", "ciso", "create")
+	code, out, errs := run(t, "admin", "--data", dir, "--name", "ciso", "--role", "ciso", "create")
 	if code != 0 {
 		t.Fatalf("admin create: %d %s %s", code, out, errs)
 	}
@@ -54,11 +54,11 @@ func TestAdminCreate(t *testing.T) {
 		{"admin", "--data", dir, "--name", "x", "--role", "wizard", "create"},
 		{"admin", "--data", dir, "--name", "x", "--role", "staff", "delete"},
 	} {
-		if code, _, _ := runKyojin(t, bad...); code != 2 {
+		if code, _, _ := run(t, bad...); code != 2 {
 			t.Errorf("%v: code %d, want 2", bad, code)
 		}
 	}
-	if code, _, errs := runKyojin(t, "admin", "--data", dir, "--name", "ciso", "--role", "staff", "create"); code != 1 || !strings.Contains(errs, "already exists") {
+	if code, _, errs := run(t, "admin", "--data", dir, "--name", "ciso", "--role", "staff", "create"); code != 1 || !strings.Contains(errs, "already exists") {
 		t.Errorf("duplicate user: %d %s", code, errs)
 	}
 }

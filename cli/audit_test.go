@@ -25,25 +25,25 @@ func TestAuditVerifyAndExport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	code, out, errs := runKyojin(t, "audit", "--data", dir, "verify")
+	code, out, errs := run(t, "audit", "--data", dir, "verify")
 	if code != 0 || !strings.Contains(out, "エントリ 3 件") {
 		t.Errorf("verify intact: %d %q %q", code, out, errs)
 	}
-	code, out, _ = runKyojin(t, "audit", "--data", dir, "--action", "login", "export")
+	code, out, _ = run(t, "audit", "--data", dir, "--action", "login", "export")
 	if code != 0 || strings.Count(out, "\n") != 3 || strings.Contains(out, "user.create") {
 		t.Errorf("export csv filtered: %d %q", code, out)
 	}
-	code, out, _ = runKyojin(t, "audit", "--data", dir, "--format", "json", "--actor", "admin", "export")
+	code, out, _ = run(t, "audit", "--data", dir, "--format", "json", "--actor", "admin", "export")
 	if code != 0 || strings.Count(out, `"seq"`) != 3 {
 		t.Errorf("export json: %d %q", code, out)
 	}
-	if code, _, _ := runKyojin(t, "audit", "--data", dir, "--since", "yesterday", "export"); code != 2 {
+	if code, _, _ := run(t, "audit", "--data", dir, "--since", "yesterday", "export"); code != 2 {
 		t.Errorf("bad --since: %d", code)
 	}
 	if _, err := s.SQL().Exec(`UPDATE audit_log SET target='user/y' WHERE seq=2`); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ = runKyojin(t, "audit", "--data", dir, "verify")
+	code, out, _ = run(t, "audit", "--data", dir, "verify")
 	if code != 1 || !strings.Contains(out, "改ざん: seq 2: modified") {
 		t.Errorf("verify tampered: %d %q", code, out)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
@@ -12,12 +11,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
+// runCLI is run with the results in the order the catalog tests read them.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	t.Setenv("KYOJIN_LANG", "")
-	var out, errb bytes.Buffer
-	code = Main(args, strings.NewReader(""), &out, &errb)
-	return out.String(), errb.String(), code
+	code, stdout, stderr = run(t, args...)
+	return stdout, stderr, code
 }
 
 func TestCatalogGolden(t *testing.T) {

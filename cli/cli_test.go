@@ -12,6 +12,7 @@ import (
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	t.Setenv("KYOJIN_LANG", "") // messages in the default language, whatever the caller's environment
 	var out, errb bytes.Buffer
 	code = Main(args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -16,30 +15,24 @@ import (
 	"github.com/kyojin/kyojin/store/sqlite"
 )
 
-func runKyojin(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = Main(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 func TestDBMigrateStatus(t *testing.T) {
 	dir := t.TempDir()
-	code, out, _ := runKyojin(t, "db", "--data", dir, "status")
+	code, out, _ := run(t, "db", "--data", dir, "status")
 	if code != 1 || !strings.Contains(out, "未適用") {
 		t.Errorf("status before migrate: code %d, out %q", code, out)
 	}
-	code, out, errs := runKyojin(t, "db", "--data", dir, "migrate")
+	code, out, errs := run(t, "db", "--data", dir, "migrate")
 	if code != 0 || !strings.Contains(out, "適用済み") {
 		t.Errorf("migrate: code %d, out %q, err %q", code, out, errs)
 	}
-	if code, _, _ := runKyojin(t, "db", "--data", dir, "status"); code != 0 {
+	if code, _, _ := run(t, "db", "--data", dir, "status"); code != 0 {
 		t.Errorf("status after migrate: code %d", code)
 	}
-	if code, _, _ := runKyojin(t, "db", "--data", dir, "frobnicate"); code != 2 {
+	if code, _, _ := run(t, "db", "--data", dir, "frobnicate"); code != 2 {
 		t.Errorf("bad subcommand: code %d", code)
 	}
-	if code, _, _ := runKyojin(t, "db", "--db", "mysql://x", "status"); code != 2 {
+	if code, _, _ := run(t, "db", "--db", "mysql://x", "status"); code != 2 {
 		t.Errorf("bad --db: code %d", code)
 	}
 }
@@ -88,18 +81,18 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	s.Close()
 
 	file := filepath.Join(t.TempDir(), "backup.json")
-	if code, out, errs := runKyojin(t, "backup", "--data", src, file); code != 0 {
+	if code, out, errs := run(t, "backup", "--data", src, file); code != 0 {
 		t.Fatalf("backup: %d %s %s", code, out, errs)
 	}
 	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("backup file mode: %v %v", fi.Mode(), err)
 	}
-	if code, _, errs := runKyojin(t, "backup", "--data", src, file); code != 2 || !strings.Contains(errs, "already exists") {
+	if code, _, errs := run(t, "backup", "--data", src, file); code != 2 || !strings.Contains(errs, "already exists") {
 		t.Errorf("backup over existing file: %d %s", code, errs)
 	}
 
 	dst := t.TempDir()
-	if code, out, errs := runKyojin(t, "restore", "--data", dst, file); code != 0 {
+	if code, out, errs := run(t, "restore", "--data", dst, file); code != 0 {
 		t.Fatalf("restore: %d %s %s", code, out, errs)
 	}
 	r, err := sqlite.Open(filepath.Join(dst, "kyojin.db"))
@@ -110,12 +103,12 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	if got := dump(t, r); !reflect.DeepEqual(got, want) {
 		t.Errorf("restored state differs:\n got %+v\nwant %+v", got, want)
 	}
-	if code, _, errs := runKyojin(t, "restore", "--data", dst, file); code != 1 || !strings.Contains(errs, "not empty") {
+	if code, _, errs := run(t, "restore", "--data", dst, file); code != 1 || !strings.Contains(errs, "not empty") {
 		t.Errorf("restore into non-empty store: %d %s", code, errs)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte("{not json"), 0o600)
-	if code, _, errs := runKyojin(t, "restore", "--data", t.TempDir(), bad); code != 2 || !strings.Contains(errs, "not a kyojin backup") {
+	if code, _, errs := run(t, "restore", "--data", t.TempDir(), bad); code != 2 || !strings.Contains(errs, "not a kyojin backup") {
 		t.Errorf("restore of garbage: %d %s", code, errs)
 	}
 
@@ -123,7 +116,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	// backup and a restore.
 	srv := pgtest.Start(t)
 	dsn := srv.NewDB(t)
-	if code, out, errs := runKyojin(t, "restore", "--db", dsn, file); code != 0 {
+	if code, out, errs := run(t, "restore", "--db", dsn, file); code != 0 {
 		t.Fatalf("restore to postgres: %d %s %s", code, out, errs)
 	}
 	p, err := postgres.Open(dsn)

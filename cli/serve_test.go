@@ -111,7 +111,7 @@ func TestServeDemoHTTPS(t *testing.T) {
 }
 
 func TestServeDev(t *testing.T) {
-	if code, _, errs := runKyojin(t, "serve", "--dev", "--data", t.TempDir(), "--listen", "0.0.0.0:0"); code != 2 || !strings.Contains(errs, "loopback") {
+	if code, _, errs := run(t, "serve", "--dev", "--data", t.TempDir(), "--listen", "0.0.0.0:0"); code != 2 || !strings.Contains(errs, "loopback") {
 		t.Errorf("--dev on all interfaces: %d %s", code, errs)
 	}
 	out, _ := startServe(t, regexp.MustCompile(`開発モード、平文 HTTP）: http://\S+/\n`), "--dev", "--data", t.TempDir(), "--listen", "127.0.0.1:0")
@@ -130,11 +130,11 @@ func TestServeDev(t *testing.T) {
 func TestServeBadConfig(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "kyojin.yaml")
 	os.WriteFile(cfg, []byte("listen: \":8443\"\nlisten_port: 1\n"), 0o600)
-	code, _, errs := runKyojin(t, "serve", "--config", cfg)
+	code, _, errs := run(t, "serve", "--config", cfg)
 	if code != 2 || !strings.Contains(errs, "kyojin.yaml:2:1") || !strings.Contains(errs, "listen_port") {
 		t.Errorf("bad config: %d %s", code, errs)
 	}
-	if code, _, errs := runKyojin(t, "serve", "--model", "../check/testdata/cases/lg-001-direct.bad.yaml", "--data", t.TempDir()); code != 2 {
+	if code, _, errs := run(t, "serve", "--model", "../check/testdata/cases/lg-001-direct.bad.yaml", "--data", t.TempDir()); code != 2 {
 		t.Errorf("invalid model: %d %s", code, errs)
 	}
 }
@@ -152,11 +152,11 @@ func TestServeDemoLoadsEmbeddedAssessment(t *testing.T) {
 }
 
 func TestServeAssessmentNeedsModel(t *testing.T) {
-	code, _, errs := runKyojin(t, "serve", "--dev", "--data", t.TempDir(), "--assessment", "x.yaml")
+	code, _, errs := run(t, "serve", "--dev", "--data", t.TempDir(), "--assessment", "x.yaml")
 	if code != 2 || !strings.Contains(errs, "--model") {
 		t.Errorf("--assessment without --model: %d %s", code, errs)
 	}
-	code, _, errs = runKyojin(t, "serve", "--dev", "--data", t.TempDir(), "--model", "../check/testdata/base", "--assessment", "testdata/nonexistent.yaml")
+	code, _, errs = run(t, "serve", "--dev", "--data", t.TempDir(), "--model", "../check/testdata/base", "--assessment", "testdata/nonexistent.yaml")
 	if code != 2 || !strings.Contains(errs, "nonexistent.yaml") {
 		t.Errorf("missing assessment file: %d %s", code, errs)
 	}

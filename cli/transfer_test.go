@@ -58,11 +58,11 @@ func TestServeTransferListeners(t *testing.T) {
 func TestServeTransferConfig(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "kyojin.yaml")
 	os.WriteFile(cfg, []byte("transfer:\n  internet_listen: 127.0.0.1:9001\n"), 0o600)
-	if code, _, errs := runKyojin(t, "serve", "--config", cfg); code != 2 || !strings.Contains(errs, "lgwan_listen") {
+	if code, _, errs := run(t, "serve", "--config", cfg); code != 2 || !strings.Contains(errs, "lgwan_listen") {
 		t.Errorf("one listener: %d %s", code, errs)
 	}
 	os.WriteFile(cfg, []byte("transfer:\n  internet_listen: 127.0.0.1:9001\n  lgwan_listen: 127.0.0.1:9001\n"), 0o600)
-	if code, _, errs := runKyojin(t, "serve", "--config", cfg); code != 2 || !strings.Contains(errs, "別にしてください") {
+	if code, _, errs := run(t, "serve", "--config", cfg); code != 2 || !strings.Contains(errs, "別にしてください") {
 		t.Errorf("same listener twice: %d %s", code, errs)
 	}
 }
