@@ -15,7 +15,6 @@ import (
 	"github.com/kyojin/kyojin/store/sqlite"
 )
 
-
 func TestDBMigrateStatus(t *testing.T) {
 	dir := t.TempDir()
 	code, out, _ := run(t, "db", "--data", dir, "status")
