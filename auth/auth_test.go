@@ -337,3 +337,33 @@ func TestPermissionsAndScopes(t *testing.T) {
 		t.Error("CanGrant rules wrong")
 	}
 }
+
+func TestTenantsFor(t *testing.T) {
+	cases := []struct {
+		name   string
+		grants []store.Grant
+		home   string
+		want   string // "all", "" (none) or a comma list
+	}{
+		{"soc operator sees all", []store.Grant{{Role: "soc-operator"}}, "", "all"},
+		{"csirt sees its tenant", []store.Grant{{Role: "csirt", Scope: "tenant:a"}, {Role: "csirt", Scope: "tenant:b"}}, "h", "a,b"},
+		{"ciso sees home", []store.Grant{{Role: "ciso"}}, "h", "h"},
+		{"ciso without home sees none", []store.Grant{{Role: "ciso"}}, "", ""},
+		{"staff sees none", []store.Grant{{Role: "staff"}}, "h", ""},
+		{"officer sees none", []store.Grant{{Role: "security-officer", Scope: "department:x"}}, "h", ""},
+	}
+	for _, c := range cases {
+		sub := &Subject{Grants: c.grants}
+		ts := sub.TenantsFor(PermAlertsView, c.home)
+		got := strings.Join(ts.List(), ",")
+		if ts.All {
+			got = "all"
+		}
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+		if c.want == "" && !ts.Empty() {
+			t.Errorf("%s: not empty", c.name)
+		}
+	}
+}

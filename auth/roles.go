@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -28,6 +29,13 @@ const (
 	RoleStaff Role = "staff"
 	// RoleAuditor is an 監査人 (clause 7): reads everything, changes nothing.
 	RoleAuditor Role = "auditor"
+	// RoleSOCOperator is an operator of the prefecture's security cloud
+	// (自治体情報セキュリティクラウド, seed 004 Appendix 3): sees and handles
+	// the alerts and incidents of every member body.
+	RoleSOCOperator Role = "soc-operator"
+	// RoleCSIRT is a CSIRT member of one body (clause 1(9)); the grant is
+	// scoped "tenant:ID" to that body's security-cloud tenant.
+	RoleCSIRT Role = "csirt"
 )
 
 // RoleInfo describes a role.
@@ -48,6 +56,8 @@ var Roles = []RoleInfo{
 	{RoleSystemAdministrator, "情報システム管理者", "System administrator", "1(5)", "system", true},
 	{RoleStaff, "職員", "Staff", "1(6)", "", false},
 	{RoleAuditor, "監査人（閲覧のみ）", "Auditor (read-only)", "7", "", true},
+	{RoleSOCOperator, "セキュリティクラウド運用者", "Security cloud operator", "Appendix 3", "", true},
+	{RoleCSIRT, "CSIRT要員", "CSIRT member", "1(9)", "tenant", true},
 }
 
 // Info returns the description of r, or false for an unknown role.
@@ -101,32 +111,51 @@ const (
 	PermTransferUse     Permission = "transfer.use"     // send and receive files
 	PermTransferApprove Permission = "transfer.approve" // 上長承認 of transfers
 	PermTransferRelease Permission = "transfer.release" // release a quarantined original
+	// Security cloud and CSIRT (packages cloud, incident). These are
+	// tenant-scoped: see Subject.TenantsFor.
+	PermAlertsView        Permission = "alerts.view"
+	PermAlertsHandle      Permission = "alerts.handle" // acknowledge, suppress, close
+	PermEventsSearch      Permission = "events.search"
+	PermIncidentsView     Permission = "incidents.view"
+	PermIncidentsHandle   Permission = "incidents.handle" // create, triage, transition, attach evidence
+	PermIncidentsReport   Permission = "incidents.report" // staff report form (clause 5.3)
+	PermIndicatorsPublish Permission = "indicators.publish"
 )
 
 // matrix is the permission matrix; docs/permissions.md shows it and
 // TestPermissionMatrixDoc keeps the two in sync.
 var matrix = map[Permission][]Role{
-	PermDashboard:      {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	PermDashboard:      {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor, RoleSOCOperator, RoleCSIRT},
 	PermModelView:      {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
 	PermFindingsView:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
 	PermAuditView:      {RoleCISO, RoleChiefOfficer, RoleAuditor},
 	PermAuditExport:    {RoleCISO, RoleChiefOfficer, RoleAuditor},
 	PermUsersView:      {RoleCISO, RoleChiefOfficer, RoleAuditor},
 	PermUsersManage:    {RoleCISO, RoleChiefOfficer},
-	PermSelfMFA:        {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	PermSelfMFA:        {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor, RoleSOCOperator, RoleCSIRT},
 	PermAssessmentView: {RoleCISO, RoleChiefOfficer, RoleAuditor},
 	PermActivityView:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleAuditor},
-	PermSelfPassword:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor},
+	PermSelfPassword:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleAuditor, RoleSOCOperator, RoleCSIRT},
 	// Auditors read the audit log of transfers; they neither send nor approve.
 	PermTransferUse:     {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff},
 	PermTransferApprove: {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager},
 	// Releasing an unsanitized original into LGWAN is an exception decided
 	// at the top (standards clause 1(1)-(2)).
 	PermTransferRelease: {RoleCISO, RoleChiefOfficer},
+	// The prefecture SOC sees every tenant; a body's CSIRT and its
+	// organisation-wide officers see that body only (Subject.TenantsFor).
+	PermAlertsView:      {RoleCISO, RoleChiefOfficer, RoleAuditor, RoleSOCOperator, RoleCSIRT},
+	PermAlertsHandle:    {RoleCISO, RoleChiefOfficer, RoleSOCOperator, RoleCSIRT},
+	PermEventsSearch:    {RoleCISO, RoleChiefOfficer, RoleAuditor, RoleSOCOperator, RoleCSIRT},
+	PermIncidentsView:   {RoleCISO, RoleChiefOfficer, RoleAuditor, RoleSOCOperator, RoleCSIRT},
+	PermIncidentsHandle: {RoleCISO, RoleChiefOfficer, RoleSOCOperator, RoleCSIRT},
+	// Every member of staff must be able to report an incident (clause 5.3).
+	PermIncidentsReport:   {RoleCISO, RoleChiefOfficer, RoleSecurityOfficer, RoleSecurityManager, RoleSystemAdministrator, RoleStaff, RoleSOCOperator, RoleCSIRT},
+	PermIndicatorsPublish: {RoleSOCOperator},
 }
 
 // Permissions lists every permission in display order.
-var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA, PermAssessmentView, PermActivityView, PermSelfPassword, PermTransferUse, PermTransferApprove, PermTransferRelease}
+var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA, PermAssessmentView, PermActivityView, PermSelfPassword, PermTransferUse, PermTransferApprove, PermTransferRelease, PermAlertsView, PermAlertsHandle, PermEventsSearch, PermIncidentsView, PermIncidentsHandle, PermIncidentsReport, PermIndicatorsPublish}
 
 // RoleHas reports whether role r carries permission p.
 func RoleHas(r Role, p Permission) bool { return slices.Contains(matrix[p], r) }
@@ -194,6 +223,51 @@ func (s *Subject) ScopeFor(p Permission) Scope {
 		}
 	}
 	return sc
+}
+
+// TenantScope says which security-cloud tenants a subject may see for a
+// tenant-scoped permission. The zero value sees nothing (fail closed).
+type TenantScope struct {
+	All bool
+	IDs map[string]bool
+}
+
+// Has reports whether tenant id is visible.
+func (t TenantScope) Has(id string) bool { return t.All || t.IDs[id] }
+
+// Empty reports whether nothing is visible.
+func (t TenantScope) Empty() bool { return !t.All && len(t.IDs) == 0 }
+
+// List returns the visible tenant IDs, sorted; nil with All.
+func (t TenantScope) List() []string {
+	if t.All {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(t.IDs))
+}
+
+// TenantsFor computes the tenants whose data the subject may see for p. A
+// security cloud operator sees every tenant; a CSIRT grant scoped
+// "tenant:ID" sees that tenant; other organisation-wide roles holding p
+// (CISO, auditor…) see the console's home tenant, the body the console is
+// deployed for. With no home tenant they see none.
+func (s *Subject) TenantsFor(p Permission, home string) TenantScope {
+	ts := TenantScope{IDs: map[string]bool{}}
+	for _, g := range s.Grants {
+		if !RoleHas(Role(g.Role), p) {
+			continue
+		}
+		kind, id, _ := strings.Cut(g.Scope, ":")
+		switch {
+		case Role(g.Role) == RoleSOCOperator:
+			ts.All = true
+		case kind == "tenant" && id != "":
+			ts.IDs[id] = true
+		case g.Scope == "" && home != "":
+			ts.IDs[home] = true
+		}
+	}
+	return ts
 }
 
 // CanGrant reports whether the subject may give role r to someone. Only

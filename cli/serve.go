@@ -245,7 +245,7 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 		defer cleanup()
 	}
 	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Assessment: ar, Secure: !dev,
-		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}, Transfer: tsvc})
+		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}, Transfer: tsvc, HomeTenant: cfg.HomeTenant})
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,10 @@ type Config struct {
 	Session            SessionConfig  `yaml:"session"`
 	Lockout            LockoutConfig  `yaml:"lockout"`
 	Transfer           TransferConfig `yaml:"transfer"`
+	// HomeTenant is the security-cloud tenant ID of the body running this
+	// console; organisation-wide roles see that tenant's alerts and
+	// incidents. Empty in a console that only shows posture.
+	HomeTenant string `yaml:"home_tenant"`
 }
 
 // TransferConfig enables the zone-to-zone file transfer. Each side has its

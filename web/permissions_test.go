@@ -14,7 +14,7 @@ import (
 
 // roleUsers creates one user per role; every privileged one has TOTP.
 func roleUsers(e *env) map[auth.Role]*store.User {
-	scopes := map[auth.Role]string{auth.RoleSecurityOfficer: "department:somu", auth.RoleSecurityManager: "division:jumin", auth.RoleSystemAdministrator: "system:juki"}
+	scopes := map[auth.Role]string{auth.RoleSecurityOfficer: "department:somu", auth.RoleSecurityManager: "division:jumin", auth.RoleSystemAdministrator: "system:juki", auth.RoleCSIRT: "tenant:kakuu"}
 	out := map[auth.Role]*store.User{}
 	for _, ri := range auth.Roles {
 		out[ri.Role] = e.user(strings.ReplaceAll(string(ri.Role), "-", ""), ri.Privileged, store.Grant{Role: string(ri.Role), Scope: scopes[ri.Role]})

@@ -55,6 +55,10 @@ type Options struct {
 	// Transfer is the zone-to-zone file transfer; nil (or a request on
 	// the console's own listener) hides its pages.
 	Transfer *transfer.Service
+	// HomeTenant is the security-cloud tenant this console is deployed for
+	// (config home_tenant): what organisation-wide roles see on the alert,
+	// event and incident pages (auth.Subject.TenantsFor).
+	HomeTenant string
 	// Secure marks cookies Secure and uses the __Host- prefix. Only the
 	// loopback development mode turns it off.
 	Secure bool
