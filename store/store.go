@@ -172,6 +172,7 @@ type Store interface {
 	CountAudit(ctx context.Context, f AuditFilter) (int, error)
 
 	TransferStore
+	AlertStore
 
 	Setting(ctx context.Context, key string) (string, error) // ErrNotFound when unset
 	SetSetting(ctx context.Context, key, value string) error

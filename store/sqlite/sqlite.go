@@ -15,7 +15,7 @@ import (
 )
 
 // Migrations are the schema versions, oldest first.
-var Migrations = sqlstore.Migrations(sqlstore.Types{Serial: "INTEGER PRIMARY KEY AUTOINCREMENT", Ref: "INTEGER", Blob: "BLOB"})
+var Migrations = sqlstore.Migrations(sqlstore.Types{Serial: "INTEGER PRIMARY KEY AUTOINCREMENT", Ref: "INTEGER", Blob: "BLOB", Engine: "sqlite"})
 
 // Open opens (creating if needed) the database file at path. Call Migrate
 // before use.

@@ -11,13 +11,17 @@ type Types struct {
 	Serial string // auto-increment primary key
 	Ref    string // integer referring to such a key
 	Blob   string // byte string
+	// Engine is "sqlite" or "postgres": the few migrations whose SQL
+	// cannot be shared (alerts: partitions and row-level security) are
+	// chosen by it.
+	Engine string
 }
 
 // Migrations returns the schema history written for the engine's types.
 // Both engines get the same versions and names, so a backup taken on one
 // restores on the other. Never edit an applied migration: add a new one.
 func Migrations(t Types) []store.Migration {
-	r := strings.NewReplacer("{{serial}}", t.Serial, "{{ref}}", t.Ref, "{{blob}}", t.Blob)
+	r := strings.NewReplacer("{{serial}}", t.Serial, "{{ref}}", t.Ref, "{{blob}}", t.Blob, "{{alerts}}", alertsSQL[t.Engine])
 	out := make([]store.Migration, len(migrations))
 	for i, m := range migrations {
 		out[i] = store.Migration{Version: i + 1, Name: m.name, SQL: r.Replace(m.sql)}
@@ -138,4 +142,7 @@ CREATE TABLE download_links (
 	expires_at BIGINT NOT NULL,
 	used_at BIGINT NOT NULL DEFAULT 0
 );`},
+	// Security-cloud alerts and suppressions (issue 8 §3, §4); the SQL
+	// per engine is in alertsSQL.
+	{"alerts and suppressions", `{{alerts}}`},
 }

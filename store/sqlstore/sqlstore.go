@@ -30,6 +30,13 @@ type Dialect struct {
 	IsConflict func(err error) bool
 	// BeginAudit starts the append transaction (SQLite needs BEGIN IMMEDIATE).
 	BeginAudit func(ctx context.Context, db *sql.DB) (*sql.Tx, error)
+	// ScopeTx limits a transaction to a tenant scope ("*", a
+	// comma-separated id list, or "" for none) for row-level security; nil
+	// where the engine has none (the queries filter by tenant anyway).
+	ScopeTx func(ctx context.Context, tx *sql.Tx, tenants string) error
+	// EnsureAlertPartition creates the alerts partition holding t (nil
+	// where the table is not partitioned).
+	EnsureAlertPartition func(ctx context.Context, db *sql.DB, t time.Time) error
 }
 
 // DB is a store.Store over a database/sql handle.

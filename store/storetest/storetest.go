@@ -41,6 +41,10 @@ func Run(t *testing.T, open Opener) {
 		{"DumpRestore", testDumpRestore},
 		{"Transfers", testTransfers},
 		{"DownloadLinks", testDownloadLinks},
+		{"AlertDedup", testAlertDedup},
+		{"AlertSuppression", testAlertSuppression},
+		{"AlertIsolation", testAlertIsolation},
+		{"AlertHandling", testAlertHandling},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
