@@ -305,30 +305,71 @@ func hasModels(cfg *cloud.Config) bool {
 
 // attachDetection loads the Sigma rules of cfg.Rules (reporting each rule
 // that cannot load), adds the rules generated from the tenants' models, and
-// sends alerts to cfg.Alerts.
+// sends alerts to the console's store when cfg.DB is set (cloudAlertStore)
+// and/or to the JSON-lines file cfg.Alerts (default STORE/alerts.jsonl
+// without db).
 func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), error) {
+	var f *os.File
 	alerts := cfg.Alerts
-	if alerts == "" {
+	if alerts == "" && cfg.DB == "" {
 		alerts = filepath.Join(cfg.Store, "alerts.jsonl")
 	}
-	f, err := os.OpenFile(alerts, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: %w", err)
+	var w io.Writer
+	if alerts != "" {
+		var err error
+		if f, err = os.OpenFile(alerts, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+			return nil, fmt.Errorf("alerts: %w", err)
+		}
+		w = f
 	}
-	ds := cloud.Detectors{cloud.NewModelDetector(cfg.Tenants, f)}
+	closeAll := func() {
+		if f != nil {
+			f.Close()
+		}
+	}
+	var sink *cloud.StoreSink
+	if cfg.DB != "" {
+		var err error
+		var closeStore func()
+		if sink, closeStore, err = cloudAlertStore(env, cfg); err != nil {
+			closeAll()
+			return nil, err
+		}
+		closeFile := closeAll
+		closeAll = func() {
+			sink.Close()
+			closeStore()
+			s := sink.Stats()
+			env.Log.Info("cloud: alerts", "raised", s.Raised, "created", s.Created, "merged", s.Merged, "suppressed", s.Suppressed, "dropped", s.Dropped, "failed", s.Failed)
+			closeFile()
+		}
+	}
+	md := cloud.NewModelDetector(cfg.Tenants, w)
+	ds := cloud.Detectors{md}
+	var sd *cloud.SigmaDetector
 	if cfg.Rules != "" {
 		set, bad, err := sigma.LoadDir(cfg.Rules, nil)
 		if err != nil {
-			f.Close()
+			closeAll()
 			return nil, fmt.Errorf("rules: %w", err)
 		}
 		for _, fe := range bad {
 			env.Log.Warn("sigma rule not loaded", "rule", fe.Error())
 		}
-		ds = append(ds, cloud.NewSigmaDetector(set.Rules, f))
+		sd = cloud.NewSigmaDetector(set.Rules, w)
+		ds = append(ds, sd)
 		fmt.Fprintf(env.Stderr, "Sigma ルール %d 件を読み込みました（読み込めないもの %d 件）\n", len(set.Rules), len(bad))
 	}
+	if sink != nil {
+		md.SendTo(sink)
+		if sd != nil {
+			sd.SendTo(sink)
+		}
+		fmt.Fprintf(env.Stderr, "アラートの保存先: %s\n", cloudDBLabel(cfg.DB))
+	}
 	in.SetDetector(ds)
-	fmt.Fprintf(env.Stderr, "アラートの出力先: %s\n", alerts)
-	return func() { f.Close() }, nil
+	if alerts != "" {
+		fmt.Fprintf(env.Stderr, "アラートの出力先: %s\n", alerts)
+	}
+	return closeAll, nil
 }

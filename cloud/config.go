@@ -29,6 +29,12 @@ type Config struct {
 	// is the JSON-lines file their matches are appended to.
 	Rules  string `yaml:"rules"`
 	Alerts string `yaml:"alerts"`
+	// DB stores alerts in the console's store (alertconfig.go): a
+	// postgres:// URL or the console's data directory (its kyojin.db).
+	DB          string   `yaml:"db"`
+	DedupWindow Duration `yaml:"dedup_window"` // default 10m
+	DedupBy     []string `yaml:"dedup_by"`     // default host, src_ip, dst_ip
+	AlertQueue  int      `yaml:"alert_queue"`  // bounded alert queue; default 8192
 
 	loc *time.Location
 }
@@ -113,6 +119,7 @@ func (c *Config) check(base string, diags *diag.List) {
 	if !filepath.IsAbs(c.Store) {
 		c.Store = filepath.Join(base, c.Store)
 	}
+	c.checkAlerts(base, diags)
 	listeners := map[string]*Listener{}
 	for i := range c.Listeners {
 		l := &c.Listeners[i]

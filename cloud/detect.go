@@ -39,18 +39,36 @@ type Alert struct {
 	Credit string    `json:"credit"`
 	Source string    `json:"source"`
 	Host   string    `json:"host,omitempty"`
+	SrcIP  string    `json:"src_ip,omitempty"`
+	DstIP  string    `json:"dst_ip,omitempty"`
 	Raw    string    `json:"raw"`
 }
 
-// alertSink writes alerts as JSON lines, one writer at a time.
+// alertSink writes alerts as JSON lines, one writer at a time, and/or
+// raises them on an AlertSink (SendTo; the alert store, alerts.go).
 type alertSink struct {
 	mu     sync.Mutex
 	w      io.Writer
+	to     AlertSink
 	Alerts atomic.Int64 // alerts written
 	errs   atomic.Int64 // alerts lost to write errors
 }
 
+// SendTo raises every alert on to as well (w may then be nil); call
+// before the intake starts.
+func (s *alertSink) SendTo(to AlertSink) { s.to = to }
+
 func (s *alertSink) write(al Alert) {
+	if s.to != nil {
+		if !s.to.Raise(al) {
+			s.errs.Add(1) // the sink counted and logged it
+		} else if s.w == nil {
+			s.Alerts.Add(1)
+		}
+		if s.w == nil {
+			return
+		}
+	}
 	line, err := json.Marshal(al)
 	if err == nil {
 		s.mu.Lock()
@@ -91,6 +109,6 @@ func (d *SigmaDetector) Detect(ev *event.Event) {
 			continue // feeds a correlation, not a direct alert
 		}
 		d.write(Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: r.ID, Title: r.Title, Level: r.Level,
-			Credit: r.Credit(), Source: ev.Source, Host: ev.Host, Raw: ev.Raw})
+			Credit: r.Credit(), Source: ev.Source, Host: ev.Host, SrcIP: ev.Fields[event.SrcIP], DstIP: ev.Fields[event.DstIP], Raw: ev.Raw})
 	}
 }

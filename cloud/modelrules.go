@@ -72,7 +72,7 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 		if !n.p.Contains(a.Unmap()) {
 			continue
 		}
-		al := Alert{Time: ev.Time, Tenant: ev.Tenant, Source: ev.Source, Host: ev.Host, Raw: ev.Raw,
+		al := Alert{Time: ev.Time, Tenant: ev.Tenant, Source: ev.Source, Host: ev.Host, SrcIP: ip, DstIP: ev.Fields[event.DstIP], Raw: ev.Raw,
 			Credit: "kyojin model rule (generated from the tenant's model, zone " + n.zone + ")"}
 		switch {
 		case n.typ == model.ZoneMyNumber:

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/kyojin/kyojin/cloud"
+)
+
+// cloudAlertStore opens (and migrates) the console's store named by the
+// cloud configuration's db — a postgres:// URL or the console's data
+// directory — and starts the alert sink writing into it. Alerts that the
+// store cannot take go to STORE/alerts-unstored.jsonl.
+func cloudAlertStore(env *Env, cfg *cloud.Config) (*cloud.StoreSink, func(), error) {
+	sf := storeFlags{data: cfg.DB}
+	if cloud.IsPostgres(cfg.DB) {
+		sf = storeFlags{db: cfg.DB}
+	}
+	st, err := sf.openMigrated(context.Background())
+	if err != nil {
+		return nil, nil, err
+	}
+	fb, err := os.OpenFile(filepath.Join(cfg.Store, "alerts-unstored.jsonl"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	sink := cloud.NewStoreSink(st, cloud.StoreSinkOptions{Window: cfg.DedupWindow.Duration, DedupBy: cfg.DedupBy,
+		Queue: cfg.AlertQueue, Fallback: fb, Log: env.Log})
+	return sink, func() { fb.Close(); st.Close() }, nil
+}
+
+// cloudDBLabel names the alert store for the operator without the
+// password a postgres URL may carry.
+func cloudDBLabel(db string) string {
+	if !cloud.IsPostgres(db) {
+		return filepath.Join(db, "kyojin.db")
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/store/sqlite"
+)
+
+// TestCloudServeAlertStore: with db set, `kyojin cloud serve` writes Sigma
+// alerts into the console's SQLite store with dedup, and no JSON-lines
+// file unless alerts is set.
+func TestCloudServeAlertStore(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	os.MkdirAll(filepath.Join(dir, "rules"), 0o700)
+	os.WriteFile(filepath.Join(dir, "rules", "exe.yml"), []byte(`title: Executable download
+id: 11111111-2222-3333-4444-555555555555
+author: kyojin tests
+logsource: {category: proxy}
+detection:
+  selection: {c-uri|endswith: .exe}
+  condition: selection
+level: high
+`), 0o600)
+	cfg := filepath.Join(dir, "cloud.yaml")
+	os.WriteFile(cfg, []byte("store: store\ntimezone: UTC\nrules: "+filepath.Join(dir, "rules")+"\ndb: console-data\ndedup_window: 1h\nlisteners:\n  - {name: tcp, type: tcp, format: squid, address: \""+addr+"\"}\ntenants:\n  - {id: city-a, name: A市, sources: [{listener: tcp}]}\n"), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	old := serveContext
+	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
+	defer func() { serveContext = old }()
+	done := make(chan int)
+	var errs string
+	go func() {
+		var code int
+		code, _, errs = runCloudCLI(t, "", "cloud", "serve", "--config", cfg)
+		done <- code
+	}()
+	var c net.Conn
+	for range 100 {
+		if c, err = net.Dial("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c == nil {
+		cancel()
+		<-done
+		t.Fatal("serve did not listen: " + errs)
+	}
+	for range 4 {
+		fmt.Fprintf(c, "1700000000.000 5 10.20.0.7 TCP_MISS/200 5000 GET http://dl.example/setup.exe - HIER_DIRECT/203.0.113.9 application/octet-stream\n")
+	}
+	c.Close()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "kyojin.db") {
+		t.Errorf("serve does not name the alert store: %s", errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "store", "alerts.jsonl")); err == nil {
+		t.Error("alerts.jsonl written although db is set and alerts is not")
+	}
+	st, err := sqlite.Open(filepath.Join(dir, "console-data", "kyojin.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	list, n, err := st.ListAlerts(context.Background(), store.AlertFilter{Tenants: store.OneTenant("city-a")})
+	if err != nil || n != 1 || list[0].Count != 4 || !strings.Contains(list[0].Credit, "kyojin tests") {
+		t.Fatalf("stored alerts: %d %+v %v", n, list, err)
+	}
+}
