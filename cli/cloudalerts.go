@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 
 	"github.com/kyojin/kyojin/cloud"
+	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/web"
 )
 
 // cloudAlertStore opens (and migrates) the console's store named by the
@@ -43,4 +46,21 @@ func cloudDBLabel(db string) string {
 		return "postgres"
 	}
 	return u.Redacted()
+}
+
+// consoleEvents opens the security cloud's event store named by the
+// console configuration's events, for /events (nil when unset).
+func consoleEvents(env *Env, cfg *web.Config) (*eventstore.Store, error) {
+	if cfg.Events == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(cfg.Events); err != nil {
+		return nil, &ExitError{Code: 2, Err: fmt.Errorf("events: %w", err), Hint: "events はクラウド設定の store（イベントの保存先）を指定します"}
+	}
+	st, err := eventstore.Open(cfg.Events)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(env.Stdout, "イベントの保存先: %s\n", cfg.Events)
+	return st, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,23 @@ level: high
 	list, n, err := st.ListAlerts(context.Background(), store.AlertFilter{Tenants: store.OneTenant("city-a")})
 	if err != nil || n != 1 || list[0].Count != 4 || !strings.Contains(list[0].Credit, "kyojin tests") {
 		t.Fatalf("stored alerts: %d %+v %v", n, list, err)
+	}
+}
+
+// The console configuration's events directory reaches `kyojin serve`
+// (for /events); a missing directory is a configuration error.
+func TestServeEventsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "cloud-store")
+	os.MkdirAll(events, 0o700)
+	cfg := filepath.Join(dir, "kyojin.yaml")
+	os.WriteFile(cfg, []byte("home_tenant: city-a\nevents: "+events+"\n"), 0o600)
+	out, _ := startServe(t, regexp.MustCompile(`イベントの保存先: .*\n`), "--dev", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0")
+	if !strings.Contains(out.String(), events) {
+		t.Errorf("startup output: %s", out.String())
+	}
+	os.WriteFile(cfg, []byte("events: "+filepath.Join(dir, "nope")+"\n"), 0o600)
+	if code, _, errs := run(t, "serve", "--dev", "--config", cfg, "--data", filepath.Join(dir, "data2"), "--listen", "127.0.0.1:0"); code != 2 || !strings.Contains(errs, "nope") {
+		t.Errorf("missing events directory: %d %s", code, errs)
 	}
 }

@@ -244,7 +244,11 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 		}
 		defer cleanup()
 	}
-	console, err := web.New(web.Options{Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Assessment: ar, Secure: !dev,
+	events, err := consoleEvents(env, cfg)
+	if err != nil {
+		return err
+	}
+	console, err := web.New(web.Options{Events: events, Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Assessment: ar, Secure: !dev,
 		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}, Transfer: tsvc, HomeTenant: cfg.HomeTenant})
 	if err != nil {
 		return err

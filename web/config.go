@@ -35,6 +35,9 @@ type Config struct {
 	// console; organisation-wide roles see that tenant's alerts and
 	// incidents. Empty in a console that only shows posture.
 	HomeTenant string `yaml:"home_tenant"`
+	// Events is the security cloud's event store directory (the store of
+	// the cloud configuration), searched by /events.
+	Events string `yaml:"events"`
 }
 
 // TransferConfig enables the zone-to-zone file transfer. Each side has its

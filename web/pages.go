@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ func (s *Server) routes() {
 	m.Handle("POST /users/{id}/reset-mfa", s.require(auth.PermUsersManage, s.userAction(s.userResetMFA)))
 	m.Handle("POST /users/{id}/reset-password", s.require(auth.PermUsersManage, s.userResetPassword))
 	s.transferRoutes()
+	s.alertRoutes()
 	m.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 }
 
@@ -78,6 +80,8 @@ var nav = []navItem{
 	{"/audit", "監査ログ", auth.PermAuditView},
 	{"/users", "利用者と権限", auth.PermUsersView},
 	{"/transfer", "ファイル転送", auth.PermTransferUse},
+	{"/alerts", "アラート", auth.PermAlertsView},
+	{"/events", "イベント検索", auth.PermEventsSearch},
 	{"/account/mfa", "二要素認証", auth.PermSelfMFA},
 	{"/account/password", "パスワード", auth.PermSelfPassword},
 }
@@ -134,9 +138,11 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"tr":      tr,
-	"sevIn":   func(lang string, s check.Severity) string { return s.Label(lang) },
-	"hasRole": func(has map[string]string, r auth.Role) bool { _, ok := has[string(r)]; return ok },
+	"tr":         tr,
+	"sevIn":      func(lang string, s check.Severity) string { return s.Label(lang) },
+	"hasRole":    func(has map[string]string, r auth.Role) bool { _, ok := has[string(r)]; return ok },
+	"levelClass": levelClass,
+	"levelJA":    levelJA,
 }
 
 func joinStrings[T fmt.Stringer](xs []T) string {
@@ -552,20 +558,26 @@ func (s *Server) findingsPage(w http.ResponseWriter, r *http.Request) error {
 func auditFilter(r *http.Request) (store.AuditFilter, error) {
 	q := r.URL.Query()
 	f := store.AuditFilter{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action"))}
+	return f, dateRange(q, &f.Since, &f.Until)
+}
+
+// dateRange reads the query's since and until dates (YYYY-MM-DD, JST);
+// until includes its whole day.
+func dateRange(q url.Values, since, until *time.Time) error {
 	for _, p := range []struct {
 		key string
 		dst *time.Time
 		add time.Duration
-	}{{"since", &f.Since, 0}, {"until", &f.Until, 24 * time.Hour}} {
+	}{{"since", since, 0}, {"until", until, 24 * time.Hour}} {
 		if v := q.Get(p.key); v != "" {
 			t, err := time.ParseInLocation("2006-01-02", v, jst)
 			if err != nil {
-				return f, errStatus(http.StatusBadRequest, "日付は YYYY-MM-DD の形式で指定してください。")
+				return errStatus(http.StatusBadRequest, "日付は YYYY-MM-DD の形式で指定してください。")
 			}
 			*p.dst = t.Add(p.add)
 		}
 	}
-	return f, nil
+	return nil
 }
 
 const auditPageSize = 100

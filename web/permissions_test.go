@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/auth"
@@ -25,9 +26,10 @@ func roleUsers(e *env) map[auth.Role]*store.User {
 // Every role against every page and action: the console must answer
 // exactly as the permission matrix (docs/permissions.md) says.
 func TestPermissionMatrix(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withEvents(t, time.Now()))
 	users := roleUsers(e)
 	victim := e.user("victim", false, store.Grant{Role: "staff"})
+	alert := cloudData(t, e)["kakuu"] // the home tenant's and the CSIRT's tenant
 	gets := []struct {
 		path string
 		perm auth.Permission
@@ -37,6 +39,8 @@ func TestPermissionMatrix(t *testing.T) {
 		{"/audit", auth.PermAuditView}, {"/audit/export?format=csv", auth.PermAuditExport},
 		{"/users", auth.PermUsersView}, {fmt.Sprintf("/users/%d", victim.ID), auth.PermUsersView}, {"/account/mfa", auth.PermSelfMFA},
 		{"/account/password", auth.PermSelfPassword},
+		{"/alerts", auth.PermAlertsView}, {fmt.Sprintf("/alerts/%d", alert), auth.PermAlertsView}, {"/alerts/export", auth.PermAlertsView},
+		{"/events", auth.PermEventsSearch}, {"/events?tenant=kakuu", auth.PermEventsSearch},
 	}
 	for _, ri := range auth.Roles {
 		b := e.browser()
@@ -54,6 +58,29 @@ func TestPermissionMatrix(t *testing.T) {
 		_, dash := b.get("/")
 		if got, want := strings.Contains(dash, `id="activity-san"`), auth.RoleHas(ri.Role, auth.PermActivityView); got != want {
 			t.Errorf("%s: activity on the dashboard %v, want %v", ri.Role, got, want)
+		}
+		for _, n := range []struct {
+			href string
+			perm auth.Permission
+		}{{`href="/alerts"`, auth.PermAlertsView}, {`href="/events"`, auth.PermEventsSearch}} {
+			if got, want := strings.Contains(dash, n.href), auth.RoleHas(ri.Role, n.perm); got != want {
+				t.Errorf("%s: menu %s %v, want %v", ri.Role, n.href, got, want)
+			}
+		}
+		for _, p := range []struct {
+			path string
+			form url.Values
+		}{
+			{fmt.Sprintf("/alerts/%d/status", alert), url.Values{"status": {"acknowledged"}}},
+			{fmt.Sprintf("/alerts/%d/suppress", alert), url.Values{"hours": {"1"}, "reason": {"matrix"}}},
+		} {
+			want := 403
+			if auth.RoleHas(ri.Role, auth.PermAlertsHandle) {
+				want = 200 // after the redirect
+			}
+			if code, _ := b.post(p.path, p.form); code != want {
+				t.Errorf("%s POST %s: %d, want %d", ri.Role, p.path, code, want)
+			}
 		}
 		posts := []struct {
 			path string
