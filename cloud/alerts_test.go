@@ -153,8 +153,9 @@ func TestStoreSinkDedupSuppression(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("tenant a: %d %v", n, err)
 	}
-	if list[1].Count != 100 || len(list[1].Events) != store.MaxAlertEvents || list[0].Count != 1 || list[1].Credit != "c" {
-		t.Errorf("tenant a alerts: %+v", list)
+	full, err := st.Alert(ctx, store.OneTenant("a"), list[1].ID)
+	if err != nil || list[1].Count != 100 || len(full.Events) != store.MaxAlertEvents || list[0].Count != 1 || list[1].Credit != "c" {
+		t.Errorf("tenant a alerts: %+v %v", list, err)
 	}
 	sups, _ := st.Suppressions(ctx, store.OneTenant("b"), t0)
 	if len(sups) != 1 || sups[0].Hits != 5 {
@@ -272,8 +273,10 @@ func TestIntakeToAlertStore(t *testing.T) {
 	counts := map[string]int64{}
 	for _, a := range list {
 		counts[a.SrcIP] = a.Count
-		if a.Tenant != "city-a" || !strings.Contains(a.Credit, "kyojin tests") || a.Level != "high" || a.Events[0].Raw == "" {
-			t.Errorf("alert %+v", a)
+		full, err := st.Alert(ctx, store.OneTenant("city-a"), a.ID)
+		if err != nil || a.Tenant != "city-a" || !strings.Contains(a.Credit, "kyojin tests") || a.Level != "high" ||
+			int64(len(full.Events)) != a.Count || !strings.Contains(full.Events[0].Raw, "TCP_MISS/200") || full.Events[0].Source != "squid" {
+			t.Errorf("alert %+v %v", full, err)
 		}
 	}
 	if counts["10.20.0.7"] != 7 || counts["10.20.0.8"] != 1 {

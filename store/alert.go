@@ -155,11 +155,12 @@ type AlertStore interface {
 	// is not closed and was last seen within window is merged into it;
 	// any other hit becomes a new alert with status "new".
 	RecordAlerts(ctx context.Context, hits []Alert, window time.Duration, now time.Time) (RecordStats, error)
-	// Alert returns one alert; ErrNotFound also when it belongs to a
-	// tenant outside ts.
+	// Alert returns one alert with its events; ErrNotFound also when it
+	// belongs to a tenant outside ts.
 	Alert(ctx context.Context, ts Tenants, id int64) (*Alert, error)
-	// ListAlerts returns the matching alerts, last seen first, and how
-	// many match in all (ignoring Limit and Offset).
+	// ListAlerts returns the matching alerts, last seen first (without
+	// their Events: Alert loads them), and how many match in all
+	// (ignoring Limit and Offset).
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, int, error)
 	// SetAlertStatus moves an alert to status and appends note to its
 	// history; ErrNotFound outside ts, ErrInvalid for an unknown status.

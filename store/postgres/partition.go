@@ -19,11 +19,12 @@ type partitions struct {
 	days map[string]bool
 }
 
-// ensure creates alerts_pYYYYMMDD for the UTC day of t when missing. The
-// bounds are Unix microseconds, the unit of first_seen.
+// ensure creates alerts_pYYYYMMDD and alert_events_pYYYYMMDD for the UTC
+// day of t when missing. The bounds are Unix microseconds, the unit of
+// first_seen; dropping a day (retention) is dropping its two partitions.
 func (p *partitions) ensure(ctx context.Context, db *sql.DB, t time.Time) error {
 	day := t.UTC().Truncate(24 * time.Hour)
-	name := "alerts_p" + day.Format("20060102")
+	name := day.Format("20060102")
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.days[name] {
@@ -37,10 +38,12 @@ func (p *partitions) ensure(ctx context.Context, db *sql.DB, t time.Time) error 
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLockKey); err != nil {
 		return err
 	}
-	// name and bounds are generated here, never from input.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF alerts FOR VALUES FROM (%d) TO (%d)`,
-		name, day.UnixMicro(), day.Add(24*time.Hour).UnixMicro())); err != nil {
-		return fmt.Errorf("create partition %s: %w", name, err)
+	// names and bounds are generated here, never from input.
+	for _, parent := range []string{"alerts", "alert_events"} {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s_p%s PARTITION OF %s FOR VALUES FROM (%d) TO (%d)`,
+			parent, name, parent, day.UnixMicro(), day.Add(24*time.Hour).UnixMicro())); err != nil {
+			return fmt.Errorf("create partition %s_p%s: %w", parent, name, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err

@@ -74,10 +74,10 @@ func TestAlertsRowLevelSecurity(t *testing.T) {
 	if strings.Join(parts, ",") != "alerts_p20261121,alerts_p20261122" {
 		t.Errorf("partitions = %v", parts)
 	}
-	if _, err := admin.ExecContext(ctx, `GRANT SELECT ON alerts, alert_suppressions TO kyojin_reader`); err != nil {
+	if _, err := admin.ExecContext(ctx, `GRANT SELECT ON alerts, alert_events, alert_suppressions TO kyojin_reader`); err != nil {
 		t.Fatal(err)
 	}
-	count := func(db *sql.DB, scope string) int {
+	count := func(db *sql.DB, scope string, table ...string) int {
 		t.Helper()
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
@@ -90,7 +90,11 @@ func TestAlertsRowLevelSecurity(t *testing.T) {
 			}
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts`).Scan(&n); err != nil {
+		tbl := "alerts"
+		if len(table) > 0 {
+			tbl = table[0]
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+tbl).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -105,8 +109,10 @@ func TestAlertsRowLevelSecurity(t *testing.T) {
 		db   *sql.DB
 	}{{"owner (FORCE)", s.SQL()}, {"reader", reader}} {
 		for scope, want := range map[string]int{"-": 0, "": 0, "town-a": 2, "town-b": 2, "town-a,town-b": 4, "*": 4, "town-c": 0} {
-			if got := count(db.db, scope); got != want {
-				t.Errorf("%s with kyojin.tenants=%q sees %d rows, want %d", db.name, scope, got, want)
+			for _, tbl := range []string{"alerts", "alert_events"} { // one event per alert
+				if got := count(db.db, scope, tbl); got != want {
+					t.Errorf("%s with kyojin.tenants=%q sees %d rows of %s, want %d", db.name, scope, got, tbl, want)
+				}
 			}
 		}
 	}

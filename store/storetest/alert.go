@@ -40,9 +40,19 @@ func testAlertDedup(t *testing.T, s store.Store, _ Opener) {
 	if total != 2 || len(list) != 2 {
 		t.Fatalf("town-a r1: %d %+v", total, list)
 	}
-	a := list[0]
-	if a.DedupKey != "10.0.0.1" {
-		a = list[1]
+	id := list[0].ID
+	if list[0].DedupKey != "10.0.0.1" {
+		id = list[1].ID
+	}
+	a, err := s.Alert(ctx, store.AllTenants, id)
+	must(t, err)
+	if list[0].Events != nil || list[1].Events != nil {
+		t.Error("ListAlerts loads events")
+	}
+	for i, ev := range a.Events {
+		if want := t0.Add(time.Duration(i) * time.Second); !ev.Time.Equal(want) || ev.Raw != fmt.Sprintf("line 10.0.0.1 %s", want.Format(time.RFC3339)) {
+			t.Fatalf("event %d: %+v", i, ev)
+		}
 	}
 	if a.Count != 30 || len(a.Events) != store.MaxAlertEvents || !a.FirstSeen.Equal(t0) || !a.LastSeen.Equal(t0.Add(29*time.Second)) || a.Status != store.AlertNew {
 		t.Fatalf("deduplicated alert: count %d events %d first %v last %v status %s", a.Count, len(a.Events), a.FirstSeen, a.LastSeen, a.Status)
@@ -54,6 +64,16 @@ func testAlertDedup(t *testing.T, s store.Store, _ Opener) {
 	must(t, err)
 	if st.Merged != 1 || got.Count != 31 || len(got.Events) != store.MaxAlertEvents {
 		t.Fatalf("merge into stored: %+v count %d", st, got.Count)
+	}
+	// An alert with room for events gets the later hits' events.
+	other, _, err := s.ListAlerts(ctx, store.AlertFilter{Tenants: store.AllTenants, Tenant: "town-b"})
+	must(t, err)
+	_, err = s.RecordAlerts(ctx, []store.Alert{Hit("town-b", "r1", "10.0.0.1", t0.Add(time.Minute)), Hit("town-b", "r1", "10.0.0.1", t0.Add(2*time.Minute))}, w, t0)
+	must(t, err)
+	b, err := s.Alert(ctx, store.AllTenants, other[0].ID)
+	must(t, err)
+	if b.Count != 3 || len(b.Events) != 3 || !b.Events[2].Time.Equal(t0.Add(2*time.Minute)) || b.Events[0].Ref != "" {
+		t.Fatalf("events appended: %+v", b)
 	}
 	// …one beyond the window starts a new alert…
 	st, err = s.RecordAlerts(ctx, []store.Alert{Hit("town-a", "r1", "10.0.0.1", t0.Add(30*time.Minute))}, w, t0)
