@@ -204,6 +204,7 @@ func mustJSON(v any) string {
 // the events still to insert.
 type openAlert struct {
 	a       store.Alert
+	added   int64 // hits merged in this transaction (applied as an increment)
 	stored  int
 	pending []store.AlertEvent
 	dirty   bool
@@ -301,6 +302,7 @@ func (s *DB) RecordAlerts(ctx context.Context, hits []store.Alert, window time.D
 		}
 		if oa != nil && h.FirstSeen.Sub(oa.a.LastSeen) <= window {
 			oa.a.Count += h.Count
+			oa.added += h.Count
 			if h.LastSeen.After(oa.a.LastSeen) {
 				oa.a.LastSeen = h.LastSeen
 			}
@@ -329,11 +331,18 @@ func (s *DB) RecordAlerts(ctx context.Context, hits []store.Alert, window time.D
 	}
 	for _, oa := range order {
 		a := &oa.a
-		if _, err := update.ExecContext(ctx, ts(a.LastSeen), a.Count, oa.stored+len(oa.pending), ts(nowTS), a.ID, ts(a.FirstSeen)); err != nil {
+		// The update takes the row's lock (PostgreSQL) and returns the
+		// event count it found, so concurrent writers number their events
+		// after each other's.
+		var after int
+		if err := update.QueryRowContext(ctx, ts(a.LastSeen), ts(a.LastSeen), oa.added, len(oa.pending), ts(nowTS), a.ID, ts(a.FirstSeen)).Scan(&after); err != nil {
 			return st, s.wrap("update alert", err)
 		}
-		if err := s.insertEvents(ctx, insertEv, a, oa.stored, oa.pending); err != nil {
-			return st, err
+		before := after - len(oa.pending)
+		if room := store.MaxAlertEvents - before; room > 0 {
+			if err := s.insertEvents(ctx, insertEv, a, before, oa.pending[:min(room, len(oa.pending))]); err != nil {
+				return st, err
+			}
 		}
 	}
 	for j, n := range supHits {
@@ -358,8 +367,13 @@ const (
 	findOpenAlertSQL = `SELECT id, first_seen, last_seen, hit_count, event_count FROM alerts
 		WHERE tenant=? AND rule=? AND dedup_key=? AND last_seen>=? AND status IN ('new', 'acknowledged')
 		ORDER BY last_seen DESC LIMIT 1`
-	insertAlertSQL      = `INSERT INTO alerts (` + alertInsertCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
-	updateAlertSQL      = `UPDATE alerts SET last_seen=?, hit_count=?, event_count=?, updated_at=? WHERE id=? AND first_seen=?`
+	insertAlertSQL = `INSERT INTO alerts (` + alertInsertCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	// Increments, not absolute values: several writers (detection
+	// workers on one PostgreSQL) may merge into the same alert at once.
+	// event_count counts the events offered (it may pass MaxAlertEvents;
+	// only that many are stored).
+	updateAlertSQL = `UPDATE alerts SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END, hit_count = hit_count + ?,
+		event_count = event_count + ?, updated_at=? WHERE id=? AND first_seen=? RETURNING event_count`
 	insertAlertEventSQL = `INSERT INTO alert_events (alert_id, tenant, first_seen, seq, at, source, host, raw, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
@@ -376,6 +390,7 @@ func (s *DB) findOpenAlert(ctx context.Context, find *sql.Stmt, h *store.Alert, 
 		return nil, s.wrap("find open alert", err)
 	}
 	oa.a.FirstSeen, oa.a.LastSeen = fromTS(first), fromTS(last)
+	oa.stored = min(oa.stored, store.MaxAlertEvents)
 	return oa, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,5 +253,44 @@ func testAlertHandling(t *testing.T, s store.Store, _ Opener) {
 	}
 	if _, err := s.Alert(ctx, sc, 1<<40); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing alert: %v", err)
+	}
+}
+
+// testAlertConcurrentMerge: several writers (detection workers sharing
+// one database) merging into the same alert lose no count.
+func testAlertConcurrentMerge(t *testing.T, s store.Store, _ Opener) {
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	_, err := s.RecordAlerts(ctx, []store.Alert{Hit("town-a", "r1", "k", t0)}, time.Hour, t0)
+	must(t, err)
+	const writers, rounds, per = 6, 8, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*rounds)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				h := Hit("town-a", "r1", "k", t0.Add(time.Duration(w*rounds+r+1)*time.Second))
+				h.Count = per
+				if _, err := s.RecordAlerts(ctx, []store.Alert{h}, time.Hour, t0); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	list, n, err := s.ListAlerts(ctx, store.AlertFilter{Tenants: store.AllTenants})
+	must(t, err)
+	if n != 1 || list[0].Count != 1+writers*rounds*per || !list[0].LastSeen.Equal(t0.Add(writers*rounds*time.Second)) {
+		t.Fatalf("after concurrent merges: %d alerts, %+v", n, list)
+	}
+	a, err := s.Alert(ctx, store.AllTenants, list[0].ID)
+	must(t, err)
+	if len(a.Events) != store.MaxAlertEvents {
+		t.Errorf("events: %d", len(a.Events))
 	}
 }

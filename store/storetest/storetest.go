@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"AlertSuppression", testAlertSuppression},
 		{"AlertIsolation", testAlertIsolation},
 		{"AlertHandling", testAlertHandling},
+		{"AlertConcurrentMerge", testAlertConcurrentMerge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
