@@ -171,3 +171,21 @@ type AlertStore interface {
 	// all), newest first.
 	Suppressions(ctx context.Context, ts Tenants, at time.Time) ([]Suppression, error)
 }
+
+// RaiseAlert records one alert raised outside the security cloud's
+// detection (the console's tamper checks, an incident, a mail gateway
+// verdict): a convenience over RecordAlerts for a single hit. It fills
+// FirstSeen/LastSeen (now) and Count (1) when unset; a.DedupKey decides
+// which raises within window are one alert. Tenant and Rule are required.
+func RaiseAlert(ctx context.Context, s AlertStore, a Alert, window time.Duration, now time.Time) (RecordStats, error) {
+	if a.FirstSeen.IsZero() {
+		a.FirstSeen = now
+	}
+	if a.LastSeen.IsZero() {
+		a.LastSeen = a.FirstSeen
+	}
+	if a.Count < 1 {
+		a.Count = 1
+	}
+	return s.RecordAlerts(ctx, []Alert{a}, window, now)
+}

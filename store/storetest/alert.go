@@ -254,6 +254,20 @@ func testAlertHandling(t *testing.T, s store.Store, _ Opener) {
 	if _, err := s.Alert(ctx, sc, 1<<40); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing alert: %v", err)
 	}
+	// Another component raises an alert directly (tamper check, incident).
+	for range 2 {
+		st, err := store.RaiseAlert(ctx, s, store.Alert{Tenant: "town-a", Rule: "KYOJIN-AUDIT-TAMPER", Title: "監査ログの改ざんを検出", Level: "critical",
+			Credit: "kyojin", Source: "web", DedupKey: "audit"}, time.Hour, t0)
+		must(t, err)
+		if st.Created+st.Merged != 1 {
+			t.Fatalf("RaiseAlert: %+v", st)
+		}
+	}
+	raised, n, err := s.ListAlerts(ctx, store.AlertFilter{Tenants: sc, Rule: "KYOJIN-AUDIT-TAMPER"})
+	must(t, err)
+	if n != 1 || raised[0].Count != 2 || !raised[0].FirstSeen.Equal(t0) || raised[0].Status != store.AlertNew {
+		t.Errorf("raised alert: %+v", raised)
+	}
 }
 
 // testAlertConcurrentMerge: several writers (detection workers sharing
