@@ -60,6 +60,11 @@ type StoreSinkOptions struct {
 	Fallback io.Writer
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Created, when set, is called by the writer after each stored batch
+	// with the ids of the alerts it opened (not those merged or
+	// suppressed): the hook for mail and webhook notification. It runs on
+	// the writer goroutine, so it must hand off rather than send.
+	Created func(ids []int64)
 }
 
 // AlertStats are a StoreSink's counters. Every raised alert ends in
@@ -226,6 +231,9 @@ func (s *StoreSink) flush(batch []Alert) {
 			s.created.Add(int64(st.Created))
 			s.suppressed.Add(st.Suppressed)
 			s.merged.Add(int64(len(batch)) - st.Suppressed - int64(st.Created))
+			if s.o.Created != nil && len(st.CreatedIDs) > 0 {
+				s.o.Created(st.CreatedIDs)
+			}
 			return
 		}
 	}

@@ -133,7 +133,9 @@ func TestStoreSinkDedupSuppression(t *testing.T) {
 	if err := st.AddSuppression(ctx, &store.Suppression{Tenant: "b", Rule: "noisy", Until: t0.Add(time.Hour), Reason: "known scanner", Who: "soc", CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	sink := NewStoreSink(st, StoreSinkOptions{Window: 10 * time.Minute, Batch: 7, Log: quietLog(), Now: func() time.Time { return t0 }})
+	var created []int64
+	sink := NewStoreSink(st, StoreSinkOptions{Window: 10 * time.Minute, Batch: 7, Log: quietLog(), Now: func() time.Time { return t0 },
+		Created: func(ids []int64) { created = append(created, ids...) }})
 	for i := range 100 {
 		sink.Raise(alertAt("a", "r", "10.0.0.1", t0.Add(time.Duration(i)*time.Second)))
 	}
@@ -152,6 +154,9 @@ func TestStoreSinkDedupSuppression(t *testing.T) {
 	list, n, err := st.ListAlerts(ctx, store.AlertFilter{Tenants: store.OneTenant("a")})
 	if err != nil || n != 2 {
 		t.Fatalf("tenant a: %d %v", n, err)
+	}
+	if len(created) != 3 || created[0] != list[1].ID || created[2] != list[0].ID { // Close waited for the writer
+		t.Errorf("created hook: %v", created)
 	}
 	full, err := st.Alert(ctx, store.OneTenant("a"), list[1].ID)
 	if err != nil || list[1].Count != 100 || len(full.Events) != store.MaxAlertEvents || list[0].Count != 1 || list[1].Credit != "c" {

@@ -140,9 +140,10 @@ func (s *Suppression) Matches(hit *Alert, at time.Time) bool {
 
 // RecordStats says what RecordAlerts did with a batch of hits.
 type RecordStats struct {
-	Created    int   // new alert rows
-	Merged     int   // hits folded into an open alert (dedup)
-	Suppressed int64 // hits dropped by an active suppression (counted on it)
+	Created    int     // new alert rows
+	CreatedIDs []int64 // their ids, for notification (package notify)
+	Merged     int     // hits folded into an open alert (dedup)
+	Suppressed int64   // hits dropped by an active suppression (counted on it)
 }
 
 // AlertStore keeps the security cloud's alerts and suppressions (issue 8 §3,

@@ -328,6 +328,7 @@ func (s *DB) RecordAlerts(ctx context.Context, hits []store.Alert, window time.D
 		}
 		open[key], byID[a.ID] = oa, oa
 		st.Created++
+		st.CreatedIDs = append(st.CreatedIDs, a.ID)
 	}
 	for _, oa := range order {
 		a := &oa.a
