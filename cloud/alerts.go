@@ -90,7 +90,15 @@ type StoreSink struct {
 
 	raised, created, merged, suppressed, dropped, failed atomic.Int64
 	fbMu                                                 sync.Mutex
+
+	// known maps a dedup id to the alert its last hit went to: a hint that
+	// saves the store a lookup (store.AlertStore.RecordAlerts checks it).
+	// Only the writer goroutine uses it.
+	known map[string]int64
 }
+
+// maxKnown bounds the hint cache; when full it starts over.
+const maxKnown = 100_000
 
 // NewStoreSink starts the writer; Close stops it after draining the queue.
 func NewStoreSink(st store.AlertStore, o StoreSinkOptions) *StoreSink {
@@ -115,7 +123,7 @@ func NewStoreSink(st store.AlertStore, o StoreSinkOptions) *StoreSink {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &StoreSink{st: st, o: o, ch: make(chan Alert, o.Queue), done: make(chan struct{})}
+	s := &StoreSink{st: st, o: o, ch: make(chan Alert, o.Queue), done: make(chan struct{}), known: map[string]int64{}}
 	go s.run()
 	return s
 }
@@ -184,7 +192,7 @@ func Hits(batch []Alert, dedupBy []string, window time.Duration) []store.Alert {
 	for i := range batch {
 		al := &batch[i]
 		key := DedupKey(al, dedupBy)
-		id := al.Tenant + "\x00" + al.Rule + "\x00" + key
+		id := dedupID(al.Tenant, al.Rule, key)
 		ev := store.AlertEvent{Time: al.Time, Source: al.Source, Host: al.Host, Raw: al.Raw,
 			Ref: al.Tenant + "/" + al.Time.UTC().Format("2006-01-02")}
 		if j, ok := last[id]; ok && al.Time.Sub(out[j].LastSeen) <= window && out[j].FirstSeen.Sub(al.Time) <= window {
@@ -209,6 +217,10 @@ func Hits(batch []Alert, dedupBy []string, window time.Duration) []store.Alert {
 	return out
 }
 
+func dedupID(tenant, rule, key string) string { return tenant + "\x00" + rule + "\x00" + key }
+
+func hitID(h *store.Alert) string { return dedupID(h.Tenant, h.Rule, h.DedupKey) }
+
 // flush stores a batch, retrying transient failures; what still fails is
 // counted, logged and written to the fallback.
 func (s *StoreSink) flush(batch []Alert) {
@@ -221,6 +233,9 @@ func (s *StoreSink) flush(batch []Alert) {
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
 		}
+		for i := range hits { // a failed attempt may have left ids of rolled-back rows
+			hits[i].ID = s.known[hitID(&hits[i])]
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var st store.RecordStats
 		st, err = s.st.RecordAlerts(ctx, hits, s.o.Window, s.o.Now())
@@ -231,6 +246,14 @@ func (s *StoreSink) flush(batch []Alert) {
 			s.created.Add(int64(st.Created))
 			s.suppressed.Add(st.Suppressed)
 			s.merged.Add(int64(len(batch)) - st.Suppressed - int64(st.Created))
+			if len(s.known) > maxKnown {
+				clear(s.known)
+			}
+			for i := range hits {
+				if hits[i].ID != 0 {
+					s.known[hitID(&hits[i])] = hits[i].ID
+				}
+			}
 			if s.o.Created != nil && len(st.CreatedIDs) > 0 {
 				s.o.Created(st.CreatedIDs)
 			}

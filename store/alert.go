@@ -154,7 +154,11 @@ type AlertStore interface {
 	// its events. A hit matching an active suppression is counted on it
 	// and dropped; a hit whose (tenant, rule, dedup key) has an alert that
 	// is not closed and was last seen within window is merged into it;
-	// any other hit becomes a new alert with status "new".
+	// any other hit becomes a new alert with status "new". A hit's ID, when
+	// set, is a hint (the alert its writer last stored that key into): it
+	// is used only if that alert is still open, within window and of the
+	// hit's tenant, rule and key. RecordAlerts sets each hit's ID to the
+	// alert it was stored in (0 when suppressed).
 	RecordAlerts(ctx context.Context, hits []Alert, window time.Duration, now time.Time) (RecordStats, error)
 	// Alert returns one alert with its events; ErrNotFound also when it
 	// belongs to a tenant outside ts.

@@ -267,14 +267,14 @@ func (s *DB) RecordAlerts(ctx context.Context, hits []store.Alert, window time.D
 	}
 	// One statement of each kind per batch: parsing SQL is most of the
 	// cost of a small statement in SQLite.
-	var stmts [4]*sql.Stmt
-	for i, q := range []string{findOpenAlertSQL, insertAlertSQL, updateAlertSQL, insertAlertEventSQL} {
+	var stmts [5]*sql.Stmt
+	for i, q := range []string{findOpenAlertSQL, insertAlertSQL, updateAlertSQL, insertAlertEventSQL, mergeByIDSQL} {
 		if stmts[i], err = tx.PrepareContext(ctx, s.q(q)); err != nil {
 			return st, s.wrap("prepare alert statements", err)
 		}
 		defer stmts[i].Close()
 	}
-	find, insert, update, insertEv := stmts[0], stmts[1], stmts[2], stmts[3]
+	find, insert, update, insertEv, mergeByID := stmts[0], stmts[1], stmts[2], stmts[3], stmts[4]
 	supHits := map[int]int64{}
 	open := map[string]*openAlert{}
 	byID := map[int64]*openAlert{} // one in-memory copy per row, whatever key found it
@@ -282,12 +282,25 @@ func (s *DB) RecordAlerts(ctx context.Context, hits []store.Alert, window time.D
 	nowTS := now.UTC().Truncate(time.Microsecond)
 	for i := range hits {
 		h := &hits[i]
+		hint := h.ID
+		h.ID = 0
 		if j := slices.IndexFunc(sups, func(sp store.Suppression) bool { return sp.Matches(h, h.LastSeen) }); j >= 0 {
 			supHits[j] += h.Count
 			st.Suppressed += h.Count
 			continue
 		}
 		key := dedupID(h)
+		if hint != 0 && open[key] == nil && byID[hint] == nil {
+			oa, err := s.mergeHinted(ctx, mergeByID, insertEv, h, hint, window, nowTS)
+			if err != nil {
+				return st, err
+			}
+			if oa != nil {
+				open[key], byID[hint], h.ID = oa, oa, hint
+				st.Merged++
+				continue
+			}
+		}
 		oa := open[key]
 		if oa == nil || h.FirstSeen.Sub(oa.a.LastSeen) > window {
 			if oa, err = s.findOpenAlert(ctx, find, h, window); err != nil {
@@ -307,6 +320,7 @@ func (s *DB) RecordAlerts(ctx context.Context, hits []store.Alert, window time.D
 				oa.a.LastSeen = h.LastSeen
 			}
 			oa.take(h.Events)
+			h.ID = oa.a.ID
 			if !oa.dirty {
 				oa.dirty = true
 				order = append(order, oa)
@@ -326,7 +340,7 @@ func (s *DB) RecordAlerts(ctx context.Context, hits []store.Alert, window time.D
 		if err := s.insertEvents(ctx, insertEv, &a, 0, h.Events); err != nil {
 			return st, err
 		}
-		open[key], byID[a.ID] = oa, oa
+		open[key], byID[a.ID], h.ID = oa, oa, a.ID
 		st.Created++
 		st.CreatedIDs = append(st.CreatedIDs, a.ID)
 	}
@@ -354,6 +368,32 @@ func (s *DB) RecordAlerts(ctx context.Context, hits []store.Alert, window time.D
 	return st, s.wrap("commit alerts", tx.Commit())
 }
 
+// mergeHinted merges h straight into alert hint — the id its writer
+// remembers for h's dedup key — when that alert is still open, within the
+// window and really of h's tenant, rule and key: one statement instead of
+// a lookup and an update. nil means the hint did not hold.
+func (s *DB) mergeHinted(ctx context.Context, merge, insertEv *sql.Stmt, h *store.Alert, hint int64, window time.Duration, now time.Time) (*openAlert, error) {
+	var after int
+	var first, last int64
+	err := merge.QueryRowContext(ctx, ts(h.LastSeen), ts(h.LastSeen), h.Count, len(h.Events), ts(now),
+		hint, h.Tenant, h.Rule, h.DedupKey, ts(h.FirstSeen.Add(-window))).Scan(&after, &first, &last)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.wrap("merge alert", err)
+	}
+	oa := &openAlert{a: store.Alert{ID: hint, Tenant: h.Tenant, Rule: h.Rule, DedupKey: h.DedupKey, FirstSeen: fromTS(first), LastSeen: fromTS(last)},
+		stored: min(after, store.MaxAlertEvents)}
+	before := after - len(h.Events)
+	if room := store.MaxAlertEvents - before; room > 0 {
+		if err := s.insertEvents(ctx, insertEv, &oa.a, before, h.Events[:min(room, len(h.Events))]); err != nil {
+			return nil, err
+		}
+	}
+	return oa, nil
+}
+
 // insertEvents stores evs as the events of a from number first on.
 func (s *DB) insertEvents(ctx context.Context, ins *sql.Stmt, a *store.Alert, first int, evs []store.AlertEvent) error {
 	for i, ev := range evs {
@@ -375,6 +415,10 @@ const (
 	// only that many are stored).
 	updateAlertSQL = `UPDATE alerts SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END, hit_count = hit_count + ?,
 		event_count = event_count + ?, updated_at=? WHERE id=? AND first_seen=? RETURNING event_count`
+	mergeByIDSQL = `UPDATE alerts SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END, hit_count = hit_count + ?,
+		event_count = event_count + ?, updated_at=?
+		WHERE id=? AND tenant=? AND rule=? AND dedup_key=? AND last_seen>=? AND status IN ('new', 'acknowledged')
+		RETURNING event_count, first_seen, last_seen`
 	insertAlertEventSQL = `INSERT INTO alert_events (alert_id, tenant, first_seen, seq, at, source, host, raw, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 

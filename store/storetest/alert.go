@@ -308,3 +308,57 @@ func testAlertConcurrentMerge(t *testing.T, s store.Store, _ Opener) {
 		t.Errorf("events: %d", len(a.Events))
 	}
 }
+
+// testAlertHints: a hit's ID hint merges only into an open alert of the
+// same tenant, rule and key within the window; RecordAlerts reports the
+// alert each hit went to.
+func testAlertHints(t *testing.T, s store.Store, _ Opener) {
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	hits := []store.Alert{Hit("town-a", "r1", "k", t0), Hit("town-b", "r1", "k", t0)}
+	_, err := s.RecordAlerts(ctx, hits, time.Hour, t0)
+	must(t, err)
+	a, b := hits[0].ID, hits[1].ID
+	if a == 0 || b == 0 || a == b {
+		t.Fatalf("ids of stored hits: %d %d", a, b)
+	}
+	withHint := func(tenant, key string, hint int64, at time.Time) store.Alert {
+		h := Hit(tenant, "r1", key, at)
+		h.ID = hint
+		return h
+	}
+	for _, c := range []struct {
+		name string
+		hit  store.Alert
+		same bool // stored in the hinted alert
+	}{
+		{"valid hint", withHint("town-a", "k", a, t0.Add(time.Minute)), true},
+		{"another tenant's alert", withHint("town-a", "k", b, t0.Add(2*time.Minute)), false},
+		{"another key", withHint("town-a", "k2", a, t0.Add(3*time.Minute)), false},
+		{"beyond the window", withHint("town-a", "k", a, t0.Add(3*time.Hour)), false},
+		{"no such alert", withHint("town-a", "k3", 1<<40, t0), false},
+	} {
+		batch := []store.Alert{c.hit}
+		_, err := s.RecordAlerts(ctx, batch, time.Hour, t0)
+		must(t, err)
+		if got := batch[0].ID == c.hit.ID; got != c.same || batch[0].ID == 0 {
+			t.Errorf("%s: stored in %d (hint %d)", c.name, batch[0].ID, c.hit.ID)
+		}
+	}
+	ga, err := s.Alert(ctx, store.AllTenants, a)
+	must(t, err)
+	gb, err := s.Alert(ctx, store.AllTenants, b)
+	must(t, err)
+	// town-a's first alert: its own hit, the valid hint, and the hit of
+	// "another tenant's alert" (found by key, not by the foreign hint).
+	if ga.Count != 3 || len(ga.Events) != 3 || gb.Count != 1 || len(gb.Events) != 1 {
+		t.Errorf("counts: town-a %d (%d events), town-b %d (%d events)", ga.Count, len(ga.Events), gb.Count, len(gb.Events))
+	}
+	// A suppressed hit is stored nowhere.
+	must(t, s.AddSuppression(ctx, &store.Suppression{Tenant: "town-a", Rule: "r1", Until: t0.Add(24 * time.Hour), Reason: "r", Who: "w", CreatedAt: t0}))
+	batch := []store.Alert{withHint("town-a", "k", a, t0.Add(4*time.Minute))}
+	_, err = s.RecordAlerts(ctx, batch, time.Hour, t0)
+	must(t, err)
+	if batch[0].ID != 0 {
+		t.Errorf("suppressed hit stored in %d", batch[0].ID)
+	}
+}

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"AlertIsolation", testAlertIsolation},
 		{"AlertHandling", testAlertHandling},
 		{"AlertConcurrentMerge", testAlertConcurrentMerge},
+		{"AlertHints", testAlertHints},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
