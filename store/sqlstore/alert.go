@@ -152,6 +152,27 @@ func (s *DB) scopedTx(ctx context.Context, ts store.Tenants) (*sql.Tx, error) {
 	return tx, nil
 }
 
+// querier is what reads need of a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader returns where to run the reads of a scope: a scoped transaction
+// where the engine has row-level security, else the handle itself (a
+// SQLite transaction would take the write lock and queue the console's
+// reads behind the alert writer).
+func (s *DB) reader(ctx context.Context, ts store.Tenants) (querier, func(), error) {
+	if s.d.ScopeTx == nil {
+		return s.db, func() {}, nil
+	}
+	tx, err := s.scopedTx(ctx, ts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tx, func() { tx.Rollback() }, nil
+}
+
 // tenantCond is the SQL condition of a scope; ok is false when the scope
 // sees nothing.
 func tenantCond(ts store.Tenants) (cond string, args []any, ok bool) {
@@ -445,11 +466,11 @@ func (s *DB) Alert(ctx context.Context, t store.Tenants, id int64) (*store.Alert
 	if !ok {
 		return nil, store.ErrNotFound
 	}
-	tx, err := s.scopedTx(ctx, t)
+	tx, done, err := s.reader(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer done()
 	a, _, err := scanAlert(tx.QueryRowContext(ctx, s.q(`SELECT `+alertCols+` FROM alerts WHERE id=? AND `+cond), append([]any{id}, args...)...))
 	if err != nil {
 		return nil, s.wrap("alert", err)
@@ -516,11 +537,11 @@ func (s *DB) ListAlerts(ctx context.Context, f store.AlertFilter) ([]store.Alert
 	if !ok {
 		return nil, 0, nil
 	}
-	tx, err := s.scopedTx(ctx, f.Tenants)
+	tx, done, err := s.reader(ctx, f.Tenants)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer tx.Rollback()
+	defer done()
 	var total int
 	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM alerts`+where), args...).Scan(&total); err != nil {
 		return nil, 0, s.wrap("count alerts", err)
@@ -603,15 +624,15 @@ func (s *DB) Suppressions(ctx context.Context, t store.Tenants, at time.Time) ([
 	if _, _, ok := tenantCond(t); !ok {
 		return nil, nil
 	}
-	tx, err := s.scopedTx(ctx, t)
+	tx, done, err := s.reader(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer done()
 	return s.suppressions(ctx, tx, t, at)
 }
 
-func (s *DB) suppressions(ctx context.Context, tx *sql.Tx, t store.Tenants, at time.Time) ([]store.Suppression, error) {
+func (s *DB) suppressions(ctx context.Context, tx querier, t store.Tenants, at time.Time) ([]store.Suppression, error) {
 	cond, args, ok := tenantCond(t)
 	if !ok {
 		return nil, nil
