@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kyojin/kyojin/store"
 )
@@ -240,9 +241,30 @@ func (oa *openAlert) take(evs []store.AlertEvent) {
 
 func dedupID(a *store.Alert) string { return a.Tenant + "\x00" + a.Rule + "\x00" + a.DedupKey }
 
+// cleanText makes hostile text storable by both engines: PostgreSQL's
+// TEXT refuses NUL and invalid UTF-8, and one such log line must not make
+// a whole batch of alerts fail. NUL becomes the visible "\x00".
+func cleanText(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", `\x00`)
+	}
+	return s
+}
+
 func normalizeHit(h *store.Alert) error {
 	if !tenantIDRE.MatchString(h.Tenant) || h.Rule == "" {
 		return fmt.Errorf("alert hit tenant %q rule %q: %w", h.Tenant, h.Rule, store.ErrInvalid)
+	}
+	for _, f := range []*string{&h.Rule, &h.Title, &h.Level, &h.Credit, &h.Source, &h.Host, &h.SrcIP, &h.DstIP, &h.DedupKey, &h.Assignee} {
+		*f = cleanText(*f)
+	}
+	for i := range h.Events {
+		ev := &h.Events[i]
+		ev.Raw, ev.Source, ev.Host, ev.Ref = cleanText(ev.Raw), cleanText(ev.Source), cleanText(ev.Host), cleanText(ev.Ref)
+		ev.Time = ev.Time.UTC().Truncate(time.Microsecond)
 	}
 	if h.Count < 1 {
 		h.Count = 1
@@ -587,6 +609,7 @@ func (s *DB) SetAlertStatus(ctx context.Context, t store.Tenants, id int64, stat
 		return s.wrap("alert", err)
 	}
 	note.Time = note.Time.UTC().Truncate(time.Microsecond)
+	note.Author, note.Text = cleanText(note.Author), cleanText(note.Text)
 	a.Notes = append(a.Notes, note)
 	if status == store.AlertAcknowledged && a.Assignee == "" {
 		a.Assignee = note.Author
@@ -607,6 +630,7 @@ func (s *DB) AddSuppression(ctx context.Context, sp *store.Suppression) error {
 		sp.CreatedAt = time.Now()
 	}
 	sp.CreatedAt, sp.Until = sp.CreatedAt.UTC().Truncate(time.Microsecond), sp.Until.UTC().Truncate(time.Microsecond)
+	sp.Rule, sp.Host, sp.SrcIP, sp.Reason, sp.Who = cleanText(sp.Rule), cleanText(sp.Host), cleanText(sp.SrcIP), cleanText(sp.Reason), cleanText(sp.Who)
 	tx, err := s.scopedTx(ctx, store.OneTenant(sp.Tenant))
 	if err != nil {
 		return err

@@ -362,3 +362,25 @@ func testAlertHints(t *testing.T, s store.Store, _ Opener) {
 		t.Errorf("suppressed hit stored in %d", batch[0].ID)
 	}
 }
+
+// testAlertHostileText: NUL bytes and invalid UTF-8 from hostile log lines
+// are stored (made visible), never failing the batch they arrive in.
+func testAlertHostileText(t *testing.T, s store.Store, _ Opener) {
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	h := Hit("town-a", "r\x00", "k\xff", t0)
+	h.Title, h.Host, h.Events[0].Raw = "t\x00itle", "h\xfe\xff", "GET /\x00\xc3 HTTP/1.1 '; DROP TABLE alerts; --"
+	batch := []store.Alert{h, Hit("town-a", "r2", "k", t0)}
+	st, err := s.RecordAlerts(ctx, batch, time.Minute, t0)
+	must(t, err)
+	if st.Created != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	a, err := s.Alert(ctx, store.AllTenants, batch[0].ID)
+	must(t, err)
+	if a.Rule != `r\x00` || a.Title != `t\x00itle` || a.Host != "h\uFFFD" || a.DedupKey != "k\uFFFD" ||
+		a.Events[0].Raw != "GET /\\x00\uFFFD HTTP/1.1 '; DROP TABLE alerts; --" {
+		t.Errorf("stored %q %q %q %q %q", a.Rule, a.Title, a.Host, a.DedupKey, a.Events[0].Raw)
+	}
+	must(t, s.SetAlertStatus(ctx, store.AllTenants, a.ID, store.AlertClosed, store.AlertNote{Time: t0, Author: "x", Text: "n\x00\xff"}))
+	must(t, s.AddSuppression(ctx, &store.Suppression{Tenant: "town-a", Rule: "r2", Until: t0.Add(time.Hour), Reason: "\xff\x00", Who: "w", CreatedAt: t0}))
+}

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"AlertHandling", testAlertHandling},
 		{"AlertConcurrentMerge", testAlertConcurrentMerge},
 		{"AlertHints", testAlertHints},
+		{"AlertHostileText", testAlertHostileText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
