@@ -197,6 +197,10 @@ type Snapshot struct {
 	// Transfers are the file transfer records (schema 2). Download links
 	// are short-lived and, like sessions, not kept.
 	Transfers []TransferRecord `json:"transfers,omitempty"`
+	// Alerts (with their events) and suppressions of the security cloud
+	// (schema 4).
+	Alerts       []Alert       `json:"alerts,omitempty"`
+	Suppressions []Suppression `json:"suppressions,omitempty"`
 }
 
 // TransferRecord is a transfer with its files, as backed up.

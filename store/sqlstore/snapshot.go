@@ -55,6 +55,9 @@ func (s *DB) Dump(ctx context.Context) (*store.Snapshot, error) {
 		}
 		snap.Transfers = append(snap.Transfers, store.TransferRecord{Transfer: t, Files: files})
 	}
+	if err := s.dumpAlerts(ctx, snap); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT k, v FROM settings ORDER BY k`)
 	if err != nil {
 		return nil, s.wrap("settings", err)
@@ -91,6 +94,9 @@ func (s *DB) Restore(ctx context.Context, snap *store.Snapshot) error {
 		if n > 0 {
 			return fmt.Errorf("restore: table %s has %d rows: %w", t, n, store.ErrNotEmpty)
 		}
+	}
+	if err := s.alertPartitions(ctx, snap); err != nil {
+		return err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -143,6 +149,9 @@ func (s *DB) Restore(ctx context.Context, snap *store.Snapshot) error {
 		if err := s.insertTransfer(ctx, tx, &tr.Transfer, tr.Files); err != nil {
 			return err
 		}
+	}
+	if err := s.restoreAlerts(ctx, tx, snap); err != nil {
+		return err
 	}
 	if s.d.Numbered && maxID > 0 {
 		// PostgreSQL identity sequences do not follow explicit ids.

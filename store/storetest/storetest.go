@@ -387,10 +387,15 @@ func testDumpRestore(t *testing.T, s store.Store, open Opener) {
 	must(t, s.SetSetting(ctx, "audit.head", "h1"))
 	tr, files := sampleTransfer("t1", time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 	must(t, s.CreateTransfer(ctx, tr, files))
+	t0 := time.Date(2026, 11, 21, 23, 59, 0, 0, time.UTC)
+	_, err := s.RecordAlerts(ctx, []store.Alert{Hit("town-a", "r1", "k", t0), Hit("town-a", "r1", "k", t0.Add(2*time.Minute)), Hit("town-b", "r2", "k", t0)}, time.Hour, t0)
+	must(t, err)
+	must(t, s.SetAlertStatus(ctx, store.AllTenants, 1, store.AlertAcknowledged, store.AlertNote{Time: t0, Author: "alice", Text: "調査中"}))
+	must(t, s.AddSuppression(ctx, &store.Suppression{Tenant: "town-b", Rule: "r2", Until: t0.Add(time.Hour), Reason: "誤検知", Who: "bob", CreatedAt: t0}))
 	snap, err := s.Dump(ctx)
 	must(t, err)
 	if snap.Format != store.SnapshotFormat || snap.Schema < 1 || len(snap.Users) != 2 || len(snap.Grants) != 2 || len(snap.TOTP) != 1 || len(snap.WebAuthn) != 1 || len(snap.Audit) != 1 ||
-		len(snap.Transfers) != 1 || len(snap.Transfers[0].Files) != 2 {
+		len(snap.Transfers) != 1 || len(snap.Transfers[0].Files) != 2 || len(snap.Alerts) != 2 || len(snap.Alerts[0].Events) != 2 || len(snap.Suppressions) != 1 {
 		t.Fatalf("snapshot incomplete: %+v", snap)
 	}
 	if err := s.Restore(ctx, snap); !errors.Is(err, store.ErrNotEmpty) {
@@ -409,10 +414,18 @@ func testDumpRestore(t *testing.T, s store.Store, open Opener) {
 	if !reflect.DeepEqual(again, snap) {
 		t.Errorf("round trip differs:\n got %+v\nwant %+v", again, snap)
 	}
-	// New users after a restore must not collide with restored ids.
+	// New users and alerts after a restore must not collide with restored ids.
 	c := newUser(t, dst, "carol")
 	if c.ID == a.ID || c.ID == b.ID {
 		t.Errorf("new user reuses restored id %d", c.ID)
+	}
+	hits := []store.Alert{Hit("town-c", "r1", "k", t0)}
+	_, err = dst.RecordAlerts(ctx, hits, time.Hour, t0)
+	must(t, err)
+	sp := &store.Suppression{Tenant: "town-c", Rule: "r", Until: t0.Add(time.Hour), Reason: "x", Who: "y", CreatedAt: t0}
+	must(t, dst.AddSuppression(ctx, sp))
+	if hits[0].ID <= snap.Alerts[1].ID || sp.ID <= snap.Suppressions[0].ID {
+		t.Errorf("new alert %d / suppression %d reuse restored ids", hits[0].ID, sp.ID)
 	}
 }
 
