@@ -1,13 +1,19 @@
 package cloud
 
 import (
+	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/store/postgres"
+	"github.com/kyojin/kyojin/store/postgres/pgtest"
 	"github.com/kyojin/kyojin/store/sqlite"
 )
 
@@ -60,25 +66,68 @@ func BenchmarkAlertSink(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer st.Close()
-			if err := st.Migrate(b.Context()); err != nil {
-				b.Fatal(err)
-			}
-			als := benchAlerts(b.N, c.keys)
-			sink := NewStoreSink(st, StoreSinkOptions{Window: time.Hour, Queue: b.N + 1, Log: quietLog()})
-			b.ResetTimer()
-			cpu := cpuTime()
-			for i := range als {
-				sink.Raise(als[i])
-			}
-			sink.Close()
-			b.StopTimer()
-			if s := sink.Stats(); s.Dropped+s.Failed != 0 {
-				b.Fatalf("lost alerts: %+v", s)
-			}
-			report(b, cpuTime()-cpu)
+			benchStoreSink(b, st, c.keys)
 		})
 	}
+}
+
+// BenchmarkAlertSinkPostgres is the store sink into a real PostgreSQL
+// (partitions, row-level security in force for an ordinary role).
+func BenchmarkAlertSinkPostgres(b *testing.B) {
+	srv := pgtest.Start(b)
+	for _, c := range []struct {
+		name string
+		keys int
+	}{{"dedup1000", 1000}, {"nodedup", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			st, err := postgresAsApp(b, srv)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchStoreSink(b, st, c.keys)
+		})
+	}
+}
+
+func benchStoreSink(b *testing.B, st store.Store, keys int) {
+	defer st.Close()
+	if err := st.Migrate(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	als := benchAlerts(b.N, keys)
+	sink := NewStoreSink(st, StoreSinkOptions{Window: time.Hour, Queue: b.N + 1, Log: quietLog()})
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := range als {
+		sink.Raise(als[i])
+	}
+	sink.Close()
+	b.StopTimer()
+	if s := sink.Stats(); s.Dropped+s.Failed != 0 {
+		b.Fatalf("lost alerts: %+v", s)
+	}
+	report(b, cpuTime()-cpu)
+}
+
+// postgresAsApp opens a fresh database as an ordinary role owning it, so
+// that row-level security is in force as in production (superusers skip it).
+func postgresAsApp(b *testing.B, srv *pgtest.Server) (store.Store, error) {
+	dsn := srv.NewDB(b)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	u, _ := url.Parse(dsn)
+	db := strings.TrimPrefix(u.Path, "/")
+	role := "app_" + db
+	for _, q := range []string{"CREATE ROLE " + role + " LOGIN", "ALTER DATABASE " + db + " OWNER TO " + role} {
+		if _, err := admin.Exec(q); err != nil {
+			return nil, err
+		}
+	}
+	u.User = url.User(role)
+	return postgres.Open(u.String())
 }
 
 // cpuTime is the process's user+system CPU time: on a shared, loaded
