@@ -12,7 +12,7 @@ import (
 func TestAnalyze(t *testing.T) {
 	base, _ := url.Parse("https://www.city.example.lg.jp/news/index.html")
 	for _, tc := range []struct {
-		name, html                          string
+		name, html                 string
 		scripts, frames, redirects []string
 		inline                     int
 	}{
@@ -32,7 +32,7 @@ func TestAnalyze(t *testing.T) {
 			html:      `<script>if (1) { window.location.href = "https://evil.example.net/1"; location.replace('https://evil.example.net/2'); top.location="/ok"; window.open(` + "`https://evil.example.net/3`" + `) }</script>`,
 			redirects: []string{"https://evil.example.net/1", "https://evil.example.net/2", "https://evil.example.net/3", "https://www.city.example.lg.jp/ok"}, inline: 1},
 		{name: "event handlers are inline scripts",
-			html:   `<body onload="location='https://evil.example.net/'"><img src=x onerror=alert(1)><a href=x>ok</a></body>`,
+			html:      `<body onload="location='https://evil.example.net/'"><img src=x onerror=alert(1)><a href=x>ok</a></body>`,
 			redirects: []string{"https://evil.example.net/"}, inline: 2},
 		{name: "whitespace does not make a new inline script",
 			html: "<script>var a = 1;</script><script>\n  var   a = 1;\n</script><script> </script>", inline: 1},
