@@ -210,6 +210,9 @@ func (c *Config) check(base string, diags *diag.List) {
 			diags.Add(cfgErr(&t.Meta, p, "id", "duplicate", diag.T("テナント ID が重複しています: "+t.ID, "duplicate tenant id "+t.ID), diag.Text{}))
 		}
 		ids[t.ID] = true
+		if len(t.Sites) == 0 {
+			diags.Add(cfgErr(&t.Meta, p, "sites", "sites", diag.T("sites にサイトを一つ以上書いてください", "list at least one site in sites"), diag.Text{}))
+		}
 		sites := map[string]bool{}
 		for j := range t.Sites {
 			s := &t.Sites[j]
