@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 )
 
@@ -97,85 +96,147 @@ func (sc *Scanner) Scan(root string) ([]Entry, error) {
 	return sc.scanUnder(r, ".")
 }
 
-func (sc *Scanner) walk(r *os.Root, dir string, out *[]Entry) error {
-	f, err := r.Open(dir)
+// dirQueue hands directories to the scan workers; a worker pushes the
+// subdirectories it finds. done when empty and nobody is working.
+type dirQueue struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	items  []string
+	active int
+}
+
+func (q *dirQueue) pop() (string, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && q.active > 0 {
+		q.cond.Wait()
+	}
+	if len(q.items) == 0 {
+		return "", false
+	}
+	d := q.items[len(q.items)-1]
+	q.items = q.items[:len(q.items)-1]
+	q.active++
+	return d, true
+}
+
+func (q *dirQueue) done(subdirs []string) {
+	q.mu.Lock()
+	q.items = append(q.items, subdirs...)
+	q.active--
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+// scanUnder returns the sorted, hashed entries below the directory rel.
+// Workers take whole directories: each opens its directory once as an
+// os.Root and reads and hashes the files in it by name, so a file costs
+// one openat, not one per path element.
+func (sc *Scanner) scanUnder(r *os.Root, rel string) ([]Entry, error) {
+	n := sc.Workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	q := &dirQueue{items: []string{rel}}
+	q.cond.L = &q.mu
+	var mu sync.Mutex
+	var out []Entry
+	dirErr := map[string]string{}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for {
+				dir, ok := q.pop()
+				if !ok {
+					return
+				}
+				entries, subdirs, err := sc.readDir(r, dir)
+				mu.Lock()
+				out = append(out, entries...)
+				if err != nil {
+					dirErr[dir] = err.Error()
+				}
+				mu.Unlock()
+				q.done(subdirs)
+			}
+		})
+	}
+	wg.Wait()
+	if msg, ok := dirErr[rel]; ok {
+		return nil, fmt.Errorf("read %s: %s", rel, msg)
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
+	for dir, msg := range dirErr {
+		// An unreadable directory never matches its baseline.
+		if i, ok := slices.BinarySearchFunc(out, dir, func(e Entry, p string) int { return strings.Compare(e.Path, p) }); ok {
+			out[i].Err = msg
+		}
+	}
+	return out, nil
+}
+
+// readDir describes and hashes the entries of one directory and returns
+// its subdirectories (not excluded) for the queue.
+func (sc *Scanner) readDir(r *os.Root, dir string) (entries []Entry, subdirs []string, err error) {
+	dr, err := r.OpenRoot(dir)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
+		return nil, nil, err
+	}
+	defer dr.Close()
+	f, err := dr.Open(".")
+	if err != nil {
+		return nil, nil, err
 	}
 	des, err := f.ReadDir(-1)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("read %s: %w", dir, err)
+		return nil, nil, err
 	}
 	for _, de := range des {
-		rel := de.Name()
+		name := de.Name()
+		rel := name
 		if dir != "." {
-			rel = dir + "/" + rel
+			rel = dir + "/" + name
 		}
 		if excluded(sc.Exclude, rel) {
 			continue
 		}
-		e, err := sc.entry(r, rel, de.Type())
-		if err != nil {
-			*out = append(*out, Entry{Path: rel, Type: typeOf(de.Type()), Err: err.Error()})
-			continue
+		e, err := sc.entry(dr, name, de.Type())
+		if err == nil && e.Type == TypeFile {
+			err = sc.hashFile(dr, name, &e)
 		}
-		idx := len(*out)
-		*out = append(*out, e)
-		if e.Type == TypeDir {
-			if err := sc.walk(r, rel, out); err != nil {
-				(*out)[idx].Err = err.Error() // an unreadable directory never matches
-			}
+		e.Path = rel
+		if err != nil {
+			e.Err = err.Error()
+		}
+		entries = append(entries, e)
+		if e.Type == TypeDir && e.Err == "" {
+			subdirs = append(subdirs, rel)
 		}
 	}
-	return nil
+	return entries, subdirs, nil
 }
 
-// entry describes rel without reading file content (hashAll does that).
-func (sc *Scanner) entry(r *os.Root, rel string, t fs.FileMode) (Entry, error) {
-	e := Entry{Path: rel, Type: typeOf(t)}
+// entry describes name (relative to r) without reading file content.
+func (sc *Scanner) entry(r *os.Root, name string, t fs.FileMode) (Entry, error) {
+	e := Entry{Path: name, Type: typeOf(t)}
 	if e.Type == TypeFile {
 		return e, nil // size and mode from fstat of the opened file
 	}
-	fi, err := r.Lstat(rel)
+	fi, err := r.Lstat(name)
 	if err != nil {
 		return e, err
 	}
 	e.Type, e.Mode = typeOf(fi.Mode()), modeBits(fi.Mode())
 	if e.Type == TypeSymlink {
-		e.Target, err = r.Readlink(rel)
+		e.Target, err = r.Readlink(name)
 	}
 	return e, err
 }
 
-func (sc *Scanner) hashAll(r *os.Root, entries []Entry) {
-	n := sc.Workers
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(entries)) {
-					return
-				}
-				if e := &entries[i]; e.Type == TypeFile && e.Err == "" {
-					if err := sc.hashFile(r, e); err != nil {
-						e.Err = err.Error()
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
-
 // hashFile fills size, mode and SHA-256 of a regular file from one open.
-func (sc *Scanner) hashFile(r *os.Root, e *Entry) error {
-	f, err := r.OpenFile(e.Path, os.O_RDONLY|syscallNoFollow|syscall.O_NONBLOCK, 0)
+func (sc *Scanner) hashFile(r *os.Root, name string, e *Entry) error {
+	f, err := r.OpenFile(name, os.O_RDONLY|syscallNoFollow|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
@@ -227,7 +288,7 @@ func (sc *Scanner) ScanFile(r *os.Root, rel string) (e Entry, ok bool) {
 	}
 	e, err = sc.entry(r, rel, fi.Mode().Type())
 	if err == nil && e.Type == TypeFile {
-		err = sc.hashFile(r, &e)
+		err = sc.hashFile(r, rel, &e)
 	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -287,17 +348,6 @@ func compare(old, cur *Entry) (Delta, bool) {
 		kind = ModeOnly
 	}
 	return Delta{Kind: kind, Path: old.Path, Old: old, New: cur}, true
-}
-
-// scanUnder returns the sorted, hashed entries below the directory rel.
-func (sc *Scanner) scanUnder(r *os.Root, rel string) ([]Entry, error) {
-	var entries []Entry
-	if err := sc.walk(r, rel, &entries); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
-	sc.hashAll(r, entries)
-	return entries, nil
 }
 
 // syscallNoFollow refuses a symlink as the last path element.
