@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 )
@@ -29,6 +30,11 @@ func MakeBaseline(ctx context.Context, s *Site, log *slog.Logger) (*Manifest, []
 	}
 	var problems []string
 	for _, root := range s.Roots {
+		if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
+			// A root that is a link would make the monitor scan and
+			// restore wherever the link points later.
+			return nil, nil, fmt.Errorf("web root %s is not a directory (give the real path, not a symlink)", root)
+		}
 		entries, err := sc.Scan(root)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", root, err)

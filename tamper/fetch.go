@@ -64,9 +64,22 @@ func (f *Fetcher) Fetch(ctx context.Context, u *URL) (Page, []byte, error) {
 	p.NormSHA256 = hex.EncodeToString(norm[:])
 	if isHTML(resp.Header.Get("Content-Type"), body) {
 		base, _ := url.Parse(u.URL)
-		p.Analysis = Analyze(body, base)
+		if p.Analysis, err = analyzeSafe(body, base); err != nil {
+			return p, nil, err
+		}
 	}
 	return p, body, nil
+}
+
+// analyzeSafe turns a panic on hostile markup into an error (the page is
+// then raised as fetch-failed, not skipped).
+func analyzeSafe(body []byte, base *url.URL) (a Analysis, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("html analysis: %v", r)
+		}
+	}()
+	return Analyze(body, base), nil
 }
 
 func isHTML(ct string, body []byte) bool {

@@ -1,6 +1,7 @@
 package tamper
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type Monitor struct {
 	// change is raised once, not at every scan; cleared when the path is
 	// back to its baseline.
 	alerted map[string]string
+
+	// rootsReplaced tells Watch to add its watches again (checkRoot).
+	rootsReplaced bool
 
 	onReady func() // tests: called once Watch has started and scanned
 }
@@ -117,10 +121,22 @@ func (m *Monitor) Scan(ctx context.Context) ([]Change, error) {
 	sc := &Scanner{Exclude: m.Site.Exclude, Workers: m.Workers}
 	var all []Change
 	seen := map[string]bool{}
+	var firstErr error
 	for ri, r := range m.man.Roots {
+		if c, ok, skip := m.checkRoot(ri); ok {
+			seen[alertKey(ri, ".")] = true
+			all = append(all, m.handleRoot(ctx, ri, c)...)
+			if skip {
+				continue
+			}
+		}
 		cur, err := sc.Scan(r.Path)
 		if err != nil {
-			return all, err
+			seen[alertKey(ri, ".")] = true
+			all = append(all, m.handleRoot(ctx, ri, Change{Kind: KindDeleted, Severity: SevCritical, Path: r.Path,
+				Details: "Web ルートを読めません: " + err.Error(), DetailsEN: "web root cannot be read: " + err.Error()})...)
+			firstErr = cmp.Or(firstErr, err)
+			continue
 		}
 		deltas := Diff(r.Entries, cur)
 		for _, d := range deltas {
@@ -135,7 +151,52 @@ func (m *Monitor) Scan(ctx context.Context) ([]Change, error) {
 		}
 	}
 	m.mu.Unlock()
-	return all, nil
+	return all, firstErr
+}
+
+// checkRoot notices a web root replaced as a whole. Renamed away and
+// recreated: the open os.Root and the inotify watches still point at the
+// old directory, so they are reopened (Watch re-adds its watches). Swapped
+// for a symlink: raised, and the root is skipped — scanning or restoring
+// through it would act on whatever directory the link names.
+func (m *Monitor) checkRoot(ri int) (c Change, changed, skip bool) {
+	path := m.man.Roots[ri].Path
+	lfi, err := os.Lstat(path)
+	if err != nil {
+		return Change{}, false, false // gone: the scan raises it
+	}
+	c = Change{Kind: KindModified, Severity: SevCritical, Path: path,
+		Details: "Web ルートそのものが置き換えられました", DetailsEN: "the web root itself was replaced"}
+	if !lfi.IsDir() {
+		target, _ := os.Readlink(path)
+		c.Kind = KindSymlinkEscape
+		c.Details, c.DetailsEN = "Web ルートがディレクトリではなくなりました: "+target, "the web root is no longer a directory: "+target
+		return c, true, true
+	}
+	if old, err := m.roots[ri].Stat("."); err == nil && os.SameFile(lfi, old) {
+		return Change{}, false, false
+	}
+	if nr, err := os.OpenRoot(path); err == nil {
+		m.roots[ri].Close()
+		m.roots[ri] = nr
+		m.rootsReplaced = true
+	}
+	return c, true, false
+}
+
+// handleRoot raises a change of a root as a whole, once per state.
+func (m *Monitor) handleRoot(ctx context.Context, ri int, c Change) []Change {
+	c.Detector = "scan"
+	key := alertKey(ri, ".")
+	m.mu.Lock()
+	dup := m.alerted[key] == c.Details
+	m.alerted[key] = c.Details
+	m.mu.Unlock()
+	if dup {
+		return nil
+	}
+	m.raise(ctx, c)
+	return []Change{c}
 }
 
 func alertKey(ri int, rel string) string { return fmt.Sprintf("%d:%s", ri, rel) }

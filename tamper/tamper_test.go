@@ -242,6 +242,14 @@ func TestSymlinkEscapeRefused(t *testing.T) {
 			t.Errorf("%s: manifest written", target)
 		}
 	}
+	// A root that is itself a link is refused: later scans and restores
+	// would follow it wherever it is pointed.
+	f := newFixture(t, "")
+	os.Rename(f.root, f.root+".real")
+	os.Symlink(f.root+".real", f.root)
+	if _, _, err := MakeBaseline(context.Background(), f.site, discardLog()); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("symlinked root accepted: %v", err)
+	}
 	// Links inside the root are fine (latest.html -> about/index.html).
 	for _, tc := range []struct {
 		rel, target string
@@ -304,5 +312,48 @@ func TestWatchLatency(t *testing.T) {
 	}
 	if c := rec.find(KindAdded, "logs/x.log"); c != nil {
 		t.Errorf("excluded path raised: %+v", c)
+	}
+}
+
+// The web root replaced as a whole: the new directory is compared and
+// restored (not the old one the open handle still names); a root swapped
+// for a symlink is raised and never scanned or restored through.
+func TestRootReplaced(t *testing.T) {
+	f := newFixture(t, "        restore: true\n        quarantine_added: true\n")
+	rec := newRecorder()
+	m := f.baselineAndOpen(t, rec)
+	ctx := context.Background()
+	if err := os.Rename(f.root, f.root+".old"); err != nil {
+		t.Fatal(err)
+	}
+	f.write(t, "index.html", "<h1>defaced</h1>")
+	got, err := m.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rec.find(KindModified, "/www"); c == nil || c.Severity != SevCritical || !strings.Contains(c.DetailsEN, "replaced") {
+		t.Errorf("root replacement not raised: %q", kinds(got))
+	}
+	if f.read(t, "index.html") != siteFiles["index.html"] || f.read(t, "about/index.html") != siteFiles["about/index.html"] {
+		t.Error("the new root was not restored")
+	}
+	if again, _ := m.Scan(ctx); len(again) != 0 {
+		t.Errorf("after restore: %q", kinds(again))
+	}
+
+	evil := filepath.Join(f.dir, "evil")
+	os.MkdirAll(evil, 0o755)
+	os.WriteFile(filepath.Join(evil, "keep.txt"), []byte("not ours"), 0o644)
+	os.Rename(f.root, f.root+".old2")
+	if err := os.Symlink(evil, f.root); err != nil {
+		t.Fatal(err)
+	}
+	rec.reset()
+	got, _ = m.Scan(ctx)
+	if len(got) != 1 || got[0].Kind != KindSymlinkEscape || got[0].Path != f.root {
+		t.Errorf("symlinked root: %+v", got)
+	}
+	if ents, _ := os.ReadDir(evil); len(ents) != 1 {
+		t.Errorf("restore acted through the symlinked root: %v", ents)
 	}
 }

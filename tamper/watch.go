@@ -31,6 +31,7 @@ func (m *Monitor) Watch(ctx context.Context) error {
 		if _, err := m.Scan(ctx); err != nil {
 			m.Log.Error("tamper: full scan", "site", m.Site.Name(), "err", err)
 		}
+		m.rewatch(w)
 		m.FetchAll(ctx)
 		return nil
 	}
@@ -106,6 +107,7 @@ func (m *Monitor) notified(ctx context.Context, w *fsnotify.Watcher, name string
 			if _, err := m.Scan(ctx); err != nil {
 				m.Log.Error("tamper: full scan", "site", m.Site.Name(), "err", err)
 			}
+			m.rewatch(w)
 			return
 		}
 		if excluded(m.Site.Exclude, rel) {
@@ -136,4 +138,15 @@ func (m *Monitor) addTree(w *fsnotify.Watcher, ri int, dir string) {
 		}
 		return nil
 	})
+}
+
+// rewatch adds the watches again after a scan reopened a replaced root.
+func (m *Monitor) rewatch(w *fsnotify.Watcher) {
+	if !m.rootsReplaced {
+		return
+	}
+	m.rootsReplaced = false
+	for ri := range m.man.Roots {
+		m.addTree(w, ri, ".")
+	}
 }
