@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -138,7 +139,7 @@ func (m *Monitor) quarantine(r *os.Root, root string, e *Entry) (string, error) 
 	action := ActQuarantined
 	switch e.Type {
 	case TypeFile:
-		src, err := r.OpenFile(e.Path, os.O_RDONLY|syscallNoFollow, 0)
+		src, err := r.OpenFile(e.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 		if err != nil {
 			return "", fmt.Errorf("quarantine: %w", err)
 		}

@@ -187,11 +187,12 @@ func (sc *Scanner) readDir(r *os.Root, dir string) (entries []Entry, subdirs []s
 	if err != nil {
 		return nil, nil, err
 	}
+	defer f.Close()
 	des, err := f.ReadDir(-1)
-	f.Close()
 	if err != nil {
 		return nil, nil, err
 	}
+	dirfd := int(f.Fd())
 	for _, de := range des {
 		name := de.Name()
 		rel := name
@@ -203,7 +204,7 @@ func (sc *Scanner) readDir(r *os.Root, dir string) (entries []Entry, subdirs []s
 		}
 		e, err := sc.entry(dr, name, de.Type())
 		if err == nil && e.Type == TypeFile {
-			err = sc.hashFile(dr, name, &e)
+			err = sc.hashAt(dirfd, name, &e)
 		}
 		e.Path = rel
 		if err != nil {
@@ -234,9 +235,10 @@ func (sc *Scanner) entry(r *os.Root, name string, t fs.FileMode) (Entry, error) 
 	return e, err
 }
 
-// hashFile fills size, mode and SHA-256 of a regular file from one open.
-func (sc *Scanner) hashFile(r *os.Root, name string, e *Entry) error {
-	f, err := r.OpenFile(name, os.O_RDONLY|syscallNoFollow|syscall.O_NONBLOCK, 0)
+// hashFile fills size, mode and SHA-256 of a regular file from one open
+// (watch mode: rel may have several elements; os.Root resolves them).
+func (sc *Scanner) hashFile(r *os.Root, rel string, e *Entry) error {
+	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
@@ -245,17 +247,91 @@ func (sc *Scanner) hashFile(r *os.Root, name string, e *Entry) error {
 	if err != nil {
 		return err
 	}
-	if !fi.Mode().IsRegular() {
+	return sc.digest(e, fi.Mode(), fi.Size(), f)
+}
+
+// hashAt is hashFile for the full scan: name is one element opened
+// relative to an open directory with O_NOFOLLOW (it cannot leave that
+// directory) and read with plain system calls — the same calls as a bare
+// open/read/close loop, no poller registration or os.File bookkeeping.
+// O_NONBLOCK keeps a FIFO swapped in after the directory read from
+// blocking the scan.
+func (sc *Scanner) hashAt(dirfd int, name string, e *Entry) error {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return &fs.PathError{Op: "openat", Path: name, Err: err}
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return &fs.PathError{Op: "fstat", Path: name, Err: err}
+	}
+	return sc.digest(e, statMode(st.Mode), st.Size, fdReader(fd))
+}
+
+// statMode converts st_mode to the bits Entry keeps.
+func statMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		mode |= fs.ModeDir
+	case syscall.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case syscall.S_IFREG:
+	default:
+		mode |= fs.ModeIrregular
+	}
+	if m&syscall.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&syscall.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&syscall.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}
+
+type fdReader int
+
+func (r fdReader) Read(b []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(r), b)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 && len(b) > 0 {
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// digest hashes an opened file (and copies it into the object store).
+func (sc *Scanner) digest(e *Entry, mode fs.FileMode, size int64, src io.Reader) error {
+	if !mode.IsRegular() {
 		// Replaced between the directory read and the open.
-		e.Type, e.Mode = typeOf(fi.Mode()), modeBits(fi.Mode())
+		e.Type, e.Mode = typeOf(mode), modeBits(mode)
 		return nil
 	}
-	e.Size, e.Mode = fi.Size(), modeBits(fi.Mode())
+	e.Size, e.Mode = size, modeBits(mode)
 	h := sha256.New()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	var w io.Writer = h
 	var obj *objectWriter
+	var err error
 	if sc.Objects != nil {
 		if obj, err = sc.Objects.create(); err != nil {
 			return err
@@ -263,11 +339,12 @@ func (sc *Scanner) hashFile(r *os.Root, name string, e *Entry) error {
 		defer obj.abort()
 		w = io.MultiWriter(h, obj)
 	}
-	n, err := io.CopyBuffer(w, f, *bp)
+	n, err := io.CopyBuffer(w, src, *bp)
 	if err != nil {
 		return err
 	}
-	e.SHA256 = hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	e.SHA256 = hex.EncodeToString(h.Sum(sum[:0]))
 	if n != e.Size {
 		e.Size = n // grew or shrank while read: record what was hashed
 	}
@@ -349,6 +426,3 @@ func compare(old, cur *Entry) (Delta, bool) {
 	}
 	return Delta{Kind: kind, Path: old.Path, Old: old, New: cur}, true
 }
-
-// syscallNoFollow refuses a symlink as the last path element.
-const syscallNoFollow = syscall.O_NOFOLLOW
