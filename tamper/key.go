@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // GenerateKey writes a new ed25519 key pair: the private key to path (PKCS
@@ -50,17 +51,9 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("signing key %s: mode %v is too open (chmod 600)", path, st.Mode().Perm())
 	}
-	b, err := os.ReadFile(path)
+	k, err := readPEM(path, "PRIVATE KEY", "signing key", x509.ParsePKCS8PrivateKey)
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("signing key %s: not a PEM private key", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("signing key %s: %w", path, err)
+		return nil, err
 	}
 	priv, ok := k.(ed25519.PrivateKey)
 	if !ok {
@@ -71,21 +64,30 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 
 // LoadPublicKey reads a public key written by GenerateKey.
 func LoadPublicKey(path string) (ed25519.PublicKey, error) {
-	b, err := os.ReadFile(path)
+	k, err := readPEM(path, "PUBLIC KEY", "verification key", x509.ParsePKIXPublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("verification key: %w", err)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PUBLIC KEY" {
-		return nil, fmt.Errorf("verification key %s: not a PEM public key", path)
-	}
-	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("verification key %s: %w", path, err)
+		return nil, err
 	}
 	pub, ok := k.(ed25519.PublicKey)
 	if !ok {
 		return nil, errors.New("verification key " + path + ": not an ed25519 key")
 	}
 	return pub, nil
+}
+
+// readPEM reads one PEM block of type typ from path and parses it.
+func readPEM(path, typ, what string, parse func([]byte) (any, error)) (any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != typ {
+		return nil, fmt.Errorf("%s %s: not a PEM %s", what, path, strings.ToLower(typ))
+	}
+	k, err := parse(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return k, nil
 }
