@@ -183,16 +183,26 @@ func (sc *Scanner) readDir(r *os.Root, dir string) (entries []Entry, subdirs []s
 		return nil, nil, err
 	}
 	defer dr.Close()
-	f, err := dr.Open(".")
+	rf, err := dr.Open(".")
 	if err != nil {
 		return nil, nil, err
 	}
+	// A directory opened in a Root lstats every entry in ReadDir; a
+	// descriptor duplicated from it (same directory, nothing resolved by
+	// name) reads the types from the directory entries instead.
+	fd, err := syscall.Dup(int(rf.Fd()))
+	rf.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	syscall.CloseOnExec(fd)
+	f := os.NewFile(uintptr(fd), dir)
 	defer f.Close()
 	des, err := f.ReadDir(-1)
 	if err != nil {
 		return nil, nil, err
 	}
-	dirfd := int(f.Fd())
+	dirfd := fd
 	for _, de := range des {
 		name := de.Name()
 		rel := name
@@ -247,7 +257,10 @@ func (sc *Scanner) hashFile(r *os.Root, rel string, e *Entry) error {
 	if err != nil {
 		return err
 	}
-	return sc.digest(e, fi.Mode(), fi.Size(), f)
+	return sc.digest(e, fi.Mode(), fi.Size(), func(w io.Writer, buf []byte) (int64, error) {
+		// A plain reader: *os.File's WriteTo would allocate its own buffer.
+		return io.CopyBuffer(w, struct{ io.Reader }{f}, buf)
+	})
 }
 
 // hashAt is hashFile for the full scan: name is one element opened
@@ -273,7 +286,29 @@ func (sc *Scanner) hashAt(dirfd int, name string, e *Entry) error {
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return &fs.PathError{Op: "fstat", Path: name, Err: err}
 	}
-	return sc.digest(e, statMode(st.Mode), st.Size, fdReader(fd))
+	return sc.digest(e, statMode(st.Mode), st.Size, func(w io.Writer, buf []byte) (int64, error) {
+		var total int64
+		for {
+			n, err := fdReader(fd).Read(buf)
+			if n > 0 {
+				w.Write(buf[:n]) // hash and object writers: errors surface at commit
+				total += int64(n)
+			}
+			if err == io.EOF {
+				return total, nil
+			}
+			if err != nil {
+				return total, err
+			}
+			// A short read that ends exactly at the size fstat gave is the
+			// end of a regular file: skip the extra read that returns 0.
+			// Anything else (a file still growing, a network file system)
+			// reads on until EOF.
+			if n < len(buf) && total == st.Size {
+				return total, nil
+			}
+		}
+	})
 }
 
 // statMode converts st_mode to the bits Entry keeps.
@@ -319,7 +354,7 @@ func (r fdReader) Read(b []byte) (int, error) {
 }
 
 // digest hashes an opened file (and copies it into the object store).
-func (sc *Scanner) digest(e *Entry, mode fs.FileMode, size int64, src io.Reader) error {
+func (sc *Scanner) digest(e *Entry, mode fs.FileMode, size int64, copyTo func(io.Writer, []byte) (int64, error)) error {
 	if !mode.IsRegular() {
 		// Replaced between the directory read and the open.
 		e.Type, e.Mode = typeOf(mode), modeBits(mode)
@@ -339,7 +374,7 @@ func (sc *Scanner) digest(e *Entry, mode fs.FileMode, size int64, src io.Reader)
 		defer obj.abort()
 		w = io.MultiWriter(h, obj)
 	}
-	n, err := io.CopyBuffer(w, src, *bp)
+	n, err := copyTo(w, *bp)
 	if err != nil {
 		return err
 	}
