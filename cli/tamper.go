@@ -24,7 +24,7 @@ func init() {
   kyojin tamper baseline --config tamper.yaml [--site pref/www]
       Web ルートを走査し、署名付きベースラインを作ります（restore: true なら復旧用の写しも保存）。
   kyojin tamper verify --config tamper.yaml
-      ベースラインの署名を検証します。
+      ベースラインの署名と、復旧用の写し（restore: true のとき）を検証します。
   kyojin tamper scan --config tamper.yaml
       全走査と外部からの取得を一度行い、変更を警告として出力します（変更があれば終了コード 1）。
   kyojin tamper watch --config tamper.yaml
@@ -122,7 +122,14 @@ func tamperRun(env *Env, sub string, args []string) error {
 				tamperSay(env, s.Name()+": 検証できません: "+err.Error(), s.Name()+": does not verify: "+err.Error())
 				continue
 			}
+			bad := m.VerifyObjects()
 			m.Close()
+			if len(bad) > 0 {
+				failed++
+				tamperSay(env, fmt.Sprintf("%s: 復旧用の写しが %d 件、欠けているか改ざんされています（例: %s）", s.Name(), len(bad), bad[0]),
+					fmt.Sprintf("%s: %d restore copies missing or altered (e.g. %s)", s.Name(), len(bad), bad[0]))
+				continue
+			}
 			tamperSay(env, s.Name()+": ベースラインの署名は正しいです", s.Name()+": baseline signature verifies")
 		}
 	case "scan":

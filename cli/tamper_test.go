@@ -48,6 +48,17 @@ func TestTamperCLI(t *testing.T) {
 	if code, _, errs := run(t, "tamper", "verify", "--config", cfg); code != 0 || !strings.Contains(errs, "署名は正しいです") {
 		t.Fatalf("verify: %d %s", code, errs)
 	}
+	// A restore copy altered in the object store: verify says so.
+	objs, _ := filepath.Glob(filepath.Join(dir, "baseline", "objects", "*", "*"))
+	if len(objs) != 2 {
+		t.Fatalf("objects %v", objs)
+	}
+	orig, _ := os.ReadFile(objs[0])
+	os.WriteFile(objs[0], []byte("poisoned"), 0o600)
+	if code, _, errs := run(t, "tamper", "verify", "--config", cfg); code != 1 || !strings.Contains(errs, "復旧用の写しが 1 件") {
+		t.Errorf("verify with an altered copy: %d %s", code, errs)
+	}
+	os.WriteFile(objs[0], orig, 0o600)
 	if code, out, errs := run(t, "tamper", "scan", "--config", cfg); code != 0 || out != "" || !strings.Contains(errs, "変更はありません") {
 		t.Fatalf("clean scan: %d %q %s", code, out, errs)
 	}

@@ -95,3 +95,32 @@ func (s *ObjectStore) Read(sum string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// VerifyObjects checks that every file of the baseline has an intact copy
+// in the object store (restore depends on it) and returns the paths whose
+// copy is missing or altered. Nothing to check when the baseline keeps no
+// copies.
+func (m *Monitor) VerifyObjects() []string {
+	if !m.man.Objects {
+		return nil
+	}
+	var bad []string
+	checked := map[string]bool{}
+	for _, r := range m.man.Roots {
+		for _, e := range r.Entries {
+			if e.Type != TypeFile {
+				continue
+			}
+			ok, done := checked[e.SHA256]
+			if !done {
+				_, err := m.objects.Read(e.SHA256)
+				ok = err == nil
+				checked[e.SHA256] = ok
+			}
+			if !ok {
+				bad = append(bad, filepath.Join(r.Path, filepath.FromSlash(e.Path)))
+			}
+		}
+	}
+	return bad
+}
