@@ -228,9 +228,17 @@ func (m *Monitor) CheckPath(ctx context.Context, ri int, rel string) []Change {
 		b = append(b, base[i])
 	}
 	deltas := Diff(b, cur)
+	changed := make(map[string]bool, len(deltas))
+	for _, d := range deltas {
+		changed[d.Path] = true
+	}
 	m.mu.Lock()
-	if len(deltas) == 0 {
-		delete(m.alerted, alertKey(ri, rel))
+	for _, l := range [][]Entry{b, cur} {
+		for _, e := range l {
+			if !changed[e.Path] {
+				delete(m.alerted, alertKey(ri, e.Path)) // back to its baseline
+			}
+		}
 	}
 	m.mu.Unlock()
 	return m.handle(ctx, ri, deltas, "watch")
