@@ -1,6 +1,7 @@
 package tamper
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -47,7 +48,7 @@ func (m *Monitor) Watch(ctx context.Context) error {
 	}
 	tick := time.NewTicker(max(debounce/4, 10*time.Millisecond))
 	defer tick.Stop()
-	period := time.NewTicker(m.Site.interval)
+	period := time.NewTicker(cmp.Or(m.Site.interval, DefaultInterval))
 	defer period.Stop()
 	type burst struct{ first, last time.Time }
 	pending := map[string]*burst{}
@@ -92,8 +93,15 @@ func (m *Monitor) Watch(ctx context.Context) error {
 	}
 }
 
-// notified checks the path of one (debounced) notification.
+// notified checks the path of one (debounced) notification. A panic
+// while checking (whatever was planted there) is logged and the path left
+// to the next full scan: the watch goes on.
 func (m *Monitor) notified(ctx context.Context, w *fsnotify.Watcher, name string) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.Log.Error("tamper: check panicked", "site", m.Site.Name(), "path", name, "panic", r)
+		}
+	}()
 	for ri, r := range m.man.Roots {
 		if !within(name, r.Path) {
 			continue
