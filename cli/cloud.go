@@ -325,8 +325,13 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 		for _, fe := range bad {
 			env.Log.Warn("sigma rule not loaded", "rule", fe.Error())
 		}
-		ds = append(ds, cloud.NewSigmaDetector(set.Rules, f))
-		fmt.Fprintf(env.Stderr, "Sigma ルール %d 件を読み込みました（読み込めないもの %d 件）\n", len(set.Rules), len(bad))
+		sd := cloud.NewSigmaDetector(set.Rules, f)
+		if err := sd.EnableCorrelations(set.Correlations, set.Rules, cloud.CorrelationOptions{Tenants: len(cfg.Tenants)}); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("rules: %w", err)
+		}
+		ds = append(ds, sd)
+		fmt.Fprintf(env.Stderr, "Sigma ルール %d 件・相関ルール %d 件を読み込みました（読み込めないもの %d 件）\n", len(set.Rules), len(set.Correlations), len(bad))
 	}
 	in.SetDetector(ds)
 	fmt.Fprintf(env.Stderr, "アラートの出力先: %s\n", alerts)
