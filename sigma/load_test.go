@@ -2,11 +2,12 @@ package sigma
 
 import (
 	"errors"
-	"github.com/kyojin/kyojin/internal/shareddata"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kyojin/kyojin/internal/shareddata"
 )
 
 // sharedDir is the third-party data folder (see /work/shared/data/README.md).
