@@ -31,6 +31,10 @@ func init() {
       設定の listeners（udp / tcp / tls / http）でログを受信し、テナントごとに保存します。
   kyojin cloud import FILE --tenant T --format F (--config cloud.yaml | --store DIR)
       ファイルを一括取り込みします（FILE が - なら標準入力）。
+  kyojin cloud operations --tenant T --config cloud.yaml [--from 2026-04-01] [--to 2027-04-01] [-o ops.json]
+      モデル規則の期間中の結果（検査件数・検知）を出力します（kyojin assess --operations の入力）。
+  kyojin cloud intel add|list|import ...
+      県内で共有する脅威情報（ドメイン・IP・URL）を登録・一覧・取り込みします（kyojin cloud intel で詳細）。
   kyojin cloud search --tenant T [--from 2026-11-22T00:00:00Z] [--to ...] [FIELD=VALUE] [FIELD~TEXT]
       一つのテナントの保存済みイベントを検索します（JSON Lines で出力）。
 
@@ -52,6 +56,10 @@ func runCloud(env *Env, _ *flag.FlagSet, args []string) error {
 		return cloudImport(env, args[1:])
 	case "search":
 		return cloudSearch(env, args[1:])
+	case "operations":
+		return cloudOperations(env, args[1:])
+	case "intel":
+		return cloudIntel(env, args[1:])
 	}
 	return usageError("cloud: 不明なサブコマンド %q（serve, import, search）", args[0])
 }
@@ -102,13 +110,13 @@ func cloudServe(env *Env, args []string) error {
 		return err
 	}
 	in := cloud.NewIntake(cfg, st, env.Log)
-	if cfg.Rules != "" || hasModels(cfg) {
-		closeAlerts, err := attachDetection(env, cfg, in)
-		if err != nil {
-			return err
-		}
-		defer closeAlerts()
+	// Detection always runs: the shared threat intelligence applies to every
+	// tenant, with or without Sigma rules and models.
+	closeAlerts, err := attachDetection(env, cfg, in)
+	if err != nil {
+		return err
 	}
+	defer closeAlerts()
 	in.Start(*workers)
 	ctx, stop := serveContext()
 	defer stop()
@@ -294,15 +302,6 @@ func cloudSearch(env *Env, args []string) error {
 	return nil
 }
 
-func hasModels(cfg *cloud.Config) bool {
-	for _, t := range cfg.Tenants {
-		if t.Loaded != nil {
-			return true
-		}
-	}
-	return false
-}
-
 // attachDetection loads the Sigma rules of cfg.Rules (reporting each rule
 // that cannot load), adds the rules generated from the tenants' models, and
 // sends alerts to cfg.Alerts.
@@ -315,10 +314,21 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	ds := cloud.Detectors{cloud.NewModelDetector(cfg.Tenants, f)}
+	md := cloud.NewModelDetector(cfg.Tenants, f)
+	md.SetLocation(cfg.Location())
+	stopOps := flushOperations(env, md, filepath.Join(cfg.Store, "operations"))
+	hub, stopIntel, err := startIntel(env, cfg.Store)
+	if err != nil {
+		stopOps()
+		f.Close()
+		return nil, fmt.Errorf("intel: %w", err)
+	}
+	stopOps = func(stop func()) func() { return func() { stopIntel(); stop() } }(stopOps)
+	ds := cloud.Detectors{md, cloud.NewIntelDetector(hub, f)}
 	if cfg.Rules != "" {
 		set, bad, err := sigma.LoadDir(cfg.Rules, nil)
 		if err != nil {
+			stopOps()
 			f.Close()
 			return nil, fmt.Errorf("rules: %w", err)
 		}
@@ -327,6 +337,7 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 		}
 		sd := cloud.NewSigmaDetector(set.Rules, f)
 		if err := sd.EnableCorrelations(set.Correlations, set.Rules, cloud.CorrelationOptions{Tenants: len(cfg.Tenants)}); err != nil {
+			stopOps()
 			f.Close()
 			return nil, fmt.Errorf("rules: %w", err)
 		}
@@ -335,5 +346,5 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 	}
 	in.SetDetector(ds)
 	fmt.Fprintf(env.Stderr, "アラートの出力先: %s\n", alerts)
-	return func() { f.Close() }, nil
+	return func() { stopOps(); f.Close() }, nil
 }

@@ -1,0 +1,49 @@
+package intel
+
+import (
+	"testing"
+	"time"
+)
+
+// FuzzParse: indicator files come from outside; no input may panic, and
+// every indicator returned is normalised (normalising it again is a no-op)
+// and can be indexed and matched.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"evil.example\n198.51.100.7\n203.0.113.0/24\nhttp://x.example/a?b=c\n",
+		"value,kind,reason,expires\nevil.example,domain,r,2027-01-01\n",
+		`{"type":"bundle","objects":[{"type":"indicator","id":"i","pattern":"[domain-name:value = 'a.example'] OR [url:value = 'http://b/\\'x']","pattern_type":"stix"}]}`,
+		"例え.テスト.\nxn--zckzah\n::ffff:1.2.3.4\n",
+	} {
+		f.Add([]byte(s), uint8(0))
+		f.Add([]byte(s), uint8(1))
+		f.Add([]byte(s), uint8(2))
+	}
+	formats := []Format{FormatList, FormatCSV, FormatSTIX}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte, fm uint8) {
+		inds, _, err := Parse(data, formats[int(fm)%len(formats)], Indicator{Reason: "fuzz"})
+		if err != nil && len(inds) > 0 {
+			t.Fatalf("error %v with %d indicators", err, len(inds))
+		}
+		for _, in := range inds {
+			k, v, err := Normalize(in.Kind, in.Value)
+			if err != nil || k != in.Kind || v != in.Value {
+				t.Fatalf("%s %q not stable: %s %q %v", in.Kind, in.Value, k, v, err)
+			}
+		}
+		x := NewIndex(inds, now)
+		for _, in := range inds {
+			switch in.Kind {
+			case Domain:
+				if _, ok := x.Domain(in.Value); !ok {
+					t.Fatalf("domain %q does not match itself", in.Value)
+				}
+			case IP:
+				if _, ok := x.IP(in.Value); !ok {
+					t.Fatalf("ip %q does not match itself", in.Value)
+				}
+			}
+		}
+	})
+}
