@@ -1,8 +1,10 @@
 package cloud
 
 import (
+	"errors"
 	"io"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 
 	"github.com/kyojin/kyojin/event"
@@ -44,7 +46,7 @@ func (d *IntelDetector) Detect(ev *event.Event) {
 			break
 		}
 		if v, has := ev.Fields[f]; has {
-			if a, err := netip.ParseAddr(v); err == nil {
+			if a, err := parseIPLiteral(v); err == nil {
 				in, ok = x.Addr(a)
 			} else {
 				in, ok = x.Domain(v)
@@ -85,4 +87,15 @@ func refSuffix(ref string) string {
 		return ""
 	}
 	return ", ref " + ref
+}
+
+var errNotIP = errors.New("not an IP literal")
+
+// parseIPLiteral parses v as an address only when it can be one: host
+// names fail without netip's allocated error (the intake's hot path).
+func parseIPLiteral(v string) (netip.Addr, error) {
+	if v == "" || !strings.ContainsRune(v, ':') && strings.TrimLeft(v, "0123456789.") != "" {
+		return netip.Addr{}, errNotIP
+	}
+	return netip.ParseAddr(v)
 }

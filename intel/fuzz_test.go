@@ -34,6 +34,9 @@ func FuzzParse(f *testing.F) {
 		}
 		x := NewIndex(inds, now)
 		for _, in := range inds {
+			if in.Expired(now) {
+				continue
+			}
 			switch in.Kind {
 			case Domain:
 				if _, ok := x.Domain(in.Value); !ok {
@@ -42,6 +45,10 @@ func FuzzParse(f *testing.F) {
 			case IP:
 				if _, ok := x.IP(in.Value); !ok {
 					t.Fatalf("ip %q does not match itself", in.Value)
+				}
+			case URL:
+				if _, ok := x.URL("http://" + in.Value); !ok {
+					t.Fatalf("url %q does not match itself", in.Value)
 				}
 			}
 		}

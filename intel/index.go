@@ -14,6 +14,7 @@ type Index struct {
 	domains map[string]*Indicator
 	ips     map[netip.Addr]*Indicator
 	urls    map[string]*Indicator
+	hosts   map[string]bool // host part of the listed URLs: a cheap first test
 	v4, v6  *node
 	n       int
 }
@@ -26,7 +27,7 @@ type node struct {
 // NewIndex indexes the indicators not expired at now. When the same value
 // is listed twice the one that expires last wins.
 func NewIndex(inds []Indicator, now time.Time) *Index {
-	x := &Index{domains: map[string]*Indicator{}, ips: map[netip.Addr]*Indicator{}, urls: map[string]*Indicator{}}
+	x := &Index{domains: map[string]*Indicator{}, ips: map[netip.Addr]*Indicator{}, urls: map[string]*Indicator{}, hosts: map[string]bool{}}
 	for i := range inds {
 		in := &inds[i]
 		if in.Expired(now) {
@@ -43,6 +44,7 @@ func NewIndex(inds []Indicator, now time.Time) *Index {
 			x.ips[a] = later(x.ips[a], in)
 		case URL:
 			x.urls[in.Value] = later(x.urls[in.Value], in)
+			x.hosts[urlHost(in.Value)] = true
 		case CIDR:
 			p, err := netip.ParsePrefix(in.Value)
 			if err != nil {
@@ -164,6 +166,12 @@ func (x *Index) URL(raw string) (*Indicator, bool) {
 	if !x.HasURLs() {
 		return nil, false
 	}
+	// Most URLs are on hosts no indicator names: answer those without
+	// parsing the URL. The quick host is exact for plain ASCII hosts; any
+	// other host takes the full path.
+	if h, plain := quickHost(raw); plain && !x.hosts[h] {
+		return nil, false
+	}
 	k, ok := urlKey(raw)
 	if !ok {
 		return nil, false
@@ -177,4 +185,41 @@ func (x *Index) URL(raw string) (*Indicator, bool) {
 		}
 	}
 	return nil, false
+}
+
+// urlHost is the host[:port] of a URL key.
+func urlHost(key string) string {
+	if i := strings.IndexByte(key, '/'); i >= 0 {
+		return key[:i]
+	}
+	return key
+}
+
+// quickHost returns the host[:port] of an absolute http(s) URL when it is
+// plain lower-case ASCII with no userinfo, escapes or default port, that
+// is when urlKey would give the same host; plain is false otherwise.
+func quickHost(raw string) (host string, plain bool) {
+	rest, ok := strings.CutPrefix(raw, "http://")
+	def := ":80"
+	if !ok {
+		if rest, ok = strings.CutPrefix(raw, "https://"); !ok {
+			return "", false
+		}
+		def = ":443"
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	h := rest[:end]
+	if h == "" || strings.HasSuffix(h, def) || strings.HasSuffix(h, ".") {
+		return "", false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':') {
+			return "", false
+		}
+	}
+	return h, true
 }
