@@ -79,6 +79,10 @@ func TestOperationsEvidence(t *testing.T) {
 		t.Errorf("text report lacks the operations section:\n%.3000s", buf.String())
 	}
 	buf.Reset()
+	if err := Write(&buf, "html", res, "ja"); err != nil || !strings.Contains(buf.String(), "MODEL-MN-SEEN が 2 件検知") {
+		t.Errorf("HTML report lacks the operations evidence of the gaps (%v)", err)
+	}
+	buf.Reset()
 	if err := Write(&buf, "json", res, "en"); err != nil {
 		t.Fatal(err)
 	}

@@ -54,3 +54,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMatch: event values are hostile; lookups never panic, and a value
+// that matches as a domain is found again in its normalised form.
+func FuzzMatch(f *testing.F) {
+	inds := []Indicator{}
+	for _, v := range []string{"evil.example", "例え.テスト", "198.51.100.7", "203.0.113.0/24", "2001:db8::/32", "http://x.example/a?b=c"} {
+		in := Indicator{Value: v, Reason: "r"}
+		if err := in.Check(); err != nil {
+			f.Fatal(err)
+		}
+		inds = append(inds, in)
+	}
+	x := NewIndex(inds, time.Now())
+	for _, s := range []string{"a.evil.example.", "WWW.例え.テスト", "203.0.113.9", "http://x.example/a?b=c#f", "http://[2001:db8::1]:80/", "\xff.evil.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		x.URL(s)
+		x.IP(s)
+		if in, ok := x.Domain(s); ok {
+			n, _ := NormalizeDomain(s)
+			if in2, ok := x.Domain(n); !ok || in2 != in {
+				t.Fatalf("%q matched %q but its normal form %q does not", s, in.Value, n)
+			}
+		}
+	})
+}
