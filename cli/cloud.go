@@ -342,6 +342,11 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 			return nil, fmt.Errorf("rules: %w", err)
 		}
 		ds = append(ds, sd)
+		stopStats := every(time.Minute, func() {
+			st := sd.CorrelationStats()
+			env.Log.Info("cloud: correlation windows", "open", st.Open, "evicted", st.Evicted, "fired", st.Fired, "tenants", st.Tenants, "cap_per_tenant", st.Cap, "detector_panics", cloud.DetectorPanics())
+		})
+		stopOps = func(stop func()) func() { return func() { stopStats(); stop() } }(stopOps)
 		fmt.Fprintf(env.Stderr, "Sigma ルール %d 件・相関ルール %d 件を読み込みました（読み込めないもの %d 件）\n", len(set.Rules), len(set.Correlations), len(bad))
 	}
 	in.SetDetector(ds)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/model"
@@ -223,9 +224,25 @@ func blockedAction(ev *event.Event) bool {
 // Detectors runs several detectors in turn.
 type Detectors []Detector
 
-// Detect implements Detector.
+// Detect implements Detector. A detector that panics on an event (hostile
+// content must never stop a parse worker) is counted in DetectorPanics and
+// the next detectors still run.
 func (ds Detectors) Detect(ev *event.Event) {
 	for _, d := range ds {
-		d.Detect(ev)
+		detectSafely(d, ev)
 	}
+}
+
+var detectorPanics atomic.Int64
+
+// DetectorPanics is the number of events a detector panicked on.
+func DetectorPanics() int64 { return detectorPanics.Load() }
+
+func detectSafely(d Detector, ev *event.Event) {
+	defer func() {
+		if recover() != nil {
+			detectorPanics.Add(1)
+		}
+	}()
+	d.Detect(ev)
 }

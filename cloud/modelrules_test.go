@@ -127,3 +127,21 @@ func TestModelRuleClausesInCatalog(t *testing.T) {
 		}
 	}
 }
+
+type panicky struct{}
+
+func (panicky) Detect(*event.Event) { panic("hostile event") }
+
+// TestDetectorsRecover: a detector that panics is counted and the next
+// detectors still see the event.
+func TestDetectorsRecover(t *testing.T) {
+	var out syncBuffer
+	before := DetectorPanics()
+	md := NewModelDetector([]Tenant{{ID: "kakuu", Loaded: kakuu(t)}}, &out)
+	ev := &event.Event{Tenant: "kakuu", Source: event.SourceSquid, Time: time.Now()}
+	ev.Set(event.SrcIP, "10.10.20.7")
+	Detectors{panicky{}, md}.Detect(ev)
+	if DetectorPanics() != before+1 || !strings.Contains(out.String(), "MODEL-MN-SEEN") {
+		t.Fatalf("panics %d (was %d), alerts %q", DetectorPanics(), before, out.String())
+	}
+}

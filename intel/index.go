@@ -163,8 +163,8 @@ func (x *Index) IP(s string) (*Indicator, bool) {
 // URL finds a listed URL: the exact normalised URL, or the URL without its
 // query when the indicator has none.
 func (x *Index) URL(raw string) (*Indicator, bool) {
-	if !x.HasURLs() {
-		return nil, false
+	if !x.HasURLs() || strings.HasPrefix(raw, "/") {
+		return nil, false // a web server's path has no host to match
 	}
 	// Most URLs are on hosts no indicator names: answer those without
 	// parsing the URL. The quick host is exact for plain ASCII hosts; any
