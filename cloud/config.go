@@ -113,6 +113,11 @@ func (c *Config) check(base string, diags *diag.List) {
 	if !filepath.IsAbs(c.Store) {
 		c.Store = filepath.Join(base, c.Store)
 	}
+	for _, f := range []*string{&c.Rules, &c.Alerts} { // relative to the file, like store
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(base, *f)
+		}
+	}
 	listeners := map[string]*Listener{}
 	for i := range c.Listeners {
 		l := &c.Listeners[i]
