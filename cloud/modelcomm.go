@@ -69,7 +69,7 @@ func (d *ModelDetector) commPort(ev *event.Event, tm *tenantModel) {
 		if !n.p.Contains(dst) {
 			continue
 		}
-		d.ops.evaluated(ev, n.rule)
+		d.ops.evaluated(tm, ev, n.rule)
 		if portDeclared(n.comm.Ports, proto, port) {
 			return
 		}
@@ -77,7 +77,7 @@ func (d *ModelDetector) commPort(ev *event.Event, tm *tenantModel) {
 		if port == 0 {
 			got = proto
 		}
-		d.hit(ev, n.rule, blockedAction(ev), "specific communication "+n.comm.ID,
+		d.hit(ev, tm, n.rule, blockedAction(ev), "specific communication "+n.comm.ID,
 			n.comm.ID+" ("+n.comm.Name+") "+got+" — 宣言: "+portList(n.comm.Ports))
 		return
 	}

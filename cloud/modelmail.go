@@ -161,7 +161,7 @@ func (d *ModelDetector) mailPath(ev *event.Event, tm *tenantModel) {
 	if !accepted && act != "reject" {
 		return // connect/disconnect lines: no message yet
 	}
-	d.ops.evaluated(ev, RuleMailUnsanitized)
+	d.ops.evaluated(tm, ev, RuleMailUnsanitized)
 	if client.IsLoopback() || inAny(mm.relays, client) || inAny(mm.internal, client) {
 		return
 	}
@@ -174,5 +174,5 @@ func (d *ModelDetector) mailPath(ev *event.Event, tm *tenantModel) {
 	default:
 		return
 	}
-	d.hit(ev, RuleMailUnsanitized, !accepted, "mail server "+server, "メールサーバ "+server+" が"+where+"受信")
+	d.hit(ev, tm, RuleMailUnsanitized, !accepted, "mail server "+server, "メールサーバ "+server+" が"+where+"受信")
 }

@@ -79,6 +79,7 @@ type tenantModel struct {
 	zones []zoneNet  // subnets of the My Number and LGWAN zones
 	comms []commNet  // specific-communication endpoints
 	mail  *mailModel // nil when the model has no LGWAN-side mail server
+	ops   int32      // index in the operations recorder
 }
 
 type zoneNet struct {
@@ -95,7 +96,7 @@ func NewModelDetector(tenants []Tenant, sink io.Writer) *ModelDetector {
 		if m == nil {
 			continue
 		}
-		tm := &tenantModel{comms: commNets(m), mail: mailModelOf(m)}
+		tm := &tenantModel{comms: commNets(m), mail: mailModelOf(m), ops: d.ops.tenant(t.ID)}
 		for _, z := range m.Zones {
 			if z.Type != model.ZoneMyNumber && z.Type != model.ZoneLGWAN {
 				continue
@@ -133,7 +134,7 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 // hit writes the alert of rule r for ev and counts it; blocked hits (the
 // device refused the traffic) are low-level alerts and counted apart: the
 // control worked, yet someone tried.
-func (d *ModelDetector) hit(ev *event.Event, r *ModelRule, blocked bool, credit, detail string) {
+func (d *ModelDetector) hit(ev *event.Event, tm *tenantModel, r *ModelRule, blocked bool, credit, detail string) {
 	level := r.Level
 	if blocked {
 		level = "low"
@@ -143,7 +144,7 @@ func (d *ModelDetector) hit(ev *event.Event, r *ModelRule, blocked bool, credit,
 	if detail != "" {
 		al.Title += ": " + detail
 	}
-	d.ops.hit(al, r, blocked)
+	d.ops.hit(tm, al, r, blocked)
 	d.write(al)
 }
 
@@ -163,9 +164,9 @@ func (d *ModelDetector) zoneSeen(ev *event.Event, tm *tenantModel) {
 	if dst, ok := addrField(ev, event.DstIP); ok && tm.inside(dst) {
 		return
 	}
-	d.ops.evaluated(ev, RuleMNSeen)
+	d.ops.evaluated(tm, ev, RuleMNSeen)
 	if !dns {
-		d.ops.evaluated(ev, RuleLGDirect)
+		d.ops.evaluated(tm, ev, RuleLGDirect)
 	}
 	for _, n := range tm.zones {
 		if !n.p.Contains(a) {
@@ -173,9 +174,9 @@ func (d *ModelDetector) zoneSeen(ev *event.Event, tm *tenantModel) {
 		}
 		switch {
 		case n.typ == model.ZoneMyNumber:
-			d.hit(ev, RuleMNSeen, false, "zone "+n.zone, "")
+			d.hit(ev, tm, RuleMNSeen, false, "zone "+n.zone, "")
 		case !dns:
-			d.hit(ev, RuleLGDirect, false, "zone "+n.zone, "")
+			d.hit(ev, tm, RuleLGDirect, false, "zone "+n.zone, "")
 		default:
 			continue
 		}

@@ -29,8 +29,10 @@ import (
 // summary).
 const keptAlerts = 10
 
+// opsKey is hashed on every examined event: the tenant is its index in
+// opsRecorder.names rather than its name.
 type opsKey struct {
-	tenant string
+	tenant int32
 	day    int64 // days since the epoch in the configured zone
 	rule   *ModelRule
 }
@@ -42,14 +44,21 @@ type opsCount struct {
 }
 
 type opsRecorder struct {
-	mu   sync.Mutex
-	off  int64 // seconds east of UTC of the days' boundaries
-	days map[opsKey]*opsCount
+	mu    sync.Mutex
+	off   int64 // seconds east of UTC of the days' boundaries
+	days  map[opsKey]*opsCount
+	names []string // tenant ids by index
 }
 
 func newOpsRecorder() *opsRecorder { return &opsRecorder{days: map[opsKey]*opsCount{}} }
 
-func (o *opsRecorder) count(tenant string, t time.Time, r *ModelRule) *opsCount {
+// tenant registers a tenant id and returns its index.
+func (o *opsRecorder) tenant(id string) int32 {
+	o.names = append(o.names, id)
+	return int32(len(o.names) - 1)
+}
+
+func (o *opsRecorder) count(tenant int32, t time.Time, r *ModelRule) *opsCount {
 	k := opsKey{tenant, (t.Unix() + o.off) / 86400, r}
 	c := o.days[k]
 	if c == nil {
@@ -59,16 +68,16 @@ func (o *opsRecorder) count(tenant string, t time.Time, r *ModelRule) *opsCount 
 	return c
 }
 
-func (o *opsRecorder) evaluated(ev *event.Event, r *ModelRule) {
+func (o *opsRecorder) evaluated(tm *tenantModel, ev *event.Event, r *ModelRule) {
 	o.mu.Lock()
-	o.count(ev.Tenant, ev.Time, r).evaluated++
+	o.count(tm.ops, ev.Time, r).evaluated++
 	o.mu.Unlock()
 }
 
-func (o *opsRecorder) hit(al Alert, r *ModelRule, blocked bool) {
+func (o *opsRecorder) hit(tm *tenantModel, al Alert, r *ModelRule, blocked bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	c := o.count(al.Tenant, al.Time, r)
+	c := o.count(tm.ops, al.Time, r)
 	if blocked {
 		c.blocked++
 	} else {
@@ -111,6 +120,7 @@ func (d *ModelDetector) FlushOperations(dir string) error {
 	days := o.days
 	o.days = map[opsKey]*opsCount{}
 	off := o.off
+	names := o.names
 	o.mu.Unlock()
 	type fileKey struct {
 		tenant string
@@ -118,7 +128,7 @@ func (d *ModelDetector) FlushOperations(dir string) error {
 	}
 	byFile := map[fileKey]map[*ModelRule]*opsCount{}
 	for k, c := range days {
-		fk := fileKey{k.tenant, k.day}
+		fk := fileKey{names[k.tenant], k.day}
 		if byFile[fk] == nil {
 			byFile[fk] = map[*ModelRule]*opsCount{}
 		}
