@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kyojin/kyojin/check"
+	"github.com/xuri/excelize/v2"
 )
 
 func opsFixture() *Operations {
@@ -83,6 +84,13 @@ func TestOperationsEvidence(t *testing.T) {
 		t.Errorf("HTML report lacks the operations evidence of the gaps (%v)", err)
 	}
 	buf.Reset()
+	if err := Write(&buf, "xlsx", res, "ja"); err != nil {
+		t.Fatal(err)
+	}
+	if !xlsxContains(t, buf.Bytes(), "MODEL-MN-SEEN が 2 件検知") {
+		t.Error("XLSX report lacks the operations evidence in the evidence column")
+	}
+	buf.Reset()
 	if err := Write(&buf, "json", res, "en"); err != nil {
 		t.Fatal(err)
 	}
@@ -112,4 +120,28 @@ func TestParseOperationsBad(t *testing.T) {
 	if _, err := ParseOperations([]byte(strings.Replace(good, "%s", `{"rule":"X","level":"high","clauses":["3(1)①"],"evaluated":3}`, 1)), cat); err != nil {
 		t.Errorf("good file: %v", err)
 	}
+}
+
+// xlsxContains reports whether any cell of any sheet contains s.
+func xlsxContains(t *testing.T, data []byte, s string) bool {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, sh := range f.GetSheetList() {
+		rows, err := f.GetRows(sh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			for _, c := range r {
+				if strings.Contains(c, s) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
