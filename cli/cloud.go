@@ -16,6 +16,7 @@ import (
 	"github.com/kyojin/kyojin/cloud"
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/intel"
 	"github.com/kyojin/kyojin/logparse"
 	"github.com/kyojin/kyojin/sigma"
 )
@@ -112,7 +113,7 @@ func cloudServe(env *Env, args []string) error {
 	in := cloud.NewIntake(cfg, st, env.Log)
 	// Detection always runs: the shared threat intelligence applies to every
 	// tenant, with or without Sigma rules and models.
-	closeAlerts, err := attachDetection(env, cfg, in)
+	hub, closeAlerts, err := attachDetection(env, cfg, in)
 	if err != nil {
 		return err
 	}
@@ -121,6 +122,7 @@ func cloudServe(env *Env, args []string) error {
 	ctx, stop := serveContext()
 	defer stop()
 	srv := cloud.NewServer(cfg, in)
+	srv.SetIntel(hub)
 	if err := srv.Start(ctx); err != nil {
 		stop()
 		srv.Wait()
@@ -303,16 +305,17 @@ func cloudSearch(env *Env, args []string) error {
 }
 
 // attachDetection loads the Sigma rules of cfg.Rules (reporting each rule
-// that cannot load), adds the rules generated from the tenants' models, and
-// sends alerts to cfg.Alerts.
-func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), error) {
+// that cannot load) with their correlations, adds the rules generated from
+// the tenants' models and the shared threat intelligence (whose hub it
+// returns for the HTTP feed), and sends alerts to cfg.Alerts.
+func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub, func(), error) {
 	alerts := cfg.Alerts
 	if alerts == "" {
 		alerts = filepath.Join(cfg.Store, "alerts.jsonl")
 	}
 	f, err := os.OpenFile(alerts, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("alerts: %w", err)
+		return nil, nil, fmt.Errorf("alerts: %w", err)
 	}
 	md := cloud.NewModelDetector(cfg.Tenants, f)
 	md.SetLocation(cfg.Location())
@@ -321,7 +324,7 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 	if err != nil {
 		stopOps()
 		f.Close()
-		return nil, fmt.Errorf("intel: %w", err)
+		return nil, nil, fmt.Errorf("intel: %w", err)
 	}
 	stopOps = func(stop func()) func() { return func() { stopIntel(); stop() } }(stopOps)
 	ds := cloud.Detectors{md, cloud.NewIntelDetector(hub, f)}
@@ -330,7 +333,7 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 		if err != nil {
 			stopOps()
 			f.Close()
-			return nil, fmt.Errorf("rules: %w", err)
+			return nil, nil, fmt.Errorf("rules: %w", err)
 		}
 		for _, fe := range bad {
 			env.Log.Warn("sigma rule not loaded", "rule", fe.Error())
@@ -339,7 +342,7 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 		if err := sd.EnableCorrelations(set.Correlations, set.Rules, cloud.CorrelationOptions{Tenants: len(cfg.Tenants)}); err != nil {
 			stopOps()
 			f.Close()
-			return nil, fmt.Errorf("rules: %w", err)
+			return nil, nil, fmt.Errorf("rules: %w", err)
 		}
 		ds = append(ds, sd)
 		stopStats := every(time.Minute, func() {
@@ -351,5 +354,5 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 	}
 	in.SetDetector(ds)
 	fmt.Fprintf(env.Stderr, "アラートの出力先: %s\n", alerts)
-	return func() { stopOps(); f.Close() }, nil
+	return hub, func() { stopOps(); f.Close() }, nil
 }

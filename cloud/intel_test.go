@@ -3,12 +3,17 @@ package cloud
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/eventstore"
 	"github.com/kyojin/kyojin/intel"
 	"github.com/kyojin/kyojin/logparse"
 )
@@ -78,5 +83,59 @@ func TestIntelAtIntake(t *testing.T) {
 				t.Fatalf("alert %+v, want tenant %s and %q", al, c.tenant, c.want)
 			}
 		})
+	}
+}
+
+// TestIntelFeedHTTP: tenants' devices pull the shared indicators with
+// their token; no token, a wrong token or a bad kind is refused.
+func TestIntelFeedHTTP(t *testing.T) {
+	ctx := context.Background()
+	hub, err := intel.NewHub(ctx, &intel.FileStore{Path: filepath.Join(t.TempDir(), "i.jsonl")}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Publish(ctx, "pref", "県SOC", []intel.Indicator{{Value: "b.example", Reason: "r"}, {Value: "a.example", Reason: "r"}, {Value: "198.51.100.7", Reason: "r"}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := pki(t, "city-a-relay", "stranger")
+	cfg, diags := LoadConfig(writeConfig(t, dir, fmt.Sprintf(testConfig, 16)))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	st, _ := eventstore.Open(cfg.Store)
+	in := NewIntake(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := NewServer(cfg, in)
+	srv.SetIntel(hub)
+	sctx, cancel := context.WithCancel(ctx)
+	if err := srv.Start(sctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); srv.Wait(); in.Close() }()
+	get := func(tok, query string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+srv.Addr("http").String()+"/v1/intel"+query, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("city-a-token", "?kind=domain"); code != 200 || body != "a.example\nb.example\n" {
+		t.Errorf("domain feed: %d %q", code, body)
+	}
+	if code, body := get("pref-token", "?format=json"); code != 200 || strings.Count(body, "\n") != 3 || !strings.Contains(body, `"publisher":"県SOC"`) {
+		t.Errorf("json feed: %d %q", code, body)
+	}
+	for _, c := range []struct {
+		tok, q string
+		want   int
+	}{{"", "", 401}, {"wrong", "", 401}, {"city-a-token", "?kind=hash", 400}, {"city-a-token", "?format=xml", 400}} {
+		if code, _ := get(c.tok, c.q); code != c.want {
+			t.Errorf("%q %s: %d, want %d", c.tok, c.q, code, c.want)
+		}
 	}
 }
