@@ -2,6 +2,7 @@ package assess
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +145,27 @@ func xlsxContains(t *testing.T, data []byte, s string) bool {
 		}
 	}
 	return false
+}
+
+// FuzzParseOperations: an operations file is read from a user's path; no
+// input panics, and an accepted summary evaluates.
+func FuzzParseOperations(f *testing.F) {
+	cat := mustCatalog(f)
+	good, _ := json.Marshal(opsFixture())
+	f.Add(good)
+	f.Add([]byte(`{"apiVersion":"kyojin/v1","kind":"Operations","from":"2026-04-01T00:00:00Z","to":"2026-05-01T00:00:00Z","rules":[{"rule":"X","level":"high","clauses":["3(1)①"],"hits":1}]}`))
+	f.Add([]byte(`{`))
+	m, a := loadExample(f, "r8.yaml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := ParseOperations(data, cat)
+		if err != nil {
+			return
+		}
+		res := Evaluate(Input{Catalog: cat, Model: m, Assessment: a, Now: now, Operations: o})
+		for _, it := range res.Items {
+			for _, e := range it.Operations {
+				_ = e.Text()
+			}
+		}
+	})
 }
