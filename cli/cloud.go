@@ -344,6 +344,13 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub,
 			f.Close()
 			return nil, nil, fmt.Errorf("rules: %w", err)
 		}
+		for _, t := range cfg.Tenants {
+			for _, id := range t.ExcludeRules {
+				if !sd.Exclude(t.ID, id) && !isModelRule(id) {
+					env.Log.Warn("cloud: exclude_rules names an unknown rule", "tenant", t.ID, "rule", id)
+				}
+			}
+		}
 		ds = append(ds, sd)
 		stopStats := every(time.Minute, func() {
 			st := sd.CorrelationStats()

@@ -126,3 +126,13 @@ func resolveCloudStore(env *Env, store, config, tenant string) (string, *cloud.C
 	}
 	return store, cfg, nil
 }
+
+// isModelRule reports whether id names a rule generated from the models.
+func isModelRule(id string) bool {
+	for _, r := range cloud.ModelRules {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}

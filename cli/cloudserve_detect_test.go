@@ -40,7 +40,7 @@ level: high
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "cloud.yaml")
 	os.WriteFile(cfg, []byte("store: store\ntimezone: Asia/Tokyo\nrules: rules\nlisteners:\n  - {name: tcp, type: tcp, address: \""+addr+"\"}\n"+
-		"tenants:\n  - {id: kakuu, name: 架空市, model: \""+model+"\", sources: [{listener: tcp}]}\n  - {id: pref, name: 県, sources: [{cidr: 192.0.2.0/24}]}\n"), 0o600)
+		"tenants:\n  - {id: kakuu, name: 架空市, model: \""+model+"\", sources: [{listener: tcp}]}\n  - {id: pref, name: 県, exclude_rules: [MODEL-LG-DIRECT, 3c0f0000-0000-4000-8000-000000000002], sources: [{cidr: 192.0.2.0/24}]}\n"), 0o600)
 	if code, out, errs := run(t, "cloud", "intel", "add", "198.51.100.66", "--tenant", "pref", "--publisher", "県SOC", "--reason", "C2", "--config", cfg); code != 0 {
 		t.Fatalf("intel add: %d %s %s", code, out, errs)
 	}

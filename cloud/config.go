@@ -53,6 +53,10 @@ type Tenant struct {
 	Model           string   `yaml:"model"` // path to the body's kyojin model
 	RetentionDays   int      `yaml:"retention_days"`
 	Sources         []Source `yaml:"sources,required"`
+	// ExcludeRules turns rules off for this tenant (issue 8 §1): Sigma rule
+	// or correlation ids and model rule ids (MODEL-…). An excluded model
+	// rule examines nothing, so it gives no operations evidence either.
+	ExcludeRules []string `yaml:"exclude_rules"`
 
 	Loaded *model.Model `yaml:"-"`
 }

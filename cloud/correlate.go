@@ -39,6 +39,7 @@ type correlator struct {
 
 	mu      sync.RWMutex
 	tenants map[string]*tenantEngine
+	off     map[string]map[*sigma.Correlation]bool // tenant -> correlations it excludes (set before Start)
 }
 
 type tenantEngine struct {
@@ -69,7 +70,7 @@ func (d *SigmaDetector) EnableCorrelations(corrs []*sigma.Correlation, rules []*
 	}
 	c := &correlator{corrs: corrs, rules: rules, fed: map[*sigma.Rule]bool{}, quiet: map[*sigma.Rule]bool{},
 		credit: map[*sigma.Correlation]string{}, perTenant: max(opt.MaxWindows/max(opt.Tenants, 1), 1024),
-		tenants: map[string]*tenantEngine{}}
+		tenants: map[string]*tenantEngine{}, off: map[string]map[*sigma.Correlation]bool{}}
 	refs := map[string]bool{}
 	byRef := map[string]*sigma.Rule{}
 	corrByRef := map[string]*sigma.Correlation{}
@@ -120,6 +121,25 @@ func correlationCredit(x *sigma.Correlation, rules map[string]*sigma.Rule, corrs
 	return strings.Join(parts, "; ")
 }
 
+// Exclude turns a rule or correlation off for one tenant (issue 8 §1:
+// per-tenant rule exclusions; configuration exclude_rules). It reports
+// whether the detector knows the id (or name). Call before events flow.
+func (d *SigmaDetector) Exclude(tenant, id string) bool {
+	found := d.ix.Exclude(tenant, id)
+	if c := d.corr; c != nil {
+		for x := range c.credit {
+			if x.ID == id || x.Name == id {
+				if c.off[tenant] == nil {
+					c.off[tenant] = map[*sigma.Correlation]bool{}
+				}
+				c.off[tenant][x] = true
+				found = true
+			}
+		}
+	}
+	return found
+}
+
 // alone reports whether a match of r is an alert by itself.
 func (d *SigmaDetector) alone(r *sigma.Rule) bool {
 	if d.corr == nil {
@@ -154,6 +174,9 @@ func (d *SigmaDetector) correlate(ev *event.Event, matched []*sigma.Rule) {
 	te.mu.Unlock()
 	for _, m := range ms {
 		x := m.Correlation
+		if c.off[ev.Tenant][x] {
+			continue
+		}
 		id := cmp.Or(x.ID, x.Name, x.Title)
 		level := x.Level
 		if level == "" {

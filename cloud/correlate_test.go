@@ -288,3 +288,30 @@ func TestMillionOpenWindows(t *testing.T) {
 	}
 	runtime.KeepAlive(d)
 }
+
+// TestExcludePerTenant: a tenant's exclude_rules turns off a correlation
+// (and a base rule) for that tenant only.
+func TestExcludePerTenant(t *testing.T) {
+	base := firewallRule(t, "00000000-0000-4000-8000-0000000000cc", "hit", "a")
+	corr := &sigma.Correlation{ID: "corr-1", Title: "two hits", Type: "event_count", Rules: []string{"hit"}, GroupBy: []string{"src_ip"},
+		Timespan: time.Hour, Conds: []sigma.Cond{{Op: "gte", V: 2}}, Generate: true}
+	var out syncBuffer
+	d := NewSigmaDetector([]*sigma.Rule{base}, &out)
+	if err := d.EnableCorrelations([]*sigma.Correlation{corr}, []*sigma.Rule{base}, CorrelationOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Exclude("quiet", "corr-1") || d.Exclude("quiet", "no-such-rule") {
+		t.Fatal("Exclude does not report known and unknown ids")
+	}
+	for _, tn := range []string{"loud", "quiet"} {
+		d.Detect(fwEvent(tn, "hit", 0, "src_ip", "192.0.2.1"))
+		d.Detect(fwEvent(tn, "hit", 1, "src_ip", "192.0.2.1"))
+	}
+	s := out.String()
+	if strings.Count(s, `"title":"two hits"`) != 1 || strings.Contains(s, `"tenant":"quiet","rule":"corr-1"`) {
+		t.Errorf("correlation alerts:\n%s", s)
+	}
+	if strings.Count(s, `"title":"base hit"`) != 4 {
+		t.Errorf("base alerts (generate: true) should remain for both tenants:\n%s", s)
+	}
+}

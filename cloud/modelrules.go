@@ -76,10 +76,11 @@ type ModelDetector struct {
 
 // tenantModel is what the rules need from one tenant's model, indexed once.
 type tenantModel struct {
-	zones []zoneNet  // subnets of the My Number and LGWAN zones
-	comms []commNet  // specific-communication endpoints
-	mail  *mailModel // nil when the model has no LGWAN-side mail server
-	ops   int32      // index in the operations recorder
+	zones []zoneNet           // subnets of the My Number and LGWAN zones
+	comms []commNet           // specific-communication endpoints
+	mail  *mailModel          // nil when the model has no LGWAN-side mail server
+	ops   int32               // index in the operations recorder
+	off   map[*ModelRule]bool // rules the tenant excludes (Tenant.ExcludeRules)
 }
 
 type zoneNet struct {
@@ -96,7 +97,14 @@ func NewModelDetector(tenants []Tenant, sink io.Writer) *ModelDetector {
 		if m == nil {
 			continue
 		}
-		tm := &tenantModel{comms: commNets(m), mail: mailModelOf(m), ops: d.ops.tenant(t.ID)}
+		tm := &tenantModel{comms: commNets(m), mail: mailModelOf(m), ops: d.ops.tenant(t.ID), off: map[*ModelRule]bool{}}
+		for _, id := range t.ExcludeRules {
+			for _, r := range ModelRules {
+				if r.ID == id {
+					tm.off[r] = true
+				}
+			}
+		}
 		for _, z := range m.Zones {
 			if z.Type != model.ZoneMyNumber && z.Type != model.ZoneLGWAN {
 				continue
@@ -135,6 +143,9 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 // device refused the traffic) are low-level alerts and counted apart: the
 // control worked, yet someone tried.
 func (d *ModelDetector) hit(ev *event.Event, tm *tenantModel, r *ModelRule, blocked bool, credit, detail string) {
+	if tm.off[r] {
+		return
+	}
 	level := r.Level
 	if blocked {
 		level = "low"

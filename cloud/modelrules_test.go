@@ -145,3 +145,33 @@ func TestDetectorsRecover(t *testing.T) {
 		t.Fatalf("panics %d (was %d), alerts %q", DetectorPanics(), before, out.String())
 	}
 }
+
+// TestModelRuleExcluded: an excluded model rule neither alerts nor counts
+// examined events (so it gives no false evidence of compliance).
+func TestModelRuleExcluded(t *testing.T) {
+	var out syncBuffer
+	d := NewModelDetector([]Tenant{{ID: "kakuu", Loaded: kakuu(t), ExcludeRules: []string{"MODEL-MN-SEEN"}}}, &out)
+	ev := &event.Event{Tenant: "kakuu", Source: event.SourceSquid, Time: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}
+	ev.Set(event.SrcIP, "10.10.20.7")
+	ev.Set(event.DstIP, "198.51.100.1")
+	d.Detect(ev)
+	if out.String() != "" {
+		t.Fatalf("excluded rule alerted: %s", out.String())
+	}
+	dir := t.TempDir()
+	if err := d.FlushOperations(dir); err != nil {
+		t.Fatal(err)
+	}
+	o, err := ReadOperations(dir, "kakuu", "", ev.Time.AddDate(0, 0, -1), ev.Time.AddDate(0, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range o.Rules {
+		if r.Rule == "MODEL-MN-SEEN" && (r.Evaluated != 0 || r.Hits != 0) {
+			t.Errorf("excluded rule counted: %+v", r)
+		}
+		if r.Rule == "MODEL-LG-DIRECT" && r.Evaluated != 1 {
+			t.Errorf("other rules still examine: %+v", r)
+		}
+	}
+}

@@ -69,6 +69,9 @@ func (o *opsRecorder) count(tenant int32, t time.Time, r *ModelRule) *opsCount {
 }
 
 func (o *opsRecorder) evaluated(tm *tenantModel, ev *event.Event, r *ModelRule) {
+	if tm.off[r] {
+		return
+	}
 	o.mu.Lock()
 	o.count(tm.ops, ev.Time, r).evaluated++
 	o.mu.Unlock()
