@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,9 +19,6 @@ import (
 const intelUsage = `cloud intel add VALUE... --tenant T --publisher P --reason R [--expires YYYY-MM-DD | --ttl 90d] [--level high] (--config F | --store DIR)
   cloud intel import FILE --tenant T --publisher P [--reason R] [--format list|csv|stix] (--config F | --store DIR)
   cloud intel list [--all] [--json] (--config F | --store DIR)`
-
-// intelStorePath is where the prefecture's indicators are kept.
-func intelStorePath(store string) string { return filepath.Join(store, "intel", "indicators.jsonl") }
 
 // cloudIntel manages the threat-intelligence indicators shared by every
 // tenant (kyojin cloud intel add|import|list).
@@ -52,7 +48,7 @@ func cloudIntel(env *Env, args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	hub, err := intel.NewHub(ctx, &intel.FileStore{Path: intelStorePath(store)}, env.Log, nil)
+	hub, err := intel.NewHub(ctx, &intel.FileStore{Path: intel.Path(store)}, env.Log, nil)
 	if err != nil {
 		return err
 	}
@@ -190,15 +186,24 @@ func readLimited(env *Env, path string, max int64) ([]byte, error) {
 }
 
 // startIntel loads the shared indicators for cloud serve and re-reads the
-// store every minute (indicators published by kyojin cloud intel or by
-// another process reach the running intake); the returned function stops it.
+// store within five seconds of a change (indicators published by kyojin
+// cloud intel or by the console reach the running intake), and at least
+// every minute so expired ones leave the index; the returned function
+// stops it.
 func startIntel(env *Env, store string) (*intel.Hub, func(), error) {
 	ctx := context.Background()
-	hub, err := intel.NewHub(ctx, &intel.FileStore{Path: intelStorePath(store)}, env.Log, nil)
+	fs := &intel.FileStore{Path: intel.Path(store)}
+	fs.Changed()
+	hub, err := intel.NewHub(ctx, fs, env.Log, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	stop := every(time.Minute, func() {
+	n := 0
+	stop := every(5*time.Second, func() {
+		n++
+		if !fs.Changed() && n%12 != 0 {
+			return
+		}
 		if err := hub.Reload(ctx); err != nil {
 			env.Log.Error("cloud: reloading threat intelligence", "err", err)
 		}

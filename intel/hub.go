@@ -31,8 +31,9 @@ type Store interface {
 // FileStore is a JSON-lines file, appended to and synced; loading keeps the
 // last line of each Key.
 type FileStore struct {
-	Path string
-	mu   sync.Mutex
+	Path  string
+	mu    sync.Mutex
+	stamp [2]int64 // size and mtime seen by Changed
 }
 
 // Load implements Store. A missing file is an empty store; a damaged line
@@ -62,6 +63,26 @@ func (s *FileStore) Load(ctx context.Context) ([]Indicator, error) {
 		out = append(out, in)
 	}
 	return out, ctx.Err()
+}
+
+// Path is where a security cloud keeps its indicators under its store
+// directory; every process of the cloud (intake, console, CLI) opens the
+// same file, and appends are single writes to a file opened O_APPEND.
+func Path(store string) string { return filepath.Join(store, "intel", "indicators.jsonl") }
+
+// Changed reports whether the file changed since the last call (size or
+// modification time), so a reader can reload only then.
+func (s *FileStore) Changed() bool {
+	st, err := os.Stat(s.Path)
+	var stamp [2]int64
+	if err == nil {
+		stamp = [2]int64{st.Size(), st.ModTime().UnixNano()}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := stamp != s.stamp
+	s.stamp = stamp
+	return changed
 }
 
 // Append implements Store.

@@ -235,3 +235,35 @@ func TestPublishReachesEveryTenant(t *testing.T) {
 		t.Errorf("after expiry: %d indexed, %d listed", h2.Index().Len(), len(h2.List(true)))
 	}
 }
+
+// TestTwoProcessesShareTheFile: a hub (the console) publishes, another
+// (the intake) sees the file change and reloads it.
+func TestTwoProcessesShareTheFile(t *testing.T) {
+	ctx := context.Background()
+	path := Path(t.TempDir())
+	intake := &FileStore{Path: path}
+	intake.Changed()
+	h1, err := NewHub(ctx, intake, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if intake.Changed() {
+		t.Fatal("changed without a write")
+	}
+	console, err := NewHub(ctx, &FileStore{Path: path}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := console.Publish(ctx, "city-a", "CSIRT", []Indicator{{Value: "shared.example", Reason: "incident"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !intake.Changed() {
+		t.Fatal("the publication did not change the file")
+	}
+	if err := h1.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if in, ok := h1.Index().Domain("www.shared.example"); !ok || in.Publisher != "CSIRT" {
+		t.Fatalf("intake does not see the console's indicator: %v %v", in, ok)
+	}
+}
