@@ -18,6 +18,7 @@ import (
 
 const intelUsage = `cloud intel add VALUE... --tenant T --publisher P --reason R [--expires YYYY-MM-DD | --ttl 90d] [--level high] (--config F | --store DIR)
   cloud intel import FILE --tenant T --publisher P [--reason R] [--format list|csv|stix] (--config F | --store DIR)
+  cloud intel revoke VALUE --tenant T --publisher P --reason R (--config F | --store DIR)
   cloud intel list [--all] [--json] (--config F | --store DIR)`
 
 // cloudIntel manages the threat-intelligence indicators shared by every
@@ -116,6 +117,19 @@ func cloudIntel(env *Env, args []string) error {
 			return &ExitError{Code: 1, Err: fmt.Errorf("%d 件を読み飛ばしました / %d entries skipped", len(bad), len(bad))}
 		}
 		return nil
+	case "revoke":
+		if len(pos) != 1 || *tenant == "" || *publisher == "" || strings.TrimSpace(*reason) == "" {
+			return usageError("%s", intelUsage)
+		}
+		ok, err := hub.Revoke(ctx, *tenant, *publisher, pos[0], *reason)
+		if err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
+		if !ok {
+			return &ExitError{Code: 1, Err: fmt.Errorf("%q は公開されていません / not published", pos[0])}
+		}
+		fmt.Fprintf(env.Stdout, "取り消し / revoked: %s（全テナントで照合を停止 / no longer matched）\n", pos[0])
+		return nil
 	case "list":
 		list := hub.List(*all)
 		if *asJSON {
@@ -134,7 +148,7 @@ func cloudIntel(env *Env, args []string) error {
 		}
 		return tw.Flush()
 	}
-	return usageError("cloud intel: 不明なサブコマンド %q（add, import, list）", args[0])
+	return usageError("cloud intel: 不明なサブコマンド %q（add, import, revoke, list）", args[0])
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

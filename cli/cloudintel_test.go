@@ -32,6 +32,15 @@ func TestCloudIntelCommands(t *testing.T) {
 			t.Errorf("list lacks %q:\n%s", want, out)
 		}
 	}
+	if code, out, errs := run(t, "cloud", "intel", "revoke", "c2.example", "--tenant", "pref", "--publisher", "県SOC", "--reason", "false positive", "--store", store); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %d %q %q", code, out, errs)
+	}
+	if code, out, _ := run(t, "cloud", "intel", "list", "--store", store); code != 0 || strings.Contains(out, "c2.example") {
+		t.Errorf("revoked indicator still listed as active:\n%s", out)
+	}
+	if code, _, _ := run(t, "cloud", "intel", "revoke", "never.example", "--tenant", "pref", "--publisher", "p", "--reason", "r", "--store", store); code != 1 {
+		t.Errorf("revoking an unknown value: exit %d, want 1", code)
+	}
 	for _, bad := range [][]string{
 		{"cloud", "intel", "add", "x.example", "--tenant", "city-a", "--reason", "r", "--store", store},                                      // no publisher
 		{"cloud", "intel", "add", "x.example", "--tenant", "city-a", "--publisher", "p", "--store", store},                                   // no reason

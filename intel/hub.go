@@ -219,6 +219,16 @@ func (h *Hub) Publish(ctx context.Context, fromTenant, publisher string, inds []
 	if err := h.store.Append(ctx, batch); err != nil {
 		return fmt.Errorf("intel: storing indicators: %w", err)
 	}
+	h.merge(batch, now)
+	if h.log != nil {
+		h.log.Info("intel: indicators published", "tenant", fromTenant, "publisher", publisher, "count", len(batch))
+	}
+	return nil
+}
+
+// merge puts batch into the set (replacing same keys) and swaps the index;
+// h.mu is held.
+func (h *Hub) merge(batch []Indicator, now time.Time) {
 	byKey := map[string]int{}
 	for i := range h.all {
 		byKey[h.all[i].Key()] = i
@@ -234,8 +244,33 @@ func (h *Hub) Publish(ctx context.Context, fromTenant, publisher string, inds []
 	}
 	h.all = all
 	h.idx.Store(NewIndex(all, now))
-	if h.log != nil {
-		h.log.Info("intel: indicators published", "tenant", fromTenant, "publisher", publisher, "count", len(batch))
+}
+
+// Revoke withdraws a published indicator before its expiry (a false
+// positive): the record is stored again expiring now, with who revoked it
+// and why, so it stops matching for every tenant and stays listed with
+// List(true). It reports whether the value was published.
+func (h *Hub) Revoke(ctx context.Context, tenant, by, value, reason string) (bool, error) {
+	k, v, err := Normalize("", value)
+	if err != nil {
+		return false, err
 	}
-	return nil
+	now := h.now().UTC()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := slices.IndexFunc(h.all, func(in Indicator) bool { return in.Kind == k && in.Value == v })
+	if i < 0 {
+		return false, nil
+	}
+	in := h.all[i]
+	in.Expires = now
+	in.Reason = truncate(strings.TrimSpace(in.Reason+" / revoked by "+by+" ("+tenant+"): "+reason), 1024)
+	if err := h.store.Append(ctx, []Indicator{in}); err != nil {
+		return false, fmt.Errorf("intel: storing the revocation: %w", err)
+	}
+	h.merge([]Indicator{in}, now)
+	if h.log != nil {
+		h.log.Info("intel: indicator revoked", "tenant", tenant, "by", by, "kind", k, "value", v)
+	}
+	return true, nil
 }

@@ -267,3 +267,32 @@ func TestTwoProcessesShareTheFile(t *testing.T) {
 		t.Fatalf("intake does not see the console's indicator: %v %v", in, ok)
 	}
 }
+
+func TestRevoke(t *testing.T) {
+	ctx := context.Background()
+	st := &FileStore{Path: filepath.Join(t.TempDir(), "i.jsonl")}
+	now := t0
+	h, _ := NewHub(ctx, st, nil, func() time.Time { return now })
+	if err := h.Publish(ctx, "city-a", "CSIRT", []Indicator{{Value: "fp.example", Reason: "suspected"}, {Value: "keep.example", Reason: "c2"}}); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(time.Hour)
+	ok, err := h.Revoke(ctx, "pref", "県SOC", "FP.example.", "false positive: a municipal vendor")
+	if err != nil || !ok {
+		t.Fatalf("revoke: %v %v", ok, err)
+	}
+	if ok, _ := h.Revoke(ctx, "pref", "県SOC", "never.example", "x"); ok {
+		t.Error("revoked a value never published")
+	}
+	if _, ok := h.Index().Domain("fp.example"); ok {
+		t.Error("revoked indicator still matches")
+	}
+	if _, ok := h.Index().Domain("keep.example"); !ok {
+		t.Error("revocation removed another indicator")
+	}
+	h2, _ := NewHub(ctx, st, nil, func() time.Time { return now })
+	all := h2.List(true)
+	if _, ok := h2.Index().Domain("fp.example"); ok || len(all) != 2 || !strings.Contains(all[0].Reason+all[1].Reason, "revoked by 県SOC (pref): false positive") {
+		t.Errorf("after reload: %+v", all)
+	}
+}
