@@ -59,6 +59,9 @@ func (o *opsRecorder) tenant(id string) int32 {
 }
 
 func (o *opsRecorder) count(tenant int32, t time.Time, r *ModelRule) *opsCount {
+	if y := t.Year(); y < 2000 || y > 2200 {
+		t = time.Now() // a hostile or broken stamp does not make a day file of its own
+	}
 	k := opsKey{tenant, (t.Unix() + o.off) / 86400, r}
 	c := o.days[k]
 	if c == nil {

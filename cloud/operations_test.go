@@ -67,3 +67,23 @@ func TestOperationsFlushAndRead(t *testing.T) {
 		t.Error("tenant with a path accepted")
 	}
 }
+
+// TestOperationsHostileTime: an event stamped in year 1 or 9999 is counted
+// today, not in a day file of its own.
+func TestOperationsHostileTime(t *testing.T) {
+	dir := t.TempDir()
+	var out syncBuffer
+	d := NewModelDetector([]Tenant{{ID: "kakuu", Loaded: kakuu(t)}}, &out)
+	for _, at := range []time.Time{{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		ev := &event.Event{Tenant: "kakuu", Source: event.SourceSquid, Time: at}
+		ev.Set(event.SrcIP, "10.30.5.9")
+		d.Detect(ev)
+	}
+	if err := d.FlushOperations(dir); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "kakuu", "*.json"))
+	if len(files) != 1 || filepath.Base(files[0]) != time.Now().UTC().Format(time.DateOnly)+".json" {
+		t.Errorf("day files %v", files)
+	}
+}
