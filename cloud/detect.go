@@ -68,7 +68,8 @@ func (s *alertSink) write(al Alert) {
 // line per alert to its sink. Per-tenant rule exclusions live in the index.
 type SigmaDetector struct {
 	alertSink
-	ix *sigma.Index
+	ix   *sigma.Index
+	corr *correlator // nil until EnableCorrelations (correlate.go)
 }
 
 // NewSigmaDetector returns a detector over rules writing alerts to sink.
@@ -86,11 +87,13 @@ func (d *SigmaDetector) Detect(ev *event.Event) {
 		return
 	}
 	var buf [8]*sigma.Rule
-	for _, r := range d.ix.MatchTenant(key, ev.Tenant, ev, buf[:0]) {
-		if r.Aggregation != nil {
+	matched := d.ix.MatchTenant(key, ev.Tenant, ev, buf[:0])
+	for _, r := range matched {
+		if !d.alone(r) {
 			continue // feeds a correlation, not a direct alert
 		}
 		d.write(Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: r.ID, Title: r.Title, Level: r.Level,
 			Credit: r.Credit(), Source: ev.Source, Host: ev.Host, Raw: ev.Raw})
 	}
+	d.correlate(ev, matched)
 }
