@@ -39,7 +39,7 @@ func (k Kind) valid() bool {
 // UnmarshalText accepts the kind names.
 func (k *Kind) UnmarshalText(b []byte) error {
 	v := Kind(b)
-	if !v.valid() || v == KindDigest {
+	if !v.valid() {
 		return valueError("不明な通知の種類です: "+string(b), "unknown notification kind: "+string(b),
 			"alert, incident-opened, incident-state, incident-sla-warning, escalation, tamper, test のいずれか",
 			"one of alert, incident-opened, incident-state, incident-sla-warning, escalation, tamper, test")
