@@ -8,13 +8,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"mime"
 	"net"
 	"net/smtp"
 	"net/textproto"
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // mailer submits notifications to the configured SMTP server.
@@ -213,11 +213,23 @@ func buildMail(from, to string, it *Item, now time.Time) []byte {
 	return b.Bytes()
 }
 
-// encodeSubject always uses encoded-words when the text is not plain
-// printable ASCII; mime's encoder splits long text into several words of at
-// most 75 characters (RFC 2047 §2).
+// encodeSubject writes the subject as RFC 2047 B encoded-words of at most
+// 36 bytes of UTF-8 each (never splitting a character), one per folded
+// line, so that every header line stays under 78 characters (RFC 5322
+// §2.1.1) whatever the text.
 func encodeSubject(s string) string {
-	// Fold between the words so that no header line grows past 78
-	// characters (RFC 5322 §2.1.1).
-	return strings.ReplaceAll(mime.BEncoding.Encode("UTF-8", s), "?= =?", "?=\r\n =?")
+	var words []string
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n+size > 36 {
+				break
+			}
+			n += size
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, "\r\n ")
 }
