@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -523,8 +524,8 @@ func FuzzVerifySignature(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ts, sig string, body []byte) {
 		err := VerifySignature([]byte("k"), ts, sig, body, now, 5*time.Minute)
 		if err == nil {
-			// Only the real signature of this body verifies.
-			if _, want := Sign([]byte("k"), time.Unix(mustInt(ts), 0), body); want != sig {
+			// Only the real signature of this body verifies (hex in any case).
+			if _, want := Sign([]byte("k"), time.Unix(mustInt(ts), 0), body); !strings.EqualFold(want, sig) {
 				t.Fatalf("accepted forged %q %q", ts, sig)
 			}
 		}
@@ -543,4 +544,36 @@ func brief(items []Item) string {
 		fmt.Fprintf(&b, "[%s %s/%s attempts=%d err=%q dead=%v] ", it.Kind, it.Channel, it.Target, it.Attempts, it.LastError, !it.Dead.IsZero())
 	}
 	return b.String()
+}
+
+// TestRun: the loop delivers what is enqueued while it runs, and what a
+// previous process left, without Process being called by hand.
+func TestRun(t *testing.T) {
+	r := newReceiver(t, time.Now)
+	dir := t.TempDir()
+	c := hookConfig(t, dir, r, oneRoute)
+	d0, err := New(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d0.Enqueue(t.Context(), sample(KindTamper)) // left by a "previous process"
+	d, err := New(hookConfig(t, dir, r, oneRoute), Options{Log: logBuf(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	d.Enqueue(t.Context(), sample(KindAlert))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.payloads()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := r.payloads(); len(got) != 2 {
+		t.Fatalf("Run delivered %d", len(got))
+	}
 }
