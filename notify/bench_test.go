@@ -128,7 +128,6 @@ func BenchmarkEnqueue(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notif/s")
 }
 
-
 // BenchmarkEnqueueParallel: 16 producers (detection workers) enqueue at
 // once; ext4 commits their fsyncs together.
 func BenchmarkEnqueueParallel(b *testing.B) {

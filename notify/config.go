@@ -256,13 +256,7 @@ func (c *Config) check(diags *diag.List) {
 	for i := range c.Webhooks {
 		w := &c.Webhooks[i]
 		path := fmt.Sprintf("webhooks[%d]", i)
-		if hooks[w.Name] {
-			diags.Add(bad(&w.Meta, path, "name", "duplicate", "webhook 名 "+w.Name+" が重複しています", "duplicate webhook name "+w.Name, "", ""))
-		}
-		hooks[w.Name] = true
-		if !validName(w.Name) {
-			diags.Add(bad(&w.Meta, path, "name", "name", "webhook 名に使える文字は英数字と - _ . です: "+w.Name, "a webhook name uses letters, digits, - _ . only: "+w.Name, "", ""))
-		}
+		uniqueName(hooks, w.Name, &w.Meta, path, "webhook 名", "webhook", diags)
 		if u, err := url.Parse(w.URL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
 			diags.Add(bad(&w.Meta, path, "url", "https", "webhook の URL は https:// で始まる必要があります", "a webhook URL must be https://", "署名付きでも通信路の暗号化は必須です（利用者情報を URL に含めないでください）", "transport encryption is required even with signatures (no credentials in the URL)"))
 		}
@@ -275,13 +269,7 @@ func (c *Config) check(diags *diag.List) {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		path := fmt.Sprintf("routes[%d]", i)
-		if routes[r.Name] {
-			diags.Add(bad(&r.Meta, path, "name", "duplicate", "経路名 "+r.Name+" が重複しています", "duplicate route name "+r.Name, "", ""))
-		}
-		routes[r.Name] = true
-		if !validName(r.Name) {
-			diags.Add(bad(&r.Meta, path, "name", "name", "経路名に使える文字は英数字と - _ . です: "+r.Name, "a route name uses letters, digits, - _ . only: "+r.Name, "", ""))
-		}
+		uniqueName(routes, r.Name, &r.Meta, path, "経路名", "route", diags)
 		if len(r.Mail) == 0 && len(r.Webhooks) == 0 {
 			diags.Add(bad(&r.Meta, path, "", "no-destination", "経路に宛先（mail か webhooks）がありません", "the route has no destination (mail or webhooks)", "", ""))
 		}
@@ -306,10 +294,7 @@ func (c *Config) check(diags *diag.List) {
 	for i := range c.Ladders {
 		l := &c.Ladders[i]
 		path := fmt.Sprintf("ladders[%d]", i)
-		if ladders[l.Name] {
-			diags.Add(bad(&l.Meta, path, "name", "duplicate", "エスカレーション名 "+l.Name+" が重複しています", "duplicate ladder name "+l.Name, "", ""))
-		}
-		ladders[l.Name] = true
+		uniqueName(ladders, l.Name, &l.Meta, path, "エスカレーション名", "ladder", diags)
 		var prev Duration = -1
 		for j := range l.Steps {
 			s := &l.Steps[j]
@@ -322,6 +307,18 @@ func (c *Config) check(diags *diag.List) {
 			}
 			prev = s.After
 		}
+	}
+}
+
+// uniqueName reports a duplicate or unusable name (names become file and
+// directory names in the outbox) and records it in seen.
+func uniqueName(seen map[string]bool, name string, m *strictyaml.Meta, path, whatJA, whatEN string, diags *diag.List) {
+	if seen[name] {
+		diags.Add(bad(m, path, "name", "duplicate", whatJA+" "+name+" が重複しています", "duplicate "+whatEN+" name "+name, "", ""))
+	}
+	seen[name] = true
+	if !validName(name) {
+		diags.Add(bad(m, path, "name", "name", whatJA+"に使える文字は英数字と - _ . です: "+name, "a "+whatEN+" name uses letters, digits, - _ . only: "+name, "", ""))
 	}
 }
 
