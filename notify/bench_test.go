@@ -83,8 +83,13 @@ func BenchmarkWebhookDirectParallel(b *testing.B) {
 }
 
 // BenchmarkWebhookOutbox: Enqueue (durable) then delivery by the
-// dispatcher, all b.N delivered before the clock stops.
-func BenchmarkWebhookOutbox(b *testing.B) {
+// dispatcher, all b.N delivered before the clock stops; one producer.
+func BenchmarkWebhookOutbox(b *testing.B) { benchOutbox(b, 1) }
+
+// BenchmarkWebhookOutbox8: the same with 8 producers (detection workers).
+func BenchmarkWebhookOutbox8(b *testing.B) { benchOutbox(b, 8) }
+
+func benchOutbox(b *testing.B, producers int) {
 	d, r := benchSetup(b)
 	m := sample(KindAlert)
 	b.ResetTimer()
@@ -102,14 +107,64 @@ func BenchmarkWebhookOutbox(b *testing.B) {
 			}
 		}
 	}()
+	work := make(chan struct{}, b.N)
 	for range b.N {
-		if _, err := d.Enqueue(b.Context(), m); err != nil {
+		work <- struct{}{}
+	}
+	close(work)
+	var wg sync.WaitGroup
+	for range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range work {
+				if _, err := d.Enqueue(b.Context(), m); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	b.StopTimer()
+	if int(r.hits.Load()) != b.N || len(r.payloads()) != b.N {
+		b.Fatalf("hits %d", r.hits.Load())
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notif/s")
+}
+
+// BenchmarkWebhookOutboxBatch100: one producer handing alerts over in
+// batches of 100 (EnqueueBatch), then delivery.
+func BenchmarkWebhookOutboxBatch100(b *testing.B) {
+	d, r := benchSetup(b)
+	m := sample(KindAlert)
+	b.ResetTimer()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		delivered := 0
+		for delivered < b.N {
+			delivered += d.Process(b.Context())
+			if delivered < b.N {
+				select {
+				case <-d.wake:
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		}
+	}()
+	for sent := 0; sent < b.N; sent += 100 {
+		batch := make([]Message, min(100, b.N-sent))
+		for i := range batch {
+			batch[i] = m
+		}
+		if _, err := d.EnqueueBatch(b.Context(), batch); err != nil {
 			b.Fatal(err)
 		}
 	}
 	<-done
 	b.StopTimer()
-	if int(r.hits.Load()) != b.N || len(r.payloads()) != b.N {
+	if int(r.hits.Load()) != b.N {
 		b.Fatalf("hits %d", r.hits.Load())
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notif/s")

@@ -173,25 +173,36 @@ func (d *Dispatcher) prepare(m *Message) error {
 // the number of deliveries queued or gathered for a digest. Zero means no
 // route matched, which is logged.
 func (d *Dispatcher) Enqueue(ctx context.Context, m Message) (int, error) {
-	if err := d.prepare(&m); err != nil {
-		return 0, err
-	}
-	n := 0
-	for i := range d.cfg.Routes {
-		r := &d.cfg.Routes[i]
-		if !r.matches(&m) {
-			continue
+	return d.EnqueueBatch(ctx, []Message{m})
+}
+
+// EnqueueBatch is Enqueue for several messages with one durable commit:
+// the files are fsynced in parallel and each directory once, so a batch
+// of alerts costs about one fsync instead of one each. Each outbox
+// directory is written all or nothing; after an error the caller may send
+// the batch again (at-least-once: some deliveries may repeat).
+func (d *Dispatcher) EnqueueBatch(ctx context.Context, ms []Message) (int, error) {
+	var b batch
+	for _, m := range ms {
+		if err := d.prepare(&m); err != nil {
+			return 0, err
 		}
-		k, err := d.toRoute(r, m, true)
-		n += k
-		if err != nil {
-			return n, err
+		matched := false
+		for i := range d.cfg.Routes {
+			r := &d.cfg.Routes[i]
+			if !r.matches(&m) {
+				continue
+			}
+			matched = true
+			if err := d.plan(&b, r, m, true); err != nil {
+				return 0, err
+			}
+		}
+		if !matched {
+			d.log.Info("notify: no route for notification", "kind", m.Kind, "tenant", m.Tenant, "severity", m.Severity.String())
 		}
 	}
-	if n == 0 {
-		d.log.Info("notify: no route for notification", "kind", m.Kind, "tenant", m.Tenant, "severity", m.Severity.String())
-	}
-	return n, nil
+	return d.commit(&b)
 }
 
 // SendTo queues m for one route regardless of its rules (no digest):
@@ -204,7 +215,11 @@ func (d *Dispatcher) SendTo(ctx context.Context, route string, m Message) (int, 
 	if err := d.prepare(&m); err != nil {
 		return 0, err
 	}
-	return d.toRoute(r, m, false)
+	var b batch
+	if err := d.plan(&b, r, m, false); err != nil {
+		return 0, err
+	}
+	return d.commit(&b)
 }
 
 // digestible: storms come from detections; people-driven notifications
@@ -218,9 +233,38 @@ type heldEntry struct {
 	Message Message   `json:"message"`
 }
 
-func (d *Dispatcher) toRoute(r *RouteConfig, m Message, mayHold bool) (int, error) {
+// batch is what one commit writes: files per outbox subdirectory.
+type batch struct {
+	files map[string]*batchDir // subdirectory → files
+	items []*Item
+	held  map[string]int // route → held entries
+	n     int
+}
+
+type batchDir struct {
+	names []string
+	vs    []any
+}
+
+func (b *batch) add(sub, name string, v any) {
+	if b.files == nil {
+		b.files, b.held = map[string]*batchDir{}, map[string]int{}
+	}
+	bd := b.files[sub]
+	if bd == nil {
+		bd = &batchDir{}
+		b.files[sub] = bd
+	}
+	bd.names = append(bd.names, name)
+	bd.vs = append(bd.vs, v)
+	b.n++
+}
+
+// plan decides what m becomes on route r: held for the digest, or one
+// delivery per destination.
+func (d *Dispatcher) plan(b *batch, r *RouteConfig, m Message, mayHold bool) error {
+	now := d.now()
 	if mayHold && digestible(r, &m) {
-		now := d.now()
 		d.mu.Lock()
 		hold := now.Before(d.windows[r.Name])
 		if !hold {
@@ -228,43 +272,63 @@ func (d *Dispatcher) toRoute(r *RouteConfig, m Message, mayHold bool) (int, erro
 		}
 		d.mu.Unlock()
 		if hold {
-			if err := os.MkdirAll(filepath.Join(d.dir, dirHeld, r.Name), 0o700); err != nil {
-				return 0, fmt.Errorf("notify: outbox: %w", err)
-			}
-			if err := writeDurable(d.dir, filepath.Join(dirHeld, r.Name), newID(now)+".json", heldEntry{Held: now, Message: m}); err != nil {
-				return 0, fmt.Errorf("notify: outbox: %w", err)
-			}
-			d.mu.Lock()
-			d.held[r.Name]++
-			d.mu.Unlock()
-			d.heldN.Add(1)
-			return 1, nil
+			b.add(filepath.Join(dirHeld, r.Name), newID(now)+".json", heldEntry{Held: now, Message: m})
+			b.held[r.Name]++
+			return nil
 		}
 	}
 	rd, err := Render(m, r.Lang)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return d.queue(r, m, rd)
+	return d.planRendered(b, r, m, rd)
+}
+
+func (d *Dispatcher) planRendered(b *batch, r *RouteConfig, m Message, rd Rendered) error {
+	items, err := d.items(r, m, rd)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		b.add(dirPending, it.ID+".json", it)
+	}
+	b.items = append(b.items, items...)
+	return nil
+}
+
+// commit writes the batch, all or nothing per directory.
+func (d *Dispatcher) commit(b *batch) (int, error) {
+	for sub, bd := range b.files {
+		if err := os.MkdirAll(filepath.Join(d.dir, sub), 0o700); err != nil {
+			return 0, fmt.Errorf("notify: outbox: %w", err)
+		}
+		if err := writeDurableMany(d.dir, sub, bd.names, bd.vs); err != nil {
+			return 0, fmt.Errorf("notify: outbox: %w", err)
+		}
+	}
+	d.mu.Lock()
+	for _, it := range b.items {
+		d.pending[it.ID] = it
+	}
+	for route, n := range b.held {
+		d.held[route] += n
+	}
+	d.mu.Unlock()
+	d.enqueued.Add(uint64(len(b.items)))
+	d.heldN.Add(uint64(b.n - len(b.items)))
+	if len(b.items) > 0 {
+		d.signal()
+	}
+	return b.n, nil
 }
 
 // queue writes the deliveries of one rendered notification.
 func (d *Dispatcher) queue(r *RouteConfig, m Message, rd Rendered) (int, error) {
-	items, err := d.items(r, m, rd)
-	if err != nil {
+	var b batch
+	if err := d.planRendered(&b, r, m, rd); err != nil {
 		return 0, err
 	}
-	for i, it := range items {
-		if err := writeDurable(d.dir, dirPending, it.ID+".json", it); err != nil {
-			return i, fmt.Errorf("notify: outbox: %w", err)
-		}
-		d.mu.Lock()
-		d.pending[it.ID] = it
-		d.mu.Unlock()
-		d.enqueued.Add(1)
-	}
-	d.signal()
-	return len(items), nil
+	return d.commit(&b)
 }
 
 // items builds one delivery per mail recipient and webhook of r.

@@ -577,3 +577,45 @@ func TestRun(t *testing.T) {
 		t.Fatalf("Run delivered %d", len(got))
 	}
 }
+
+// TestEnqueueBatch: one commit for many alerts; the digest rules apply
+// within the batch as they do one by one.
+func TestEnqueueBatch(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	r := newReceiver(t, clk.Now)
+	dir := t.TempDir()
+	c := hookConfig(t, dir, r, `routes:
+  - {name: digest, digest: 5m, webhooks: [soc]}
+  - {name: incidents, kinds: [incident-opened], webhooks: [soc]}
+`)
+	d := newDispatcher(t, c, clk, nil)
+	var ms []Message
+	for i := range 50 {
+		m := sample(KindAlert)
+		m.Title = fmt.Sprint("a", i)
+		ms = append(ms, m)
+	}
+	ms = append(ms, sample(KindIncidentOpened))
+	n, err := d.EnqueueBatch(t.Context(), ms)
+	if err != nil || n != 52 { // 1 alert + 49 held + incident on both routes
+		t.Fatalf("batch: %d %v", n, err)
+	}
+	l, _ := ListOutbox(dir)
+	if len(l.Pending) != 3 || l.Held["digest"] != 49 {
+		t.Fatalf("pending %d held %v", len(l.Pending), l.Held)
+	}
+	if ct := d.Counters(); ct.Enqueued != 3 || ct.Held != 49 {
+		t.Errorf("counters %+v", ct)
+	}
+	bad := append(ms[:1:1], Message{Kind: "nope"})
+	if n, err := d.EnqueueBatch(t.Context(), bad); err == nil || n != 0 {
+		t.Errorf("bad batch: %d %v", n, err)
+	}
+	if l2, _ := ListOutbox(dir); len(l2.Pending) != 3 || l2.Held["digest"] != 49 {
+		t.Errorf("a rejected batch stored something: %d %v", len(l2.Pending), l2.Held)
+	}
+	clk.Advance(5 * time.Minute)
+	if d.Process(t.Context()) != 4 {
+		t.Error("batch + digest not delivered")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -91,13 +92,48 @@ func openOutbox(dir string) error {
 
 // writeDurable writes v as JSON to dir/sub/name atomically and durably.
 func writeDurable(dir, sub, name string, v any) error {
-	b, err := json.Marshal(v)
+	return writeDurableMany(dir, sub, []string{name}, []any{v})
+}
+
+// writeDurableMany writes several files all or none: each is written and
+// fsynced in parallel (the file system commits the fsyncs together), then
+// all are renamed into place and the directory is fsynced once.
+func writeDurableMany(dir, sub string, names []string, vs []any) error {
+	tmps := make([]string, len(vs))
+	errs := make([]error, len(vs))
+	var wg sync.WaitGroup
+	for i, v := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tmps[i], errs[i] = writeTemp(dir, v)
+		}()
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	target := filepath.Join(dir, sub)
+	for i, tmp := range tmps {
+		if err == nil {
+			err = os.Rename(tmp, filepath.Join(target, names[i]))
+		}
+		if err != nil && tmp != "" {
+			os.Remove(tmp)
+		}
+	}
 	if err != nil {
 		return err
 	}
+	return syncDir(target)
+}
+
+func writeTemp(dir string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
 	tmp, err := os.CreateTemp(filepath.Join(dir, dirTmp), "w-*")
 	if err != nil {
-		return err
+		return "", err
 	}
 	_, err = tmp.Write(b)
 	if err == nil {
@@ -106,15 +142,11 @@ func writeDurable(dir, sub, name string, v any) error {
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	target := filepath.Join(dir, sub)
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(target, name))
-	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return err
+		return "", err
 	}
-	return syncDir(target)
+	return tmp.Name(), nil
 }
 
 func syncDir(dir string) error {
