@@ -44,6 +44,7 @@ type Dispatcher struct {
 	windows  map[string]time.Time // route → end of its quiet interval
 	held     map[string]int       // route → notifications waiting for the digest
 	states   map[string]*LadderState
+	files    map[string]int // pending/ file → unresolved deliveries in it
 	wake     chan struct{}
 	ladderMu sync.Mutex // one ladder tick at a time
 
@@ -68,7 +69,7 @@ func New(cfg *Config, o Options) (*Dispatcher, error) {
 	d := &Dispatcher{cfg: cfg, dir: cfg.Outbox.Dir, log: o.Log, now: o.Now, acker: o.Acker,
 		hooks: map[string]*hook{}, routes: map[string]*RouteConfig{}, ladders: map[string]*LadderConfig{},
 		pending: map[string]*Item{}, inflight: map[string]bool{}, windows: map[string]time.Time{},
-		held: map[string]int{}, states: map[string]*LadderState{}, wake: make(chan struct{}, 1)}
+		held: map[string]int{}, states: map[string]*LadderState{}, files: map[string]int{}, wake: make(chan struct{}, 1)}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -98,12 +99,13 @@ func New(cfg *Config, o Options) (*Dispatcher, error) {
 	if err := openOutbox(d.dir); err != nil {
 		return nil, err
 	}
-	items, _, err := readJSONDir[Item](filepath.Join(d.dir, dirPending))
+	items, err := readPending(d.dir)
 	if err != nil {
 		return nil, fmt.Errorf("notify: outbox: %w", err)
 	}
-	for i := range items {
-		d.pending[items[i].ID] = &items[i]
+	for _, it := range items {
+		d.pending[it.ID] = it
+		d.files[it.file]++
 	}
 	states, _, err := readJSONDir[LadderState](filepath.Join(d.dir, dirLadder))
 	if err != nil {
@@ -296,18 +298,27 @@ func (d *Dispatcher) planRendered(b *batch, r *RouteConfig, m Message, rd Render
 	return nil
 }
 
-// commit writes the batch, all or nothing per directory.
+// commit writes the batch: per outbox directory one file (one fsync),
+// an array when it holds several entries.
 func (d *Dispatcher) commit(b *batch) (int, error) {
+	files := map[string]string{} // sub → file name
 	for sub, bd := range b.files {
 		if err := os.MkdirAll(filepath.Join(d.dir, sub), 0o700); err != nil {
 			return 0, fmt.Errorf("notify: outbox: %w", err)
 		}
-		if err := writeDurableMany(d.dir, sub, bd.names, bd.vs); err != nil {
+		name, v := bd.names[0], bd.vs[0]
+		if len(bd.vs) > 1 {
+			name, v = batchPrefix+newID(d.now())+".json", bd.vs
+		}
+		if err := writeDurable(d.dir, sub, name, v); err != nil {
 			return 0, fmt.Errorf("notify: outbox: %w", err)
 		}
+		files[sub] = name
 	}
 	d.mu.Lock()
 	for _, it := range b.items {
+		it.file = files[dirPending]
+		d.files[it.file]++
 		d.pending[it.ID] = it
 	}
 	for route, n := range b.held {
@@ -320,6 +331,18 @@ func (d *Dispatcher) commit(b *batch) (int, error) {
 		d.signal()
 	}
 	return b.n, nil
+}
+
+// release notes that it no longer lives in its file; the file is removed
+// when nothing unresolved is left in it. Called with d.mu held.
+func (d *Dispatcher) release(it *Item) {
+	d.files[it.file]--
+	if d.files[it.file] <= 0 {
+		delete(d.files, it.file)
+		if err := os.Remove(filepath.Join(d.dir, dirPending, it.file)); err != nil && !os.IsNotExist(err) {
+			d.log.Error("notify: cannot remove outbox file", "file", it.file, "err", err)
+		}
+	}
 }
 
 // queue writes the deliveries of one rendered notification.
@@ -490,51 +513,54 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 func (d *Dispatcher) attempt(ctx context.Context, it *Item) bool {
 	now := d.now()
 	err := d.send(ctx, it, now)
-	done := func() {
+	log := d.log.With("id", it.ID, "route", it.Route, "channel", it.Channel, "target", it.Target, "kind", it.Kind)
+	if err == nil {
+		// A crash before the file goes means a duplicate, never a loss
+		// (at-least-once; receivers dedupe on Message-ID or Kyojin-Delivery).
 		d.mu.Lock()
+		d.release(it)
 		delete(d.pending, it.ID)
 		delete(d.inflight, it.ID)
 		d.mu.Unlock()
-	}
-	log := d.log.With("id", it.ID, "route", it.Route, "channel", it.Channel, "target", it.Target, "kind", it.Kind)
-	if err == nil {
-		// A crash before this removal means one duplicate, never a loss
-		// (at-least-once; receivers dedupe on Message-ID or Kyojin-Delivery).
-		if rerr := os.Remove(filepath.Join(d.dir, dirPending, it.ID+".json")); rerr != nil {
-			log.Error("notify: cannot remove delivered entry", "err", rerr)
-		}
-		done()
 		d.delivered.Add(1)
 		log.Info("notify: delivered", "attempts", it.Attempts+1)
 		return true
 	}
 	it.Attempts++
 	it.LastError = oneLine(err.Error(), 300)
-	if isPermanent(err) || now.Sub(it.Created) >= d.cfg.Outbox.GiveUpAfter.D() {
+	dead := isPermanent(err) || now.Sub(it.Created) >= d.cfg.Outbox.GiveUpAfter.D()
+	if dead {
 		it.Dead = now
-		werr := writeDurable(d.dir, dirDead, it.ID+".json", it)
-		if werr == nil {
-			os.Remove(filepath.Join(d.dir, dirPending, it.ID+".json"))
-			done()
-		} else {
+		if werr := writeDurable(d.dir, dirDead, it.ID+".json", it); werr != nil {
 			log.Error("notify: cannot write dead letter; keeping it pending", "err", werr)
-			it.Dead = time.Time{}
-			it.NextAttempt = now.Add(d.backoff(it.Attempts))
-			d.mu.Lock()
-			delete(d.inflight, it.ID)
-			d.mu.Unlock()
+			it.Dead, dead = time.Time{}, false
 		}
+	}
+	if !dead {
+		it.NextAttempt = now.Add(d.backoff(it.Attempts))
+		// The new state goes to the delivery's own file (leaving a batch).
+		if werr := writeDurable(d.dir, dirPending, it.ID+".json", it); werr != nil {
+			log.Error("notify: cannot record attempt", "err", werr)
+		}
+	}
+	d.mu.Lock()
+	own := it.ID + ".json"
+	if dead || it.file != own {
+		d.release(it)
+	}
+	if dead {
+		delete(d.pending, it.ID)
+	} else if it.file != own {
+		it.file = own
+		d.files[own]++
+	}
+	delete(d.inflight, it.ID)
+	d.mu.Unlock()
+	if dead {
 		d.dead.Add(1)
 		log.Error("notify: delivery given up (dead letter)", "attempts", it.Attempts, "err", err, "permanent", isPermanent(err))
 		return false
 	}
-	it.NextAttempt = now.Add(d.backoff(it.Attempts))
-	if werr := writeDurable(d.dir, dirPending, it.ID+".json", it); werr != nil {
-		log.Error("notify: cannot record attempt", "err", werr)
-	}
-	d.mu.Lock()
-	delete(d.inflight, it.ID)
-	d.mu.Unlock()
 	d.retried.Add(1)
 	log.Warn("notify: delivery failed; will retry", "attempts", it.Attempts, "next", it.NextAttempt, "err", err)
 	return false
@@ -596,7 +622,7 @@ func (d *Dispatcher) flushDigest(r *RouteConfig, now time.Time) error {
 	}
 	// Queued first, removed second: a crash in between repeats the digest
 	// rather than losing it.
-	for _, n := range names {
+	for _, n := range slices.Compact(slices.Sorted(slices.Values(names))) {
 		os.Remove(filepath.Join(d.dir, sub, n))
 	}
 	d.mu.Lock()

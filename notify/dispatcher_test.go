@@ -619,3 +619,85 @@ func TestEnqueueBatch(t *testing.T) {
 		t.Error("batch + digest not delivered")
 	}
 }
+
+func pendingFiles(t *testing.T, dir string) (batches, own int) {
+	ents, _ := os.ReadDir(filepath.Join(dir, dirPending))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), batchPrefix) {
+			batches++
+		} else {
+			own++
+		}
+	}
+	return
+}
+
+// TestBatchFile: a batch is one file; deliveries that fail move to their
+// own file, the batch file goes when nothing is left in it, and a restart
+// sees exactly what is still owed.
+func TestBatchFile(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	ok, failing := newReceiver(t, clk.Now), newReceiver(t, clk.Now)
+	failing.status.Store(http.StatusBadGateway)
+	dir := t.TempDir()
+	cfg := func() *Config {
+		return hookConfig(t, dir, ok, fmt.Sprintf(`  - name: second
+    url: %s/hook
+    ca_file: %s
+    secret: {env: KYOJIN_TEST_HOOK_SECRET}
+routes:
+  - {name: both, webhooks: [soc, second]}
+`, failing.srv.URL, failing.caFile))
+	}
+	d := newDispatcher(t, cfg(), clk, nil)
+	ms := make([]Message, 10)
+	for i := range ms {
+		ms[i] = sample(KindAlert)
+		ms[i].Ref.ID = fmt.Sprint(i)
+	}
+	if n, err := d.EnqueueBatch(t.Context(), ms); n != 20 || err != nil {
+		t.Fatalf("batch %d %v", n, err)
+	}
+	if b, o := pendingFiles(t, dir); b != 1 || o != 0 {
+		t.Fatalf("after enqueue: %d batch files, %d own", b, o)
+	}
+	if d.Process(t.Context()) != 10 {
+		t.Fatal("first receiver not served")
+	}
+	if b, o := pendingFiles(t, dir); b != 0 || o != 10 {
+		t.Fatalf("after a partial round: %d batch files, %d own", b, o)
+	}
+	d = newDispatcher(t, cfg(), clk, nil)
+	if ct := d.Counters(); ct.Pending != 10 {
+		t.Fatalf("restart sees %d pending", ct.Pending)
+	}
+	failing.status.Store(0)
+	clk.Advance(time.Minute)
+	if d.Process(t.Context()) != 10 || len(failing.payloads()) != 10 || len(ok.payloads()) != 10 {
+		t.Fatalf("after recovery: %d + %d", len(ok.payloads()), len(failing.payloads()))
+	}
+	if b, o := pendingFiles(t, dir); b+o != 0 {
+		t.Errorf("left %d batch files, %d own", b, o)
+	}
+}
+
+// TestBatchCrashBetween: a delivery found both in a batch file and in its
+// own (newer) file is loaded once, from its own file.
+func TestBatchCrashBetween(t *testing.T) {
+	dir := t.TempDir()
+	openOutbox(dir)
+	a := Item{ID: "a", Attempts: 0, Channel: "webhook", Target: "soc", Kind: KindAlert}
+	b := Item{ID: "b", Channel: "webhook", Target: "soc", Kind: KindAlert}
+	writeDurable(dir, dirPending, batchPrefix+"x.json", []Item{a, b})
+	a.Attempts, a.LastError = 3, "HTTP 500"
+	writeDurable(dir, dirPending, "a.json", a)
+	items, err := readPending(dir)
+	if err != nil || len(items) != 2 {
+		t.Fatalf("%d items, %v", len(items), err)
+	}
+	for _, it := range items {
+		if it.ID == "a" && (it.Attempts != 3 || it.file != "a.json") {
+			t.Errorf("stale copy of a: %+v", it)
+		}
+	}
+}

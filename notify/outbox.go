@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -47,6 +46,8 @@ type Item struct {
 	// Payload is the webhook body, fixed at enqueue time so that every
 	// attempt carries the same bytes.
 	Payload json.RawMessage `json:"payload,omitempty"`
+
+	file string // the pending/ file holding it (its own or a batch file)
 }
 
 const (
@@ -92,48 +93,13 @@ func openOutbox(dir string) error {
 
 // writeDurable writes v as JSON to dir/sub/name atomically and durably.
 func writeDurable(dir, sub, name string, v any) error {
-	return writeDurableMany(dir, sub, []string{name}, []any{v})
-}
-
-// writeDurableMany writes several files all or none: each is written and
-// fsynced in parallel (the file system commits the fsyncs together), then
-// all are renamed into place and the directory is fsynced once.
-func writeDurableMany(dir, sub string, names []string, vs []any) error {
-	tmps := make([]string, len(vs))
-	errs := make([]error, len(vs))
-	var wg sync.WaitGroup
-	for i, v := range vs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tmps[i], errs[i] = writeTemp(dir, v)
-		}()
-	}
-	wg.Wait()
-	err := errors.Join(errs...)
-	target := filepath.Join(dir, sub)
-	for i, tmp := range tmps {
-		if err == nil {
-			err = os.Rename(tmp, filepath.Join(target, names[i]))
-		}
-		if err != nil && tmp != "" {
-			os.Remove(tmp)
-		}
-	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return syncDir(target)
-}
-
-func writeTemp(dir string, v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
 	tmp, err := os.CreateTemp(filepath.Join(dir, dirTmp), "w-*")
 	if err != nil {
-		return "", err
+		return err
 	}
 	_, err = tmp.Write(b)
 	if err == nil {
@@ -142,12 +108,22 @@ func writeTemp(dir string, v any) (string, error) {
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	target := filepath.Join(dir, sub)
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(target, name))
+	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return "", err
+		return err
 	}
-	return tmp.Name(), nil
+	return syncDir(target)
 }
+
+// batchPrefix names a file holding a JSON array of entries written by one
+// commit (EnqueueBatch, a notification with several destinations): one
+// fsync for all of them. An entry that needs a new state later (retry,
+// dead) moves to its own file; the batch file goes when none is left in it.
+const batchPrefix = "B-"
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -166,6 +142,8 @@ func move(dir, from, to, name string) error {
 	return syncDir(filepath.Join(dir, to))
 }
 
+// readJSONDir reads every entry of dir, with the file each came from;
+// batch files contribute all their entries.
 func readJSONDir[T any](dir string) ([]T, []string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -181,6 +159,17 @@ func readJSONDir[T any](dir string) ([]T, []string, error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		if strings.HasPrefix(e.Name(), batchPrefix) {
+			var vs []T
+			if err := json.Unmarshal(b, &vs); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", e.Name(), err)
+			}
+			for _, v := range vs {
+				out = append(out, v)
+				names = append(names, e.Name())
+			}
+			continue
+		}
 		var v T
 		if err := json.Unmarshal(b, &v); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", e.Name(), err)
@@ -189,6 +178,34 @@ func readJSONDir[T any](dir string) ([]T, []string, error) {
 		names = append(names, e.Name())
 	}
 	return out, names, nil
+}
+
+// readPending reads pending deliveries. An entry found both in a batch
+// file and in its own file (a crash between writing the latter and
+// releasing the former) is taken from its own file, which is newer.
+func readPending(dir string) ([]*Item, error) {
+	items, files, err := readJSONDir[Item](filepath.Join(dir, dirPending))
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*Item{}
+	var order []string
+	for i := range items {
+		it := &items[i]
+		it.file = files[i]
+		prev, seen := byID[it.ID]
+		if !seen {
+			order = append(order, it.ID)
+		}
+		if !seen || strings.HasPrefix(prev.file, batchPrefix) {
+			byID[it.ID] = it
+		}
+	}
+	out := make([]*Item, 0, len(order))
+	for _, id := range order {
+		out = append(out, byID[id])
+	}
+	return out, nil
 }
 
 // Listing is what `kyojin notify outbox` shows.
@@ -206,8 +223,12 @@ func ListOutbox(dir string) (*Listing, error) {
 	}
 	l := &Listing{Held: map[string]int{}}
 	var err error
-	if l.Pending, _, err = readJSONDir[Item](filepath.Join(dir, dirPending)); err != nil {
+	pending, err := readPending(dir)
+	if err != nil {
 		return nil, fmt.Errorf("notify: outbox: %w", err)
+	}
+	for _, it := range pending {
+		l.Pending = append(l.Pending, *it)
 	}
 	if l.Dead, _, err = readJSONDir[Item](filepath.Join(dir, dirDead)); err != nil {
 		return nil, fmt.Errorf("notify: outbox: %w", err)
@@ -217,9 +238,9 @@ func ListOutbox(dir string) (*Listing, error) {
 	}
 	routes, _ := os.ReadDir(filepath.Join(dir, dirHeld))
 	for _, r := range routes {
-		ents, _ := os.ReadDir(filepath.Join(dir, dirHeld, r.Name()))
-		if len(ents) > 0 {
-			l.Held[r.Name()] = len(ents)
+		held, _, _ := readJSONDir[heldEntry](filepath.Join(dir, dirHeld, r.Name()))
+		if len(held) > 0 {
+			l.Held[r.Name()] = len(held)
 		}
 	}
 	byCreated := func(a, b Item) int { return a.Created.Compare(b.Created) }
