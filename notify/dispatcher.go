@@ -45,8 +45,12 @@ type Dispatcher struct {
 	held     map[string]int       // route → notifications waiting for the digest
 	states   map[string]*LadderState
 	files    map[string]int // pending/ file → unresolved deliveries in it
-	wake     chan struct{}
-	ladderMu sync.Mutex // one ladder tick at a time
+
+	cmu        sync.Mutex // group commit
+	cqueue     []*commitReq
+	committing bool
+	wake       chan struct{}
+	ladderMu   sync.Mutex // one ladder tick at a time
 
 	enqueued, delivered, retried, dead, heldN, digests, escalations atomic.Uint64
 }
@@ -298,39 +302,97 @@ func (d *Dispatcher) planRendered(b *batch, r *RouteConfig, m Message, rd Render
 	return nil
 }
 
-// commit writes the batch: per outbox directory one file (one fsync),
-// an array when it holds several entries.
+// commit stores the batch durably. Concurrent callers are committed
+// together (group commit): the first becomes the leader and writes its own
+// batch and every batch that arrives meanwhile, one file (one fsync) per
+// outbox directory; the others wait for that write.
 func (d *Dispatcher) commit(b *batch) (int, error) {
+	req := &commitReq{b: b, done: make(chan error, 1)}
+	d.cmu.Lock()
+	d.cqueue = append(d.cqueue, req)
+	if d.committing {
+		d.cmu.Unlock()
+		if err := <-req.done; err != nil {
+			return 0, err
+		}
+		return b.n, nil
+	}
+	d.committing = true
+	for len(d.cqueue) > 0 {
+		reqs := d.cqueue
+		d.cqueue = nil
+		d.cmu.Unlock()
+		err := d.write(reqs)
+		for _, r := range reqs {
+			r.done <- err
+		}
+		d.cmu.Lock()
+	}
+	d.committing = false
+	d.cmu.Unlock()
+	if err := <-req.done; err != nil {
+		return 0, err
+	}
+	return b.n, nil
+}
+
+type commitReq struct {
+	b    *batch
+	done chan error
+}
+
+// write stores several batches: per outbox directory one file, an array
+// when it holds several entries.
+func (d *Dispatcher) write(reqs []*commitReq) error {
+	merged := map[string]*batchDir{}
+	var subs []string
+	for _, r := range reqs {
+		for sub, bd := range r.b.files {
+			m := merged[sub]
+			if m == nil {
+				m = &batchDir{}
+				merged[sub] = m
+				subs = append(subs, sub)
+			}
+			m.names = append(m.names, bd.names...)
+			m.vs = append(m.vs, bd.vs...)
+		}
+	}
 	files := map[string]string{} // sub → file name
-	for sub, bd := range b.files {
+	for _, sub := range subs {
+		bd := merged[sub]
 		if err := os.MkdirAll(filepath.Join(d.dir, sub), 0o700); err != nil {
-			return 0, fmt.Errorf("notify: outbox: %w", err)
+			return fmt.Errorf("notify: outbox: %w", err)
 		}
 		name, v := bd.names[0], bd.vs[0]
 		if len(bd.vs) > 1 {
 			name, v = batchPrefix+newID(d.now())+".json", bd.vs
 		}
 		if err := writeDurable(d.dir, sub, name, v); err != nil {
-			return 0, fmt.Errorf("notify: outbox: %w", err)
+			return fmt.Errorf("notify: outbox: %w", err)
 		}
 		files[sub] = name
 	}
+	wake := false
 	d.mu.Lock()
-	for _, it := range b.items {
-		it.file = files[dirPending]
-		d.files[it.file]++
-		d.pending[it.ID] = it
-	}
-	for route, n := range b.held {
-		d.held[route] += n
+	for _, r := range reqs {
+		for _, it := range r.b.items {
+			it.file = files[dirPending]
+			d.files[it.file]++
+			d.pending[it.ID] = it
+		}
+		for route, n := range r.b.held {
+			d.held[route] += n
+		}
+		d.enqueued.Add(uint64(len(r.b.items)))
+		d.heldN.Add(uint64(r.b.n - len(r.b.items)))
+		wake = wake || len(r.b.items) > 0
 	}
 	d.mu.Unlock()
-	d.enqueued.Add(uint64(len(b.items)))
-	d.heldN.Add(uint64(b.n - len(b.items)))
-	if len(b.items) > 0 {
+	if wake {
 		d.signal()
 	}
-	return b.n, nil
+	return nil
 }
 
 // release notes that it no longer lives in its file; the file is removed
