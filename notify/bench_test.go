@@ -199,3 +199,19 @@ func BenchmarkEnqueueParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notif/s")
 }
+
+// BenchmarkFsyncFloor is the disk's bound for one durable commit: the same
+// writeDurable the outbox uses, on a small value.
+func BenchmarkFsyncFloor(b *testing.B) {
+	dir := b.TempDir()
+	if err := openOutbox(dir); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if err := writeDurable(dir, dirPending, newID(time.Now())+".json", i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+}
