@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -136,8 +138,8 @@ func notifyOutbox(env *Env, dir string, asJSON bool) error {
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "送信待ち %d 件、配送不能 %d 件、エスカレーション進行中 %d 件\n", len(l.Pending), len(l.Dead), len(l.Ladders))
-	for route, n := range l.Held {
-		fmt.Fprintf(w, "まとめ待ち\t%s\t%d 件\n", route, n)
+	for _, route := range slices.Sorted(maps.Keys(l.Held)) {
+		fmt.Fprintf(w, "まとめ待ち\t%s\t%d 件\n", route, l.Held[route])
 	}
 	if len(l.Pending)+len(l.Dead) > 0 {
 		fmt.Fprintln(w, "状態\tID\t経路\t宛先\t種類\t試行\t次回/停止\t最後のエラー")

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/mail"
 	"net/url"
@@ -72,8 +73,14 @@ type Secret struct {
 	File  string `yaml:"file"`
 }
 
-// String hides the secret from fmt and slog.
+// String hides the secret from fmt.
 func (s *Secret) String() string { return "[secret]" }
+
+// LogValue hides the secret from slog.
+func (s *Secret) LogValue() slog.Value { return slog.StringValue("[secret]") }
+
+// MarshalJSON hides the secret from JSON dumps of the configuration.
+func (s *Secret) MarshalJSON() ([]byte, error) { return []byte(`"[secret]"`), nil }
 
 // Resolve returns the secret's value.
 func (s *Secret) Resolve() (string, error) {

@@ -2,7 +2,10 @@ package notify
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,8 +28,14 @@ func TestExampleConfig(t *testing.T) {
 	if len(c.Ladders[0].Steps) != 4 || c.Ladders[0].Steps[3].After.D() != 2*time.Hour || !c.Webhooks[0].IncludeText {
 		t.Errorf("ladder %+v", c.Ladders[0])
 	}
-	if s := c.SMTP.Password.String(); strings.Contains(s, "KYOJIN") {
-		t.Errorf("secret printed: %s", s)
+	c.SMTP.Password.Value = "inline-pa55"
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("cfg", "password", c.SMTP.Password, "smtp", c.SMTP)
+	j, _ := json.Marshal(c)
+	for _, s := range []string{c.SMTP.Password.String(), logged.String(), string(j), fmt.Sprintf("%v %+v", c.SMTP.Password, c.SMTP)} {
+		if strings.Contains(s, "inline-pa55") || strings.Contains(s, "KYOJIN_SMTP") {
+			t.Errorf("secret shown: %s", s)
+		}
 	}
 }
 

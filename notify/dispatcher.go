@@ -51,6 +51,7 @@ type Dispatcher struct {
 	committing bool
 	wake       chan struct{}
 	ladderMu   sync.Mutex // one ladder tick at a time
+	digestMu   sync.Mutex // one digest flush at a time
 
 	enqueued, delivered, retried, dead, heldN, digests, escalations atomic.Uint64
 }
@@ -632,6 +633,10 @@ func (d *Dispatcher) attempt(ctx context.Context, it *Item) bool {
 const digestMax = 50
 
 func (d *Dispatcher) flushDigests() {
+	// Two rounds at once (Run and a direct Process) must not both send
+	// the same held notifications.
+	d.digestMu.Lock()
+	defer d.digestMu.Unlock()
 	now := d.now()
 	d.mu.Lock()
 	var ready []string
