@@ -89,10 +89,8 @@ func BenchmarkWebhookOutbox(b *testing.B) { benchOutbox(b, 1) }
 // BenchmarkWebhookOutbox8: the same with 8 producers (detection workers).
 func BenchmarkWebhookOutbox8(b *testing.B) { benchOutbox(b, 8) }
 
-func benchOutbox(b *testing.B, producers int) {
-	d, r := benchSetup(b)
-	m := sample(KindAlert)
-	b.ResetTimer()
+// deliverAll runs the dispatcher until b.N deliveries went through.
+func deliverAll(b *testing.B, d *Dispatcher) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -107,6 +105,14 @@ func benchOutbox(b *testing.B, producers int) {
 			}
 		}
 	}()
+	return done
+}
+
+func benchOutbox(b *testing.B, producers int) {
+	d, r := benchSetup(b)
+	m := sample(KindAlert)
+	b.ResetTimer()
+	done := deliverAll(b, d)
 	work := make(chan struct{}, b.N)
 	for range b.N {
 		work <- struct{}{}
@@ -139,20 +145,7 @@ func BenchmarkWebhookOutboxBatch100(b *testing.B) {
 	d, r := benchSetup(b)
 	m := sample(KindAlert)
 	b.ResetTimer()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		delivered := 0
-		for delivered < b.N {
-			delivered += d.Process(b.Context())
-			if delivered < b.N {
-				select {
-				case <-d.wake:
-				case <-time.After(10 * time.Millisecond):
-				}
-			}
-		}
-	}()
+	done := deliverAll(b, d)
 	for sent := 0; sent < b.N; sent += 100 {
 		batch := make([]Message, min(100, b.N-sent))
 		for i := range batch {
