@@ -443,6 +443,14 @@ func (d *Dispatcher) items(r *RouteConfig, m Message, rd Rendered) ([]*Item, err
 		if err != nil {
 			return nil, fmt.Errorf("notify: webhook payload: %w", err)
 		}
+		if len(b) > maxPayload {
+			// Data carries text from logs; a receiver gets the rendered
+			// (clipped) text and the link instead of megabytes of it.
+			p.Data = map[string]any{"truncated": true}
+			if b, err = json.Marshal(p); err != nil {
+				return nil, fmt.Errorf("notify: webhook payload: %w", err)
+			}
+		}
 		it.Payload = b
 		items = append(items, &it)
 	}
@@ -628,6 +636,9 @@ func (d *Dispatcher) attempt(ctx context.Context, it *Item) bool {
 	log.Warn("notify: delivery failed; will retry", "attempts", it.Attempts, "next", it.NextAttempt, "err", err)
 	return false
 }
+
+// maxPayload bounds a webhook body.
+const maxPayload = 256 << 10
 
 // digestMax is how many notifications a digest lists; the rest are counted.
 const digestMax = 50

@@ -742,3 +742,20 @@ func TestConcurrentEnqueue(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeData: megabytes of log text in Data do not become a megabyte
+// webhook body.
+func TestLargeData(t *testing.T) {
+	r := newReceiver(t, time.Now)
+	d := newDispatcher(t, hookConfig(t, t.TempDir(), r, oneRoute), &clock{t: time.Now()}, nil)
+	m := sample(KindAlert)
+	m.Data["summary"] = strings.Repeat("x", 2<<20)
+	d.Enqueue(t.Context(), m)
+	if d.Process(t.Context()) != 1 {
+		t.Fatal("not delivered")
+	}
+	p := r.payloads()[0]
+	if p.Data["truncated"] != true || len(p.Text) > 10000 || !strings.Contains(p.Text, "xxxx…") {
+		t.Errorf("data %v, text %d bytes", p.Data, len(p.Text))
+	}
+}

@@ -244,6 +244,12 @@ func (ss *smtpSession) Reset()        {}
 func (ss *smtpSession) Logout() error { return nil }
 
 func startSMTP(t *testing.T, host string, cert *tls.Certificate) *smtpServer {
+	return startSMTPMode(t, host, cert, false)
+}
+
+// startSMTPMode with implicit set speaks TLS from the first byte (port 465
+// style, RFC 8314).
+func startSMTPMode(t *testing.T, host string, cert *tls.Certificate, implicit bool) *smtpServer {
 	s := &smtpServer{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s}, nil }))
 	srv.Domain = "relay.test"
@@ -254,6 +260,9 @@ func startSMTP(t *testing.T, host string, cert *tls.Certificate) *smtpServer {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", host, err)
+	}
+	if implicit {
+		l = tls.NewListener(l, srv.TLSConfig)
 	}
 	s.addr = l.Addr().String()
 	go srv.Serve(l)
@@ -348,5 +357,18 @@ func TestSubjectEncoding(t *testing.T) {
 		if len(line) > 78 {
 			t.Errorf("line of %d characters: %q", len(line), line)
 		}
+	}
+}
+
+func TestMailImplicitTLS(t *testing.T) {
+	t.Setenv("KYOJIN_TEST_SMTP_PASSWORD", smtpPassword)
+	certFile, _, cert := selfSigned(t)
+	s := startSMTPMode(t, "127.0.0.1", &cert, true)
+	c := mailConfig(t, s.addr, "  tls: tls\n  ca_file: "+certFile+"\n  username: kyojin\n  password: {env: KYOJIN_TEST_SMTP_PASSWORD}\n", "")
+	d := newDispatcher(t, c, &clock{t: time.Now()}, nil)
+	d.Enqueue(t.Context(), sample(KindTest))
+	if n := d.Process(t.Context()); n != 2 || len(s.data) != 2 || len(s.authPass) != 2 {
+		l, _ := ListOutbox(c.Outbox.Dir)
+		t.Fatalf("delivered %d: %s", n, brief(append(l.Pending, l.Dead...)))
 	}
 }
