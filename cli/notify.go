@@ -85,13 +85,9 @@ func runNotify(env *Env, _ *flag.FlagSet, args []string) error {
 }
 
 func notifyTest(env *Env, cfg *notify.Config, route string) error {
-	d, err := notify.New(cfg, notify.Options{Log: env.Log})
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := d.Test(ctx, route)
+	res, err := notify.Test(ctx, cfg, route, notify.Options{Log: env.Log})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}

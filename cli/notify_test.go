@@ -84,6 +84,7 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer d.Close()
 	if _, err := d.Enqueue(context.Background(), notify.Message{Kind: notify.KindAlert, Tenant: "kakuu-city", Severity: notify.SevHigh, Title: "x"}); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ func benchSetup(b *testing.B) (*Dispatcher, *receiver) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { d.Close() })
 	return d, r
 }
 

@@ -50,6 +50,7 @@ type Dispatcher struct {
 	cqueue     []*commitReq
 	committing bool
 	wake       chan struct{}
+	lock       *os.File   // flock on DIR/lock
 	ladderMu   sync.Mutex // one ladder tick at a time
 	digestMu   sync.Mutex // one digest flush at a time
 
@@ -71,6 +72,37 @@ type Counters struct {
 // New opens the outbox of cfg (creating it), loads what a previous run
 // left, and resolves the secrets. It sends nothing until Run or Process.
 func New(cfg *Config, o Options) (*Dispatcher, error) {
+	d, err := build(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := openOutbox(d.dir); err != nil {
+		return nil, err
+	}
+	// Two dispatchers on one outbox would deliver everything twice.
+	if d.lock, err = lockDir(d.dir); err != nil {
+		return nil, err
+	}
+	if err := d.load(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close releases the outbox (after Run has returned).
+func (d *Dispatcher) Close() error {
+	if d.lock == nil {
+		return nil
+	}
+	err := d.lock.Close() // closing the descriptor drops the flock
+	d.lock = nil
+	return err
+}
+
+// build makes a dispatcher with its channels and secrets, without the
+// outbox.
+func build(cfg *Config, o Options) (*Dispatcher, error) {
 	d := &Dispatcher{cfg: cfg, dir: cfg.Outbox.Dir, log: o.Log, now: o.Now, acker: o.Acker,
 		hooks: map[string]*hook{}, routes: map[string]*RouteConfig{}, ladders: map[string]*LadderConfig{},
 		pending: map[string]*Item{}, inflight: map[string]bool{}, windows: map[string]time.Time{},
@@ -101,12 +133,14 @@ func New(cfg *Config, o Options) (*Dispatcher, error) {
 	for i := range cfg.Ladders {
 		d.ladders[cfg.Ladders[i].Name] = &cfg.Ladders[i]
 	}
-	if err := openOutbox(d.dir); err != nil {
-		return nil, err
-	}
+	return d, nil
+}
+
+// load reads what a previous run left in the outbox.
+func (d *Dispatcher) load() error {
 	items, err := readPending(d.dir)
 	if err != nil {
-		return nil, fmt.Errorf("notify: outbox: %w", err)
+		return fmt.Errorf("notify: outbox: %w", err)
 	}
 	for _, it := range items {
 		d.pending[it.ID] = it
@@ -114,7 +148,7 @@ func New(cfg *Config, o Options) (*Dispatcher, error) {
 	}
 	states, _, err := readJSONDir[LadderState](filepath.Join(d.dir, dirLadder))
 	if err != nil {
-		return nil, fmt.Errorf("notify: outbox: %w", err)
+		return fmt.Errorf("notify: outbox: %w", err)
 	}
 	for i := range states {
 		d.states[states[i].Key] = &states[i]
@@ -137,7 +171,7 @@ func New(cfg *Config, o Options) (*Dispatcher, error) {
 	if len(d.pending) > 0 || len(d.states) > 0 {
 		d.log.Info("notify: outbox loaded", "pending", len(d.pending), "ladders", len(d.states), "dir", d.dir)
 	}
-	return d, nil
+	return nil
 }
 
 // Counters returns the totals.
@@ -464,8 +498,13 @@ type TestResult struct {
 }
 
 // Test sends a test notification to every destination of route directly,
-// bypassing the outbox, and reports each outcome (kyojin notify test).
-func (d *Dispatcher) Test(ctx context.Context, route string) ([]TestResult, error) {
+// without the outbox (so it runs beside a serving dispatcher), and reports
+// each outcome (kyojin notify test).
+func Test(ctx context.Context, cfg *Config, route string, o Options) ([]TestResult, error) {
+	d, err := build(cfg, o)
+	if err != nil {
+		return nil, err
+	}
 	r, ok := d.routes[route]
 	if !ok {
 		return nil, fmt.Errorf("notify: no route %q", route)

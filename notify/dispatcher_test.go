@@ -166,6 +166,7 @@ func newDispatcher(t *testing.T, c *Config, clk *clock, acker Acker) *Dispatcher
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { d.Close() })
 	return d
 }
 
@@ -268,6 +269,7 @@ func TestGiveUpAndRequeue(t *testing.T) {
 	if err := Requeue(c.Outbox.Dir, l.Dead[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	d.Close()
 	d2 := newDispatcher(t, c, clk, nil)
 	if d2.Process(t.Context()) != 1 || len(r.payloads()) != 1 {
 		t.Fatal("requeued delivery not sent")
@@ -334,6 +336,7 @@ func TestTimeoutAndLargeResponse(t *testing.T) {
 		t.Fatalf("pending %s", brief(l.Pending))
 	}
 	mode.Store(1)
+	d.Close()
 	d2 := newDispatcher(t, c, &clock{t: time.Now().Add(time.Hour)}, nil)
 	if d2.Process(t.Context()) != 1 {
 		t.Fatal("2xx with a large body not counted as delivered")
@@ -360,6 +363,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	// d1 "crashes": never processes. A leftover temporary file of an
 	// interrupted write must not confuse the next start.
 	os.WriteFile(filepath.Join(dir, dirTmp, "w-123"), []byte("{half"), 0o600)
+	d1.Close() // what a crash does to the lock
 	d2 := newDispatcher(t, hookConfig(t, dir, r, oneRoute), &clock{t: time.Now()}, nil)
 	if ct := d2.Counters(); ct.Pending != 5 {
 		t.Fatalf("reloaded %d", ct.Pending)
@@ -456,6 +460,7 @@ func TestDigest(t *testing.T) {
 		t.Fatalf("held %v", l.Held)
 	}
 	// Restart before the interval ends: the held ones are not lost.
+	d.Close()
 	d = newDispatcher(t, hookConfig(t, dir, r, routes), clk, nil)
 	clk.Advance(3 * time.Minute) // 280s after the first alert
 	d.Process(t.Context())
@@ -557,6 +562,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	d0.Enqueue(t.Context(), sample(KindTamper)) // left by a "previous process"
+	d0.Close()
 	d, err := New(hookConfig(t, dir, r, oneRoute), Options{Log: logBuf(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -667,6 +673,7 @@ routes:
 	if b, o := pendingFiles(t, dir); b != 0 || o != 10 {
 		t.Fatalf("after a partial round: %d batch files, %d own", b, o)
 	}
+	d.Close()
 	d = newDispatcher(t, cfg(), clk, nil)
 	if ct := d.Counters(); ct.Pending != 10 {
 		t.Fatalf("restart sees %d pending", ct.Pending)
@@ -725,6 +732,7 @@ func TestConcurrentEnqueue(t *testing.T) {
 	wg.Wait()
 	b, o := pendingFiles(t, dir)
 	t.Logf("320 deliveries in %d batch files and %d single files", b, o)
+	d.Close()
 	d = newDispatcher(t, hookConfig(t, dir, r, oneRoute), &clock{t: time.Now()}, nil)
 	if n := d.Process(t.Context()); n != 320 {
 		t.Fatalf("delivered %d", n)
@@ -758,4 +766,25 @@ func TestLargeData(t *testing.T) {
 	if p.Data["truncated"] != true || len(p.Text) > 10000 || !strings.Contains(p.Text, "xxxx…") {
 		t.Errorf("data %v, text %d bytes", p.Data, len(p.Text))
 	}
+}
+
+// TestOneDispatcherPerOutbox: a second dispatcher on the same directory
+// is refused (it would deliver everything twice); Test runs beside one.
+func TestOneDispatcherPerOutbox(t *testing.T) {
+	r := newReceiver(t, time.Now)
+	c := hookConfig(t, t.TempDir(), r, oneRoute)
+	d := newDispatcher(t, c, &clock{t: time.Now()}, nil)
+	if _, err := New(c, Options{}); err == nil || !strings.Contains(err.Error(), "in use by another dispatcher") {
+		t.Fatalf("second dispatcher: %v", err)
+	}
+	res, err := Test(t.Context(), c, "all", Options{})
+	if err != nil || len(res) != 1 || res[0].Err != nil || len(r.payloads()) != 1 || r.payloads()[0].Kind != KindTest {
+		t.Fatalf("test beside a dispatcher: %+v %v", res, err)
+	}
+	d.Close()
+	d2, err := New(c, Options{})
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	d2.Close()
 }

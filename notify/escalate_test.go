@@ -86,6 +86,7 @@ func TestLadder(t *testing.T) {
 		t.Errorf("escalation payload %+v", p.Data)
 	}
 	// Restart: the ladder resumes where it was, from disk.
+	d.Close()
 	d = newDispatcher(t, hookConfig(t, dir, r, ladderRoutes), clk, a)
 	if st := d.Ladders(); len(st) != 1 || st[0].Fired != 2 {
 		t.Fatalf("after restart %+v", st)
@@ -153,6 +154,7 @@ func TestLadderErrors(t *testing.T) {
 	if err := d.Escalate(t.Context(), "incident", sample(KindAlert)); err == nil {
 		t.Error("escalation without an Acker")
 	}
+	d.Close()
 	d = newDispatcher(t, c, &clock{t: time.Now()}, AckerMux{"alert": AckerFunc(func(context.Context, Ref) (bool, error) { return true, nil })})
 	if err := d.Escalate(t.Context(), "nope", sample(KindAlert)); err == nil {
 		t.Error("unknown ladder")

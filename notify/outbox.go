@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -124,6 +125,19 @@ func writeDurable(dir, sub, name string, v any) error {
 // fsync for all of them. An entry that needs a new state later (retry,
 // dead) moves to its own file; the batch file goes when none is left in it.
 const batchPrefix = "B-"
+
+// lockDir takes an exclusive, non-blocking flock on dir/lock.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("notify: outbox lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("notify: outbox %s is in use by another dispatcher: %w", dir, err)
+	}
+	return f, nil
+}
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
