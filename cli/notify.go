@@ -24,7 +24,7 @@ test      経路 R の全宛先（メール・Webhook）へテスト通知を直
           一つでも失敗すれば終了コード 1（詳細はログ、-v で表示）。
 outbox    送信待ち（pending）、配送不能（dead）、まとめ待ち（held）、進行中のエスカレーションを表示します。
 requeue   配送不能になった通知 ID を送信待ちに戻します（原因を直した後に）。稼働中の通知処理は
-          再起動時に取り込みます。
+          30 秒以内に取り込みます。
 
 validate: checks the configuration. test: sends a test notification to every destination of a route.
 outbox: lists pending and dead deliveries. requeue: moves a dead delivery back to pending.

@@ -544,15 +544,74 @@ func (d *Dispatcher) signal() {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
+	for tick := 0; ; {
 		d.Process(context.WithoutCancel(ctx))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-d.wake:
 		case <-t.C:
+			if tick++; tick%30 == 0 {
+				if _, err := d.Rescan(); err != nil {
+					d.log.Error("notify: outbox rescan", "err", err)
+				}
+			}
 		}
 	}
+}
+
+// Rescan takes in deliveries that another tool put in pending/ (kyojin
+// notify requeue); Run calls it every 30 seconds.
+func (d *Dispatcher) Rescan() (int, error) {
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
+	if d.committing {
+		return 0, nil // next time
+	}
+	// Under d.mu no delivery can release (remove) a file meanwhile.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ents, err := os.ReadDir(filepath.Join(d.dir, dirPending))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".json") || d.files[name] > 0 {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(d.dir, dirPending, name))
+		if err != nil {
+			continue
+		}
+		var items []Item
+		if strings.HasPrefix(name, batchPrefix) {
+			err = json.Unmarshal(b, &items)
+		} else {
+			items = make([]Item, 1)
+			err = json.Unmarshal(b, &items[0])
+		}
+		if err != nil {
+			d.log.Error("notify: unreadable outbox file", "file", name, "err", err)
+			continue
+		}
+		for i := range items {
+			it := &items[i]
+			if _, known := d.pending[it.ID]; known {
+				continue
+			}
+			it.file = name
+			d.pending[it.ID] = it
+			d.files[name]++
+			n++
+		}
+	}
+	if n > 0 {
+		d.log.Info("notify: deliveries taken in from the outbox", "count", n)
+		d.signal()
+	}
+	return n, nil
 }
 
 // Process does one round synchronously: it sends the digests whose

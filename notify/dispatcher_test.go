@@ -269,9 +269,14 @@ func TestGiveUpAndRequeue(t *testing.T) {
 	if err := Requeue(c.Outbox.Dir, l.Dead[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	d.Close()
-	d2 := newDispatcher(t, c, clk, nil)
-	if d2.Process(t.Context()) != 1 || len(r.payloads()) != 1 {
+	// The running dispatcher takes it in at its next rescan.
+	if n, err := d.Rescan(); n != 1 || err != nil {
+		t.Fatalf("rescan %d %v", n, err)
+	}
+	if n, _ := d.Rescan(); n != 0 {
+		t.Fatal("taken in twice")
+	}
+	if d.Process(t.Context()) != 1 || len(r.payloads()) != 1 {
 		t.Fatal("requeued delivery not sent")
 	}
 	if l, _ := ListOutbox(c.Outbox.Dir); len(l.Dead)+len(l.Pending) != 0 {
