@@ -706,7 +706,12 @@ func (d *Dispatcher) attempt(ctx context.Context, it *Item) bool {
 		}
 	}
 	if !dead {
-		it.NextAttempt = now.Add(d.backoff(it.Attempts))
+		wait := d.backoff(it.Attempts)
+		var ra *retryAfterError
+		if errors.As(err, &ra) {
+			wait = min(max(wait, ra.after), d.cfg.Outbox.RetryMax.D())
+		}
+		it.NextAttempt = now.Add(wait)
 		// The new state goes to the delivery's own file (leaving a batch).
 		if werr := writeDurable(d.dir, dirPending, it.ID+".json", it); werr != nil {
 			log.Error("notify: cannot record attempt", "err", werr)

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
@@ -243,6 +245,17 @@ func TestRetryThenRecover(t *testing.T) {
 	}
 	if ct := d.Counters(); ct.Retried != 4 || ct.Delivered != 1 || ct.Dead != 0 {
 		t.Errorf("counters %+v", ct)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(d.Collectors()...)
+	mfs, err := reg.Gather()
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		got[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+	}
+	if err != nil || len(got) != 8 || got["kyojin_notify_retried_total"] != 4 || got["kyojin_notify_delivered_total"] != 1 || got["kyojin_notify_pending"] != 0 {
+		t.Errorf("metrics %v %v", got, err)
 	}
 }
 
@@ -792,4 +805,30 @@ func TestOneDispatcherPerOutbox(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 	d2.Close()
+}
+
+// TestRetryAfter: a receiver's Retry-After is honoured, within retry_max.
+func TestRetryAfter(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	r := newReceiver(t, clk.Now)
+	slow := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Retry-After", req.URL.Query().Get("after"))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer slow.Close()
+	os.WriteFile(r.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: slow.Certificate().Raw}), 0o644)
+	for _, tc := range []struct {
+		after string
+		want  time.Duration
+	}{{"300", 5 * time.Minute}, {"36000", 8 * time.Minute}, {"Wed, 21 Oct 2015 07:28:00 GMT", time.Minute}, {"10", time.Minute}} {
+		r.srv.URL = slow.URL + "/?after=" + strings.ReplaceAll(tc.after, " ", "%20") + "&"
+		c := hookConfig(t, t.TempDir(), r, oneRoute)
+		d := newDispatcher(t, c, clk, nil)
+		d.Enqueue(t.Context(), sample(KindAlert))
+		d.Process(t.Context())
+		l, _ := ListOutbox(c.Outbox.Dir)
+		if len(l.Pending) != 1 || l.Pending[0].NextAttempt.Sub(clk.Now()) != tc.want || l.Pending[0].LastError != "HTTP 429" {
+			t.Errorf("Retry-After %s: %s next in %v, want %v", tc.after, brief(l.Pending), l.Pending[0].NextAttempt.Sub(clk.Now()), tc.want)
+		}
+	}
 }

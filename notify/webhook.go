@@ -161,8 +161,15 @@ func (h *hook) send(ctx context.Context, it *Item, now time.Time) error {
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
-	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests,
+		resp.StatusCode == http.StatusServiceUnavailable:
+		err := fmt.Errorf("HTTP %d", resp.StatusCode)
+		// RFC 9110 §10.2.3: a receiver asking for time gets it (in seconds;
+		// dates are ignored), within retry_max.
+		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+			return &retryAfterError{err: err, after: time.Duration(min(secs, 86400)) * time.Second}
+		}
+		return err
 	case resp.StatusCode >= 300 && resp.StatusCode < 400, resp.StatusCode == http.StatusBadRequest,
 		resp.StatusCode == http.StatusRequestEntityTooLarge, resp.StatusCode == http.StatusUnprocessableEntity:
 		// A redirect or a refused payload does not heal by itself. Other
@@ -172,3 +179,12 @@ func (h *hook) send(ctx context.Context, it *Item, now time.Time) error {
 	}
 	return fmt.Errorf("HTTP %d", resp.StatusCode)
 }
+
+// retryAfterError carries a receiver's Retry-After.
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
