@@ -168,6 +168,14 @@ func (d *Dispatcher) load() error {
 			d.windows[name] = oldest.Add(r.Digest.D())
 		}
 	}
+	if dirs, _ := os.ReadDir(filepath.Join(d.dir, dirHeld)); len(dirs) > 0 {
+		for _, e := range dirs {
+			if _, ok := d.routes[e.Name()]; !ok {
+				// Visible in `kyojin notify outbox`; restore the route to send them.
+				d.log.Warn("notify: held notifications of a route no longer configured", "route", e.Name())
+			}
+		}
+	}
 	if len(d.pending) > 0 || len(d.states) > 0 {
 		d.log.Info("notify: outbox loaded", "pending", len(d.pending), "ladders", len(d.states), "dir", d.dir)
 	}
