@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -370,5 +371,42 @@ func TestMailImplicitTLS(t *testing.T) {
 	if n := d.Process(t.Context()); n != 2 || len(s.data) != 2 || len(s.authPass) != 2 {
 		l, _ := ListOutbox(c.Outbox.Dir)
 		t.Fatalf("delivered %d: %s", n, brief(append(l.Pending, l.Dead...)))
+	}
+}
+
+// TestLadderByMail: an unacknowledged incident reaches the desk, then the
+// lead, by real mail, each in Japanese.
+func TestLadderByMail(t *testing.T) {
+	in := postfixtest.Start(t, postfixtest.Options{Name: "notifyladder", Domains: []string{"csirt.test"}})
+	c := mailConfig(t, in.Addr, "", `  - {name: desk, explicit: true, mail: [desk@csirt.test]}
+  - {name: lead, explicit: true, mail: [lead@csirt.test]}
+ladders:
+  - name: incident
+    steps:
+      - {after: 0s, level: CSIRT窓口, route: desk}
+      - {after: 30m, level: CSIRT責任者, route: lead}
+`)
+	clk := &clock{t: time.Now()}
+	d := newDispatcher(t, c, clk, AckerFunc(func(context.Context, Ref) (bool, error) { return false, nil }))
+	m := sample(KindIncidentOpened)
+	m.Ref = Ref{Kind: "incident", ID: "INC-9", Tenant: "kakuu-city"}
+	if err := d.Escalate(t.Context(), "incident", m); err != nil {
+		t.Fatal(err)
+	}
+	d.Process(t.Context())
+	clk.Advance(30 * time.Minute)
+	d.Process(t.Context())
+	var dec mime.WordDecoder
+	subjects := map[string]string{}
+	for id := range waitDelivered(t, in, 2) {
+		msg, err := mail.ReadMessage(bytes.NewReader(in.Delivered(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := dec.DecodeHeader(msg.Header.Get("Subject"))
+		subjects[msg.Header.Get("To")] = s
+	}
+	if !strings.Contains(subjects["desk@csirt.test"], "[エスカレーション] CSIRT窓口へ") || !strings.Contains(subjects["lead@csirt.test"], "[エスカレーション] CSIRT責任者へ") {
+		t.Errorf("subjects %v", subjects)
 	}
 }
