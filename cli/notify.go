@@ -61,6 +61,9 @@ func runNotify(env *Env, _ *flag.FlagSet, args []string) error {
 	}
 	switch args[0] {
 	case "validate":
+		if _, err := notify.LoadTemplates(cfg.TemplatesDir); err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
 		fmt.Fprintf(env.Stdout, "%s: OK（経路 %d、Webhook %d、エスカレーション %d）\n", *cfgFile, len(cfg.Routes), len(cfg.Webhooks), len(cfg.Ladders))
 		return nil
 	case "test":

@@ -19,13 +19,16 @@ import (
 // notify/testdata/example.yaml).
 type Config struct {
 	Meta       strictyaml.Meta
-	Lang       string          `yaml:"lang"`        // default template language: ja (default) or en
-	ConsoleURL string          `yaml:"console_url"` // shown when a message has no link
-	Outbox     OutboxConfig    `yaml:"outbox,required"`
-	SMTP       *SMTPConfig     `yaml:"smtp"`
-	Webhooks   []WebhookConfig `yaml:"webhooks"`
-	Routes     []RouteConfig   `yaml:"routes,required"`
-	Ladders    []LadderConfig  `yaml:"ladders"`
+	Lang       string `yaml:"lang"`        // default template language: ja (default) or en
+	ConsoleURL string `yaml:"console_url"` // shown when a message has no link
+	// TemplatesDir overrides embedded templates file by file (ja/alert.tmpl,
+	// en/footer.tmpl…), e.g. to name the body's contact desk.
+	TemplatesDir string          `yaml:"templates_dir"`
+	Outbox       OutboxConfig    `yaml:"outbox,required"`
+	SMTP         *SMTPConfig     `yaml:"smtp"`
+	Webhooks     []WebhookConfig `yaml:"webhooks"`
+	Routes       []RouteConfig   `yaml:"routes,required"`
+	Ladders      []LadderConfig  `yaml:"ladders"`
 }
 
 // OutboxConfig places the durable outbox and sets the retry policy.

@@ -34,6 +34,7 @@ type Dispatcher struct {
 	now     func() time.Time
 	acker   Acker
 	mailer  *mailer
+	tmpl    *Templates
 	hooks   map[string]*hook
 	routes  map[string]*RouteConfig
 	ladders map[string]*LadderConfig
@@ -112,6 +113,10 @@ func build(cfg *Config, o Options) (*Dispatcher, error) {
 	}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	var err error
+	if d.tmpl, err = LoadTemplates(cfg.TemplatesDir); err != nil {
+		return nil, err
 	}
 	if cfg.SMTP != nil {
 		m, err := newMailer(cfg.SMTP)
@@ -326,7 +331,7 @@ func (d *Dispatcher) plan(b *batch, r *RouteConfig, m Message, mayHold bool) err
 			return nil
 		}
 	}
-	rd, err := Render(m, r.Lang)
+	rd, err := d.tmpl.Render(m, r.Lang)
 	if err != nil {
 		return err
 	}
@@ -521,7 +526,7 @@ func Test(ctx context.Context, cfg *Config, route string, o Options) ([]TestResu
 	if err := d.prepare(&m); err != nil {
 		return nil, err
 	}
-	rd, err := Render(m, r.Lang)
+	rd, err := d.tmpl.Render(m, r.Lang)
 	if err != nil {
 		return nil, err
 	}
@@ -795,11 +800,11 @@ func (d *Dispatcher) flushDigest(r *RouteConfig, now time.Time) error {
 		var m Message
 		if len(msgs) == 1 {
 			m = msgs[0]
-			rd, err = Render(m, r.Lang)
+			rd, err = d.tmpl.Render(m, r.Lang)
 		} else {
 			m = digestOf(r, msgs, now)
 			listed := msgs[:min(len(msgs), digestMax)]
-			rd, err = render(m, r.Lang, listed, len(msgs)-len(listed))
+			rd, err = d.tmpl.render(m, r.Lang, listed, len(msgs)-len(listed))
 		}
 		if err != nil {
 			return err

@@ -3,6 +3,8 @@ package notify
 import (
 	"embed"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,58 +39,97 @@ type view struct {
 	Overflow int    // digest entries not listed
 }
 
+// Templates is a set of templates: the embedded ones, optionally
+// overridden file by file from a directory (Config.TemplatesDir) laid out
+// like notify/templates: ja/alert.tmpl, en/footer.tmpl…
+type Templates struct {
+	m map[string]*template.Template // "ja/alert"
+}
+
 var (
-	tmplOnce sync.Once
-	tmpls    map[string]*template.Template // "ja/alert"
-	tmplErr  error
+	defaultOnce sync.Once
+	defaultTmpl *Templates
+	defaultErr  error
 )
 
-func loadTemplates() {
-	tmpls = map[string]*template.Template{}
+// overlay serves dir's files before the embedded ones.
+type overlay struct{ dir fs.FS }
+
+func (o overlay) Open(name string) (fs.File, error) {
+	if o.dir != nil {
+		if f, err := o.dir.Open(strings.TrimPrefix(name, "templates/")); err == nil {
+			return f, nil
+		}
+	}
+	return templateFS.Open(name)
+}
+
+// LoadTemplates parses the embedded templates with the overrides found in
+// dir ("" for none); a template that does not parse or lacks a subject or
+// body is an error naming its file.
+func LoadTemplates(dir string) (*Templates, error) {
+	o := overlay{}
+	if dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("notify: templates_dir %s is not a directory", dir)
+		}
+		o.dir = os.DirFS(dir)
+	}
+	t := &Templates{m: map[string]*template.Template{}}
 	for _, lang := range []string{"ja", "en"} {
 		for _, k := range append(append([]Kind{}, Kinds...), KindDigest) {
 			name := lang + "/" + string(k) + ".tmpl"
-			t, err := template.New(string(k)).Funcs(funcs(lang)).Option("missingkey=zero").ParseFS(templateFS, "templates/"+lang+"/footer.tmpl", "templates/"+name)
+			tt, err := template.New(string(k)).Funcs(funcs(lang)).Option("missingkey=zero").ParseFS(o, "templates/"+lang+"/footer.tmpl", "templates/"+name)
 			if err != nil {
-				tmplErr = fmt.Errorf("notify: template %s: %w", name, err)
-				return
+				return nil, fmt.Errorf("notify: template %s: %w", name, err)
 			}
-			if t.Lookup("subject") == nil || t.Lookup("body") == nil {
-				tmplErr = fmt.Errorf("notify: template %s lacks a subject or body", name)
-				return
+			if tt.Lookup("subject") == nil || tt.Lookup("body") == nil {
+				return nil, fmt.Errorf("notify: template %s lacks a subject or body", name)
 			}
-			tmpls[lang+"/"+string(k)] = t
+			t.m[lang+"/"+string(k)] = tt
 		}
 	}
+	return t, nil
 }
 
-// Render renders m in lang ("ja", the default, or "en").
+func defaults() (*Templates, error) {
+	defaultOnce.Do(func() { defaultTmpl, defaultErr = LoadTemplates("") })
+	return defaultTmpl, defaultErr
+}
+
+// Render renders m in lang ("ja", the default, or "en") with the embedded
+// templates.
 func Render(m Message, lang string) (Rendered, error) {
-	return render(m, lang, nil, 0)
+	t, err := defaults()
+	if err != nil {
+		return Rendered{}, err
+	}
+	return t.render(m, lang, nil, 0)
 }
 
-func render(m Message, lang string, items []Message, overflow int) (Rendered, error) {
-	tmplOnce.Do(loadTemplates)
-	if tmplErr != nil {
-		return Rendered{}, tmplErr
-	}
+// Render renders m in lang with t.
+func (t *Templates) Render(m Message, lang string) (Rendered, error) {
+	return t.render(m, lang, nil, 0)
+}
+
+func (t *Templates) render(m Message, lang string, items []Message, overflow int) (Rendered, error) {
 	if lang != "en" {
 		lang = "ja"
 	}
 	if err := m.check(); err != nil {
 		return Rendered{}, err
 	}
-	t := tmpls[lang+"/"+string(m.Kind)]
+	tt := t.m[lang+"/"+string(m.Kind)]
 	v := newView(m, lang)
 	for _, it := range items {
 		v.Items = append(v.Items, newView(it, lang))
 	}
 	v.Overflow = overflow
 	var subj, body strings.Builder
-	if err := t.ExecuteTemplate(&subj, "subject", v); err != nil {
+	if err := tt.ExecuteTemplate(&subj, "subject", v); err != nil {
 		return Rendered{}, fmt.Errorf("notify: render %s subject: %w", m.Kind, err)
 	}
-	if err := t.ExecuteTemplate(&body, "body", v); err != nil {
+	if err := tt.ExecuteTemplate(&body, "body", v); err != nil {
 		return Rendered{}, fmt.Errorf("notify: render %s body: %w", m.Kind, err)
 	}
 	return Rendered{Lang: lang, Subject: oneLine(subj.String(), 200), Body: strings.Trim(body.String(), "\n") + "\n"}, nil

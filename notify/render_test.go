@@ -57,7 +57,8 @@ func TestRenderGolden(t *testing.T) {
 			items := []Message{sample(KindAlert), sample(KindTamper), sample(KindAlert)}
 			items[2].Tenant = "otsu-town"
 			m := digestOf(&RouteConfig{Name: "soc-all-high", Digest: Duration(5 * time.Minute)}, items, when)
-			r, err := render(m, lang, items[:2], 1)
+			def, _ := defaults()
+			r, err := def.render(m, lang, items[:2], 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,5 +120,45 @@ func TestRenderHostile(t *testing.T) {
 	}
 	if strings.Contains(r.Body, "\x1b") || strings.Contains(r.Body, "\u202E") || strings.Count(r.Body, "あ") != 2000 || !strings.Contains(r.Body, "対象: \uFFFD\uFFFD") {
 		t.Errorf("body not cleaned: %d あ", strings.Count(r.Body, "あ"))
+	}
+}
+
+// TestTemplatesDir: a body overrides one template (its contact desk in the
+// footer, a subject); the others stay embedded; a broken override is
+// refused at start with its file name.
+func TestTemplatesDir(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "ja"), 0o755)
+	os.WriteFile(filepath.Join(dir, "ja", "footer.tmpl"), []byte(`{{define "footer"}}
+--
+問い合わせ: 情報政策課 CSIRT 内線 1234{{end}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "ja", "alert.tmpl"), []byte(`{{define "subject"}}【至急】{{.Title}}{{end}}
+{{define "body"}}{{.Tenant}} で {{.Title}}{{template "footer" .}}{{end}}`), 0o644)
+	tm, err := LoadTemplates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := tm.Render(sample(KindAlert), "ja")
+	if r.Subject != "【至急】マイナンバー利用事務系からのインターネット通信" || !strings.Contains(r.Body, "内線 1234") {
+		t.Errorf("override: %+v", r)
+	}
+	r, _ = tm.Render(sample(KindTamper), "ja")
+	if !strings.Contains(r.Subject, "Web改ざん検知") || !strings.Contains(r.Body, "内線 1234") {
+		t.Errorf("embedded kind with the overridden footer: %+v", r)
+	}
+	r, _ = tm.Render(sample(KindAlert), "en")
+	if !strings.Contains(r.Subject, "Alert:") {
+		t.Errorf("english untouched: %+v", r)
+	}
+	os.WriteFile(filepath.Join(dir, "ja", "tamper.tmpl"), []byte(`{{define "subject"}}{{.Title`), 0o644)
+	if _, err := LoadTemplates(dir); err == nil || !strings.Contains(err.Error(), "ja/tamper.tmpl") {
+		t.Errorf("broken template: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "ja", "tamper.tmpl"), []byte(`{{define "subject"}}x{{end}}`), 0o644)
+	if _, err := LoadTemplates(dir); err == nil || !strings.Contains(err.Error(), "lacks a subject or body") {
+		t.Errorf("template without body: %v", err)
+	}
+	if _, err := LoadTemplates(filepath.Join(dir, "none")); err == nil {
+		t.Error("missing directory accepted")
 	}
 }
