@@ -231,10 +231,10 @@ func (d *Dispatcher) Enqueue(ctx context.Context, m Message) (int, error) {
 }
 
 // EnqueueBatch is Enqueue for several messages with one durable commit:
-// the files are fsynced in parallel and each directory once, so a batch
-// of alerts costs about one fsync instead of one each. Each outbox
-// directory is written all or nothing; after an error the caller may send
-// the batch again (at-least-once: some deliveries may repeat).
+// one file per outbox directory, so a batch of alerts costs about one
+// fsync instead of one each. Each directory's file is written all or
+// nothing; after an error the caller may send the batch again
+// (at-least-once: some deliveries may repeat).
 func (d *Dispatcher) EnqueueBatch(ctx context.Context, ms []Message) (int, error) {
 	var b batch
 	for _, m := range ms {
