@@ -118,3 +118,28 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestSMTPTransportRules: plaintext only on loopback, passwords only over
+// TLS (clause 6.1, RFC 8314).
+func TestSMTPTransportRules(t *testing.T) {
+	for _, tc := range []struct {
+		smtp, want string
+	}{
+		{"{address: 'mail.example.lg.jp:25', from: a@b.example, tls: none}", "tls: none is only allowed for a loopback SMTP server"},
+		{"{address: '192.0.2.1:25', from: a@b.example, tls: none}", "tls: none is only allowed for a loopback SMTP server"},
+		{"{address: '127.0.0.1:25', from: a@b.example, tls: none}", ""},
+		{"{address: 'localhost:25', from: a@b.example, tls: none}", ""},
+		{"{address: '[::1]:25', from: a@b.example, tls: none, username: u, password: {value: p}}", "a password is never sent over an unencrypted connection"},
+		{"{address: 'mail.example.lg.jp:587', from: a@b.example, username: u}", "write both username and password"},
+		{"{address: 'mail.example.lg.jp:587', from: a@b.example, tls: ssl}", "tls must be starttls, tls or none"},
+		{"{address: 'mail.example.lg.jp:587', from: a@b.example, username: u, password: {env: X}}", ""},
+	} {
+		y := "outbox: {dir: /tmp/x}\nsmtp: " + tc.smtp + "\nroutes: [{name: r, mail: [c@d.example]}]\n"
+		_, diags := ParseConfig("t.yaml", []byte(y))
+		var b bytes.Buffer
+		diags.Write(&b, "en")
+		if tc.want == "" && diags.HasErrors() || tc.want != "" && !strings.Contains(b.String(), tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.smtp, b.String(), tc.want)
+		}
+	}
+}
