@@ -70,6 +70,16 @@ func Info(r Role) (RoleInfo, bool) {
 	return RoleInfo{}, false
 }
 
+// OptionalScopeKind is the scope a role may carry without needing one:
+// a member of staff may be placed in their division ("division:ID", the
+// 課室 of clause 1(4)), which decides who approves their file transfers.
+func OptionalScopeKind(r Role) string {
+	if r == RoleStaff {
+		return "division"
+	}
+	return ""
+}
+
 // ValidateGrant checks that a grant names a known role with the scope kind
 // the role needs ("department:ID" for officers, and so on).
 func ValidateGrant(g store.Grant) error {
@@ -79,6 +89,10 @@ func ValidateGrant(g store.Grant) error {
 	}
 	kind, id, _ := strings.Cut(g.Scope, ":")
 	switch {
+	case ri.ScopeKind == "" && g.Scope != "" && OptionalScopeKind(ri.Role) != "":
+		if k := OptionalScopeKind(ri.Role); kind != k || id == "" {
+			return fmt.Errorf("role %s takes no scope or %s:ID (got %q)", g.Role, k, g.Scope)
+		}
 	case ri.ScopeKind == "" && g.Scope != "":
 		return fmt.Errorf("role %s is organisation-wide and takes no scope (got %q)", g.Role, g.Scope)
 	case ri.ScopeKind != "" && (kind != ri.ScopeKind || id == ""):

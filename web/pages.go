@@ -134,9 +134,10 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"tr":      tr,
-	"sevIn":   func(lang string, s check.Severity) string { return s.Label(lang) },
-	"hasRole": func(has map[string]string, r auth.Role) bool { _, ok := has[string(r)]; return ok },
+	"tr":       tr,
+	"sevIn":    func(lang string, s check.Severity) string { return s.Label(lang) },
+	"hasRole":  func(has map[string]string, r auth.Role) bool { _, ok := has[string(r)]; return ok },
+	"optScope": func(r auth.Role) string { return auth.OptionalScopeKind(r) },
 }
 
 func joinStrings[T fmt.Stringer](xs []T) string {
@@ -674,6 +675,10 @@ func grantsFromForm(r *http.Request) ([]store.Grant, error) {
 		if ri, ok := auth.Info(auth.Role(role)); ok && ri.ScopeKind != "" {
 			id := strings.TrimSpace(r.PostFormValue("scope-" + role))
 			g.Scope = ri.ScopeKind + ":" + id
+		} else if k := auth.OptionalScopeKind(auth.Role(role)); k != "" {
+			if id := strings.TrimSpace(r.PostFormValue("scope-" + role)); id != "" {
+				g.Scope = k + ":" + id
+			}
 		}
 		if err := auth.ValidateGrant(g); err != nil {
 			return nil, err

@@ -114,8 +114,14 @@ func (s *Server) renderTransferHome(w http.ResponseWriter, r *http.Request, errM
 		if dir.From() == side && t.Sender == me {
 			sent = append(sent, row)
 		}
-		if canApprove && t.Status == transfer.StatusPending && t.Sender != me {
-			pending = append(pending, row)
+		if canApprove && t.Status == transfer.StatusPending {
+			// Only the transfers this approver is entitled for (the
+			// sender's division, department, or organisation-wide).
+			if ok, err := s.o.Transfer.MayApprove(r.Context(), me, &t); err != nil {
+				return err
+			} else if ok {
+				pending = append(pending, row)
+			}
 		}
 	}
 	p := s.o.Transfer.Policy
@@ -235,7 +241,7 @@ func (s *Server) transferUpload(w http.ResponseWriter, r *http.Request) (err err
 	if err != nil {
 		return err
 	}
-	return s.renderTransferDetail(w, r, res.Transfer, res.Files, res.Records, true)
+	return s.renderTransferDetail(w, r, res.Transfer, res.Files, res.Records, true, res.Password)
 }
 
 // rawFileName is the file name as sent: mime/multipart's FileName() applies
@@ -291,18 +297,29 @@ func (s *Server) transferDetail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !s.mayView(r, t) {
+	if ok, err := s.mayView(r, t); err != nil {
+		return err
+	} else if !ok {
 		return &HTTPError{Status: http.StatusNotFound, Msg: "転送が見つかりません。", Err: errors.New("not a party to the transfer")}
 	}
-	return s.renderTransferDetail(w, r, t, files, nil, false)
+	return s.renderTransferDetail(w, r, t, files, nil, false, "")
 }
 
-// mayView: the sender, the recipients and (on the LGWAN side) approvers.
-func (s *Server) mayView(r *http.Request, t *store.Transfer) bool {
+// mayView: the sender, the recipients and, on the LGWAN side, the
+// approvers entitled for the sender and the holders of the release right.
+func (s *Server) mayView(r *http.Request, t *store.Transfer) (bool, error) {
 	sub := state(r).subject
 	me := sub.User.Name
-	return t.Sender == me || slices.Contains(t.Recipients, me) ||
-		(sideOf(r) == transfer.SideLGWAN && (sub.Can(auth.PermTransferApprove) || sub.Can(auth.PermTransferRelease)))
+	if t.Sender == me || slices.Contains(t.Recipients, me) {
+		return true, nil
+	}
+	if sideOf(r) != transfer.SideLGWAN {
+		return false, nil
+	}
+	if sub.Can(auth.PermTransferRelease) {
+		return true, nil
+	}
+	return s.o.Transfer.MayApprove(r.Context(), me, t)
 }
 
 type fileView struct {
@@ -312,7 +329,9 @@ type fileView struct {
 	Members   []*sanitize.Record
 }
 
-func (s *Server) renderTransferDetail(w http.ResponseWriter, r *http.Request, t *store.Transfer, files []store.TransferFile, recs [][]*sanitize.Record, fresh bool) error {
+// renderTransferDetail shows a transfer; password is set only on the page
+// answering the upload of an encrypted export, the one time it is shown.
+func (s *Server) renderTransferDetail(w http.ResponseWriter, r *http.Request, t *store.Transfer, files []store.TransferFile, recs [][]*sanitize.Record, fresh bool, password string) error {
 	side, sub := sideOf(r), state(r).subject
 	views := make([]fileView, len(files))
 	for i, f := range files {
@@ -323,10 +342,17 @@ func (s *Server) renderTransferDetail(w http.ResponseWriter, r *http.Request, t 
 		}
 	}
 	dir := transfer.Direction(t.Direction)
+	canDecide := false
+	if side == transfer.SideLGWAN && t.Status == transfer.StatusPending && sub.Can(auth.PermTransferApprove) {
+		var err error
+		if canDecide, err = s.o.Transfer.MayApprove(r.Context(), sub.User.Name, t); err != nil {
+			return err
+		}
+	}
 	return s.render(w, r, "transfer_detail", "転送 "+t.ID, map[string]any{
-		"T": t, "Files": views, "Status": transfer.StatusJA(t.Status), "Fresh": fresh,
+		"T": t, "Files": views, "Status": transfer.StatusJA(t.Status), "Fresh": fresh, "Password": password,
 		"DirJA":      map[transfer.Direction]string{transfer.In: "インターネット → LGWAN", transfer.Out: "LGWAN → インターネット"}[dir],
-		"CanDecide":  side == transfer.SideLGWAN && sub.Can(auth.PermTransferApprove) && t.Status == transfer.StatusPending && t.Sender != sub.User.Name,
+		"CanDecide":  canDecide,
 		"CanGet":     side == dir.To() && t.Status == transfer.StatusAvailable && slices.Contains(t.Recipients, sub.User.Name),
 		"CanRelease": side == transfer.SideLGWAN && dir == transfer.In && sub.Can(auth.PermTransferRelease),
 	})

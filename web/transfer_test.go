@@ -93,9 +93,10 @@ func lastTransfer(t *testing.T, s store.Store) *store.Transfer {
 
 func TestTransferThroughTwoListeners(t *testing.T) {
 	x := newTransferEnv(t, transfer.DefaultPolicy())
-	x.user("alice", false, store.Grant{Role: "staff"})
+	x.user("alice", false, store.Grant{Role: "staff", Scope: "division:jumin"})
 	x.user("bob", false, store.Grant{Role: "staff"})
 	x.user("boss", true, store.Grant{Role: "security-manager", Scope: "division:jumin"})
+	x.user("other", true, store.Grant{Role: "security-manager", Scope: "division:zeimu"})
 
 	// The console's own listener has no transfer pages.
 	c := x.browser()
@@ -126,7 +127,22 @@ func TestTransferThroughTwoListeners(t *testing.T) {
 	if n, _ := x.store.CountAudit(context.Background(), store.AuditFilter{Action: transfer.ActWrongSide}); n != 1 {
 		t.Fatalf("wrong-side attempts audited: %d", n)
 	}
+	// The manager of another division neither sees nor decides it.
+	other := x.on(x.lgwan, "other")
+	if _, body = other.get("/transfer"); strings.Contains(body, tr.ID) {
+		t.Fatal("pending list of another division's manager shows the transfer")
+	}
+	if code, _ = other.get("/transfer/t/" + tr.ID); code != 404 {
+		t.Fatalf("other division's manager views the transfer: %d", code)
+	}
+	code, body = other.post("/transfer/t/"+tr.ID+"/decide", url.Values{"decision": {"approve"}, "reason": {"ok"}})
+	if code != 400 || !strings.Contains(body, "承認する権限がありません") || !strings.Contains(body, "課室 jumin") {
+		t.Fatalf("approval by another division's manager: %d %s", code, body)
+	}
 	boss := x.on(x.lgwan, "boss")
+	if _, body = boss.get("/transfer"); !strings.Contains(body, tr.ID) {
+		t.Fatal("pending list of the division's manager misses the transfer")
+	}
 	code, body = boss.get("/transfer/t/" + tr.ID)
 	if code != 200 || !strings.Contains(body, "vbaProject") || !strings.Contains(body, "上長承認") {
 		t.Fatalf("approver page: %d %s", code, body)
@@ -177,7 +193,7 @@ func TestTransferThroughTwoListeners(t *testing.T) {
 
 func TestTransferUploadBadInput(t *testing.T) {
 	x := newTransferEnv(t, transfer.Policy{MaxFiles: 5, MaxFileBytes: 2000, MaxTotalBytes: 4000, Retention: time.Hour, LinkTTL: time.Minute})
-	x.user("alice", false, store.Grant{Role: "staff"})
+	x.user("alice", false, store.Grant{Role: "staff", Scope: "division:jumin"})
 	x.user("bob", false, store.Grant{Role: "staff"})
 	a := x.on(x.internet, "alice")
 	a.get("/transfer")

@@ -7,6 +7,7 @@ package transfertest
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"io"
 	"path/filepath"
@@ -107,7 +108,19 @@ func NewWith(tb testing.TB, st store.Store, p transfer.Policy) *Env {
 		tb.Fatal(err)
 	}
 	al := audit.New(st)
-	svc := &transfer.Service{Store: st, Audit: al, Engine: eng, Dir: filepath.Join(dir, "transfers"), Policy: p,
+	svc := &transfer.Service{Store: st, Users: st, Audit: al, Engine: eng, Dir: filepath.Join(dir, "transfers"), Policy: p,
 		Originals: func(ref string, w io.Writer) error { _, err := q.Extract(ref, w); return err }}
 	return &Env{Store: st, Audit: al, Quarantine: q, Service: svc}
+}
+
+// User creates a user with grants (no password: the service never logs in).
+func (e *Env) User(tb testing.TB, name string, grants ...store.Grant) {
+	tb.Helper()
+	u := &store.User{Name: name, DisplayName: name, PasswordHash: "-"}
+	if err := e.Store.CreateUser(context.Background(), u); err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.Store.SetGrants(context.Background(), u.ID, grants); err != nil {
+		tb.Fatal(err)
+	}
 }
