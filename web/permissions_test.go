@@ -37,6 +37,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"/audit", auth.PermAuditView}, {"/audit/export?format=csv", auth.PermAuditExport},
 		{"/users", auth.PermUsersView}, {fmt.Sprintf("/users/%d", victim.ID), auth.PermUsersView}, {"/account/mfa", auth.PermSelfMFA},
 		{"/account/password", auth.PermSelfPassword},
+		{"/audit/transfers", auth.PermTransferAudit}, {"/audit/transfers/export", auth.PermTransferAudit},
 	}
 	for _, ri := range auth.Roles {
 		b := e.browser()

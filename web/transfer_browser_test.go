@@ -83,6 +83,7 @@ func TestBrowserTransfer(t *testing.T) {
 	b.user("alice", false, store.Grant{Role: "staff", Scope: "division:jumin"})
 	b.user("bob", false, store.Grant{Role: "staff"})
 	b.user("boss", true, store.Grant{Role: "security-manager", Scope: "division:jumin"})
+	b.user("kansa", true, store.Grant{Role: "auditor"})
 
 	doc := filepath.Join(t.TempDir(), "見積.docm")
 	if err := os.WriteFile(doc, transfertest.Docm(t, "御見積書 kyojin", 0), 0o600); err != nil {
@@ -258,6 +259,19 @@ func TestBrowserTransfer(t *testing.T) {
 	} else {
 		t.Log("7-Zip (package 7zip) not installed: checked with aeszip only")
 	}
+	b.logout()
+
+	// The auditor reads both transfers on the console's own listener.
+	b.loginAt(b.base, "kansa")
+	b.run(chromedp.Navigate(b.base+"/audit/transfers"), chromedp.WaitVisible(chromedp.CSS("#transfer-history")))
+	hist := b.text("#transfer-history")
+	for _, want := range []string{id, exp, "取引先からの正式な見積書", "委託契約に基づく送付", "bob 見積.docx", "bob 仕様書.txt.zip", "CONVERTED"} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("auditor's history lacks %q", want)
+		}
+	}
+	b.shot("transfer-08-history")
+	b.noHorizontalScroll("/audit/transfers")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, l := range b.logs {
