@@ -566,3 +566,39 @@ func TestApproverScope(t *testing.T) {
 		})
 	}
 }
+
+// TestReject: a rejected transfer is never downloadable, the sender learns
+// the reason, and the decision is recorded.
+func TestReject(t *testing.T) {
+	env := transfertest.New(t, transfer.Policy{ApproveAll: true, Retention: time.Hour, LinkTTL: time.Minute})
+	env.User(t, "alice", store.Grant{Role: "staff", Scope: "division:jumin"})
+	env.User(t, "boss", store.Grant{Role: "security-manager", Scope: "division:jumin"})
+	notes := &recorder{}
+	env.Service.Notifier = notes
+	res, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "alice", Recipients: []string{"bob"}, Purpose: "p",
+		Files: []transfer.Upload{spool(t, "a.txt", []byte("hello\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Transfer.ID
+	tr, err := env.Service.Decide(ctx, transfer.SideLGWAN, "boss", id, false, "業務上の必要が確認できない")
+	if err != nil || tr.Status != transfer.StatusRejected {
+		t.Fatalf("reject: %+v %v", tr, err)
+	}
+	stored, _ := env.Store.Transfer(ctx, id)
+	if stored.Status != transfer.StatusRejected || stored.Approver != "boss" || stored.Decision != "業務上の必要が確認できない" || stored.DecidedAt.IsZero() {
+		t.Fatalf("rejection record: %+v", stored)
+	}
+	if _, err := env.Service.IssueLink(ctx, transfer.SideLGWAN, "bob", id, 1); !strings.Contains(userMsg(err), "却下") {
+		t.Fatalf("link to a rejected transfer: %v", err)
+	}
+	if _, err := env.Service.Decide(ctx, transfer.SideLGWAN, "boss", id, true, "やはり承認"); !strings.Contains(userMsg(err), "承認待ちではありません") {
+		t.Fatalf("approval after rejection: %v", err)
+	}
+	if all := notes.all(); !strings.Contains(all, "alice|[kyojin] 転送の承認結果|") || !strings.Contains(all, "却下されました。理由: 業務上の必要が確認できない") || strings.Contains(all, "bob|") {
+		t.Fatalf("notices: %s", all)
+	}
+	if n, _ := env.Store.CountAudit(ctx, store.AuditFilter{Action: transfer.ActReject}); n != 1 {
+		t.Fatalf("rejection audited %d times", n)
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/base64"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -85,21 +86,37 @@ func TestBrowserTransfer(t *testing.T) {
 	b.user("boss", true, store.Grant{Role: "security-manager", Scope: "division:jumin"})
 	b.user("kansa", true, store.Grant{Role: "auditor"})
 
-	doc := filepath.Join(t.TempDir(), "見積.docm")
-	if err := os.WriteFile(doc, transfertest.Docm(t, "御見積書 kyojin", 0), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	docm := transfertest.Docm(t, "御見積書 kyojin", 0)
 	b.loginAt(inet, "alice")
 	b.run(chromedp.Navigate(inet+"/transfer"), chromedp.WaitVisible(chromedp.CSS("#t-files")),
-		chromedp.SendKeys(chromedp.CSS("#t-recipients"), "bob"), chromedp.SendKeys(chromedp.CSS("#t-purpose"), "見積書の受領"),
-		chromedp.SetUploadFiles(chromedp.CSS("#t-files"), []string{doc}))
+		chromedp.SendKeys(chromedp.CSS("#t-recipients"), "bob"), chromedp.SendKeys(chromedp.CSS("#t-purpose"), "見積書の受領"))
+	// Two files dropped on the form at once, as from the desktop.
+	n := eval[int](b, `(() => {
+	  const bin = Uint8Array.from(atob("`+base64.StdEncoding.EncodeToString(docm)+`"), c => c.charCodeAt(0));
+	  const dt = new DataTransfer();
+	  dt.items.add(new File([bin], "見積.docm"));
+	  dt.items.add(new File(["打合せメモ\n"], "memo.txt", {type: "text/plain"}));
+	  document.getElementById("transfer-form").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+	  return document.getElementById("t-files").files.length; })()`)
+	if n != 2 {
+		t.Fatalf("dropped files in the input: %d", n)
+	}
 	b.shot("transfer-01-form")
+	// Record the upload progress the form reports while app.js sends it.
+	b.run(chromedp.Evaluate[chromedp.Void](`(() => { window.maxProgress = 0; const send = XMLHttpRequest.prototype.send;
+	  XMLHttpRequest.prototype.send = function (body) {
+	    this.upload.addEventListener("progress", () => { window.maxProgress = Math.max(window.maxProgress, document.getElementById("t-progress")?.value || 0); });
+	    this.upload.addEventListener("load", () => { window.maxProgress = Math.max(window.maxProgress, document.getElementById("t-progress")?.value || 0); });
+	    return send.call(this, body); }; })()`))
 	// Clicking the button goes through app.js (XHR with progress), which
 	// then shows the result page.
 	b.run(chromedp.Click(chromedp.CSS(`#transfer-form button[type="submit"]`)))
 	files := b.waitText("#transfer-files", "CONVERTED")
-	if !strings.Contains(files, "CONVERTED") || !strings.Contains(files, "vbaProject") || !strings.Contains(files, "見積.docx") {
+	if !strings.Contains(files, "CONVERTED") || !strings.Contains(files, "vbaProject") || !strings.Contains(files, "見積.docx") || !strings.Contains(files, "memo.txt") {
 		t.Fatalf("upload result: %q", files)
+	}
+	if p := eval[int](b, `window.maxProgress || 0`); p != 100 {
+		t.Errorf("upload progress reached %d%%", p)
 	}
 	if p := eval[string](b, "location.pathname"); p != "/transfer" {
 		t.Errorf("upload did not go through the script: at %s", p)

@@ -99,6 +99,7 @@ func TestTransferThroughTwoListeners(t *testing.T) {
 	x.user("bob", false, store.Grant{Role: "staff"})
 	x.user("boss", true, store.Grant{Role: "security-manager", Scope: "division:jumin"})
 	x.user("other", true, store.Grant{Role: "security-manager", Scope: "division:zeimu"})
+	x.user("ciso", true, store.Grant{Role: "ciso"})
 
 	// The console's own listener has no transfer pages.
 	c := x.browser()
@@ -145,6 +146,15 @@ func TestTransferThroughTwoListeners(t *testing.T) {
 	if _, body = boss.get("/transfer"); !strings.Contains(body, tr.ID) {
 		t.Fatal("pending list of the division's manager misses the transfer")
 	}
+	// A forged decision (no or a wrong CSRF token) changes nothing.
+	for _, token := range []string{"", "forged"} {
+		if code, body = boss.post("/transfer/t/"+tr.ID+"/decide", url.Values{"csrf": {token}, "decision": {"approve"}, "reason": {"ok"}}); code != 403 || !strings.Contains(body, "不正な送信") {
+			t.Fatalf("decision with csrf %q: %d %s", token, code, body)
+		}
+	}
+	if got, _ := x.store.Transfer(context.Background(), tr.ID); got.Status != transfer.StatusPending {
+		t.Fatalf("forged decision applied: %s", got.Status)
+	}
 	code, body = boss.get("/transfer/t/" + tr.ID)
 	if code != 200 || !strings.Contains(body, "vbaProject") || !strings.Contains(body, "上長承認") {
 		t.Fatalf("approver page: %d %s", code, body)
@@ -190,6 +200,21 @@ func TestTransferThroughTwoListeners(t *testing.T) {
 	// Staff cannot release an original.
 	if code, _ = bob.post("/transfer/t/"+tr.ID+"/files/1/original", url.Values{"reason": {"x"}}); code != 403 {
 		t.Fatalf("staff release: %d", code)
+	}
+	// The CISO releases it on the LGWAN side only, with a reason, audited.
+	ciso := x.on(x.lgwan, "ciso")
+	if code, body = ciso.post("/transfer/t/"+tr.ID+"/files/1/original", url.Values{"reason": {" "}}); code != 400 || !strings.Contains(body, "理由") {
+		t.Fatalf("release without reason: %d %s", code, body)
+	}
+	if code, body = ciso.post("/transfer/t/"+tr.ID+"/files/1/original", url.Values{"reason": {"マクロの動作確認"}}); code != 200 || body != string(docm) {
+		t.Fatalf("release: %d (%d bytes, want the original's %d)", code, len(body), len(docm))
+	}
+	cisoNet := x.on(x.internet, "ciso")
+	if code, _ = cisoNet.post("/transfer/t/"+tr.ID+"/files/1/original", url.Values{"reason": {"x"}}); code != 403 {
+		t.Fatalf("release on the Internet side: %d", code)
+	}
+	if n, _ := x.store.CountAudit(context.Background(), store.AuditFilter{Action: transfer.ActRelease}); n != 1 {
+		t.Fatalf("releases audited: %d", n)
 	}
 }
 
