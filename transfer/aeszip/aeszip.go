@@ -84,13 +84,18 @@ func (w *Writer) Add(name string, modified time.Time, src io.Reader) error {
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	fw, err := flate.NewWriter(tmp, flate.DefaultCompression)
+	src, method, err := chooseMethod(src)
 	if err != nil {
-		return err
+		return fmt.Errorf("aeszip: read %s: %w", name, err)
 	}
-	n, err := io.Copy(fw, src)
-	if err == nil {
-		err = fw.Close()
+	var n int64
+	if method == zip.Deflate {
+		fw, _ := flate.NewWriter(tmp, flate.BestSpeed) // level is valid
+		if n, err = io.Copy(fw, src); err == nil {
+			err = fw.Close()
+		}
+	} else {
+		n, err = io.Copy(tmp, src)
 	}
 	if err != nil {
 		return fmt.Errorf("aeszip: compress %s: %w", name, err)
@@ -112,7 +117,7 @@ func (w *Writer) Add(name string, modified time.Time, src io.Reader) error {
 	}
 	fh := &zip.FileHeader{Name: name, Method: methodAES, Flags: 0x1, ReaderVersion: zipVersion, CreatorVersion: zipVersion,
 		CompressedSize64: uint64(saltLen + pwvLen + csize + macLen), UncompressedSize64: uint64(n),
-		Extra: extraField(zip.Deflate)}
+		Extra: extraField(method)}
 	if !isASCII(name) && utf8.ValidString(name) {
 		fh.Flags |= 0x800 // the name is UTF-8 (APPNOTE 4.4.4 bit 11)
 	}
@@ -135,6 +140,35 @@ func (w *Writer) Add(name string, modified time.Time, src io.Reader) error {
 	_, err = out.Write(m.Sum(nil)[:macLen])
 	return err
 }
+
+// sampleSize is how much of an entry decides whether to compress it.
+const sampleSize = 256 << 10
+
+// chooseMethod compresses a sample of the start of src: content that
+// does not shrink by 5 % (Office files, PDF, images: already compressed)
+// is stored, which is an order of magnitude faster than deflating it
+// again. It returns a reader giving the whole of src.
+func chooseMethod(src io.Reader) (io.Reader, uint16, error) {
+	head := make([]byte, sampleSize)
+	n, err := io.ReadFull(src, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, 0, err
+	}
+	head = head[:n]
+	var c countWriter
+	fw, _ := flate.NewWriter(&c, flate.BestSpeed)
+	fw.Write(head)
+	fw.Close()
+	r := io.MultiReader(bytes.NewReader(head), src)
+	if c.n >= int64(n)*95/100 {
+		return r, zip.Store, nil
+	}
+	return r, zip.Deflate, nil
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // Close finishes the archive (central directory).
 func (w *Writer) Close() error { return w.zw.Close() }
@@ -182,11 +216,12 @@ func deriveKeys(password string, salt []byte) (enc, mac, pwv []byte, err error) 
 
 // ctr is WinZip's counter mode: the 16-byte counter block is a
 // little-endian integer starting at 1 (Go's cipher.NewCTR counts
-// big-endian, so it cannot be used).
+// big-endian, so it cannot be used). The key stream is made 64 blocks at
+// a time.
 type ctr struct {
 	block   cipher.Block
 	counter [aes.BlockSize]byte
-	stream  [aes.BlockSize]byte
+	stream  [64 * aes.BlockSize]byte
 	used    int
 }
 
@@ -195,23 +230,32 @@ func newCTR(key []byte) *ctr {
 	if err != nil {
 		panic(err) // key length is fixed above
 	}
-	return &ctr{block: b, used: aes.BlockSize}
+	c := &ctr{block: b}
+	c.used = len(c.stream)
+	return c
+}
+
+func (c *ctr) refill() {
+	for off := 0; off < len(c.stream); off += aes.BlockSize {
+		for j := range c.counter {
+			c.counter[j]++
+			if c.counter[j] != 0 {
+				break
+			}
+		}
+		c.block.Encrypt(c.stream[off:off+aes.BlockSize], c.counter[:])
+	}
+	c.used = 0
 }
 
 func (c *ctr) xor(dst, src []byte) {
-	for i := range src {
-		if c.used == aes.BlockSize {
-			for j := range c.counter {
-				c.counter[j]++
-				if c.counter[j] != 0 {
-					break
-				}
-			}
-			c.block.Encrypt(c.stream[:], c.counter[:])
-			c.used = 0
+	for len(src) > 0 {
+		if c.used == len(c.stream) {
+			c.refill()
 		}
-		dst[i] = src[i] ^ c.stream[c.used]
-		c.used++
+		n := subtle.XORBytes(dst, src, c.stream[c.used:])
+		c.used += n
+		dst, src = dst[n:], src[n:]
 	}
 }
 
