@@ -398,9 +398,9 @@ func (s *Service) Submit(ctx context.Context, req *Request) (res *Result, err er
 	if err := s.Store.CreateTransfer(ctx, t, res.Files); err != nil {
 		return nil, fmt.Errorf("store transfer: %w", err)
 	}
-	units, err := s.UnitsOf(ctx, req.Sender)
-	if err != nil {
-		s.log().Warn("sender's organisational units unknown", "sender", req.Sender, "err", err)
+	units, uerr := s.UnitsOf(ctx, req.Sender)
+	if uerr != nil {
+		s.log().Warn("sender's organisational units unknown", "sender", req.Sender, "err", uerr)
 	}
 	verdicts := make([]map[string]any, len(res.Files))
 	for i, f := range res.Files {
