@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -270,7 +271,14 @@ func spoolPart(part io.Reader, dir, name string, max int64) (*transfer.Upload, e
 	if max > 0 {
 		src = io.LimitReader(part, max+1)
 	}
-	up.Size, err = io.Copy(f, src)
+	// A multipart part yields at most a few KB per read: buffer the writes
+	// so that a 100 MB upload is not tens of thousands of write calls (the
+	// wrapper hides bufio's ReadFrom, which would bypass the buffer).
+	bw := bufio.NewWriterSize(f, 1<<20)
+	up.Size, err = io.Copy(struct{ io.Writer }{bw}, src)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

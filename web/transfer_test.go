@@ -31,7 +31,7 @@ type transferEnv struct {
 	internet, lgwan *httptest.Server
 }
 
-func newTransferEnv(t *testing.T, p transfer.Policy) *transferEnv {
+func newTransferEnv(t testing.TB, p transfer.Policy) *transferEnv {
 	e := newEnv(t)
 	te := transfertest.NewWith(t, e.store, p)
 	te.Service.Now = e.now

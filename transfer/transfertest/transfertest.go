@@ -9,9 +9,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
+	mrand "math/rand/v2"
+	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/quarantine"
@@ -123,4 +129,78 @@ func (e *Env) User(tb testing.TB, name string, grants ...store.Grant) {
 	if err := e.Store.SetGrants(context.Background(), u.ID, grants); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// MixedDocs writes n documents of 1-20 MB (sizes drawn from a fixed seed)
+// into dir for the benchmarks: macro-enabled Word files padded with a
+// stored media part, and ASCII CSV, alternating. It returns them as
+// uploads and their total size.
+func MixedDocs(tb testing.TB, dir string, n int) (ups []transfer.Upload, total int64) {
+	tb.Helper()
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for i := range n {
+		size := (1 + r.IntN(20)) << 20
+		var data []byte
+		name := fmt.Sprintf("doc%03d", i)
+		if i%2 == 0 {
+			data, name = Docm(tb, "見積書", size), name+".docm"
+		} else {
+			var buf bytes.Buffer
+			for row := 0; buf.Len() < size; row++ {
+				fmt.Fprintf(&buf, "%d,Chiyoda-ku Tokyo,%d,application copy,2026-04-01\n", row, row*37)
+			}
+			data, name = buf.Bytes(), name+".csv"
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		ups = append(ups, transfer.Upload{Name: name, Path: p, Size: int64(len(data))})
+		total += int64(len(data))
+	}
+	return ups, total
+}
+
+// TimedEngine measures the time spent inside an engine, for the share of
+// the engine in a transfer's time.
+type TimedEngine struct {
+	E  transfer.Engine
+	ns atomic.Int64
+}
+
+// Process runs the engine and adds its time.
+func (t *TimedEngine) Process(ctx context.Context, s sanitize.Submission) (*sanitize.Outcome, error) {
+	st := time.Now()
+	defer func() { t.ns.Add(int64(time.Since(st))) }()
+	return t.E.Process(ctx, s)
+}
+
+// Spent is the total time inside the engine.
+func (t *TimedEngine) Spent() time.Duration { return time.Duration(t.ns.Load()) }
+
+// EngineAlone runs the engine on every upload at once and returns the
+// wall time: the baseline of the transfer benchmarks.
+func EngineAlone(tb testing.TB, eng transfer.Engine, ups []transfer.Upload) time.Duration {
+	st := time.Now()
+	var wg sync.WaitGroup
+	for _, u := range ups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, err := os.Open(u.Path)
+			if err != nil {
+				tb.Error(err)
+				return
+			}
+			defer f.Close()
+			out, err := eng.Process(context.Background(), sanitize.Submission{Name: u.Name, R: f, Size: u.Size})
+			if err != nil {
+				tb.Error(err)
+				return
+			}
+			out.Close()
+		}()
+	}
+	wg.Wait()
+	return time.Since(st)
 }
