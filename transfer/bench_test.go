@@ -2,7 +2,6 @@ package transfer_test
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,24 +28,16 @@ func BenchmarkTransfer100(b *testing.B) {
 			side  transfer.Side
 			class string
 		}{{"import", transfer.SideInternet, ""}, {"export-encrypted", transfer.SideLGWAN, "2"}} {
-			wall, lat, share := benchService(b, ups, ph.side, ph.class)
-			b.ReportMetric(float64(total)/(1<<20)/wall.Seconds(), ph.name+"-MB/s")
-			b.ReportMetric(n/wall.Seconds(), ph.name+"-transfers/s")
-			b.ReportMetric(lat[n*95/100-1].Seconds(), ph.name+"-p95-s")
-			b.ReportMetric(share, ph.name+"-engine-share")
-			b.ReportMetric(wall.Seconds()/engineWall.Seconds(), ph.name+"-service/engine")
-			b.Logf("%s: %d transfers, %.0f MB: service %v, engine alone %v, p50 %v, p95 %v, engine share of per-transfer time %.1f%%",
-				ph.name, n, float64(total)/(1<<20), wall.Round(time.Millisecond), engineWall.Round(time.Millisecond),
-				lat[n/2].Round(time.Millisecond), lat[n*95/100-1].Round(time.Millisecond), 100*share)
+			wall, lat, spent := benchService(b, ups, ph.side, ph.class)
+			transfertest.Report(b, ph.name+"-", total, wall, engineWall, spent, lat)
 		}
 	}
 }
 
 // benchService submits every upload as its own transfer, all at once, and
-// returns the wall time, the sorted per-transfer latencies (to available,
-// or to stored awaiting approval for exports) and the engine's share of
-// the summed latencies.
-func benchService(b *testing.B, ups []transfer.Upload, side transfer.Side, class string) (time.Duration, []time.Duration, float64) {
+// returns the wall time, the per-transfer latencies (to available, or to
+// stored awaiting approval for exports) and the time inside the engine.
+func benchService(b *testing.B, ups []transfer.Upload, side transfer.Side, class string) (time.Duration, []time.Duration, time.Duration) {
 	env := transfertest.New(b, transfer.Policy{Retention: time.Hour, LinkTTL: time.Minute, EncryptFromRank: 2})
 	te := &transfertest.TimedEngine{E: env.Service.Engine}
 	env.Service.Engine = te
@@ -72,11 +63,5 @@ func benchService(b *testing.B, ups []transfer.Upload, side transfer.Side, class
 		}()
 	}
 	wg.Wait()
-	wall := time.Since(st)
-	slices.Sort(lat)
-	var sum time.Duration
-	for _, l := range lat {
-		sum += l
-	}
-	return wall, lat, float64(te.Spent()) / float64(sum)
+	return time.Since(st), lat, te.Spent()
 }

@@ -494,12 +494,15 @@ func encryptFile(dst string, src *os.File, name, password string, now time.Time)
 		return 0, "", fmt.Errorf("store output: %w", err)
 	}
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(w, h)}
-	zw := aeszip.NewWriter(cw, password)
+	zw := aeszip.NewWriter(io.MultiWriter(w, h), password)
 	zw.TempDir = filepath.Dir(dst)
 	err = zw.Add(name, now, src)
 	if err == nil {
 		err = zw.Close()
+	}
+	var size int64
+	if err == nil {
+		size, err = w.Seek(0, io.SeekCurrent)
 	}
 	if cerr := w.Close(); err == nil {
 		err = cerr
@@ -507,18 +510,7 @@ func encryptFile(dst string, src *os.File, name, password string, now time.Time)
 	if err != nil {
 		return 0, "", fmt.Errorf("encrypt output: %w", err)
 	}
-	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // approvalReason says why a transfer needs approval, "" when it does not.

@@ -6,7 +6,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,21 +52,7 @@ func BenchmarkTransferHTTP100(b *testing.B) {
 			}()
 		}
 		wg.Wait()
-		wall := time.Since(st)
-		slices.Sort(lat)
-		var sum time.Duration
-		for _, l := range lat {
-			sum += l
-		}
-		share := float64(te.Spent()) / float64(sum)
-		b.ReportMetric(float64(total)/(1<<20)/wall.Seconds(), "MB/s")
-		b.ReportMetric(n/wall.Seconds(), "transfers/s")
-		b.ReportMetric(lat[n*95/100-1].Seconds(), "p95-s")
-		b.ReportMetric(share, "engine-share")
-		b.ReportMetric(wall.Seconds()/engineWall.Seconds(), "service/engine")
-		b.Logf("HTTP: %d transfers, %.0f MB: service %v, engine alone %v, p50 %v, p95 %v, engine share of per-transfer time %.1f%%",
-			n, float64(total)/(1<<20), wall.Round(time.Millisecond), engineWall.Round(time.Millisecond),
-			lat[n/2].Round(time.Millisecond), lat[n*95/100-1].Round(time.Millisecond), 100*share)
+		transfertest.Report(b, "HTTP-", total, time.Since(st), engineWall, te.Spent(), lat)
 	}
 }
 

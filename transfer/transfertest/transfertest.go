@@ -14,6 +14,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -203,4 +204,26 @@ func EngineAlone(tb testing.TB, eng transfer.Engine, ups []transfer.Upload) time
 	}
 	wg.Wait()
 	return time.Since(st)
+}
+
+// Report sorts the per-transfer latencies and reports a transfer
+// benchmark's figures under prefix: throughput, transfers per second, p95,
+// the engine's share of the summed latencies and the wall-clock ratio to
+// the engine alone.
+func Report(b *testing.B, prefix string, total int64, wall, engineWall, engineSpent time.Duration, lat []time.Duration) {
+	slices.Sort(lat)
+	var sum time.Duration
+	for _, l := range lat {
+		sum += l
+	}
+	n := len(lat)
+	share := float64(engineSpent) / float64(sum)
+	b.ReportMetric(float64(total)/(1<<20)/wall.Seconds(), prefix+"MB/s")
+	b.ReportMetric(float64(n)/wall.Seconds(), prefix+"transfers/s")
+	b.ReportMetric(lat[n*95/100-1].Seconds(), prefix+"p95-s")
+	b.ReportMetric(share, prefix+"engine-share")
+	b.ReportMetric(wall.Seconds()/engineWall.Seconds(), prefix+"service/engine")
+	b.Logf("%s%d transfers, %.0f MB: service %v, engine alone %v, p50 %v, p95 %v, engine share of per-transfer time %.1f%%",
+		prefix, n, float64(total)/(1<<20), wall.Round(time.Millisecond), engineWall.Round(time.Millisecond),
+		lat[n/2].Round(time.Millisecond), lat[n*95/100-1].Round(time.Millisecond), 100*share)
 }
