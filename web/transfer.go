@@ -357,7 +357,11 @@ func (s *Server) renderTransferDetail(w http.ResponseWriter, r *http.Request, t 
 			return err
 		}
 	}
-	return s.render(w, r, "transfer_detail", "転送 "+t.ID, map[string]any{
+	units, err := s.o.Transfer.UnitsOf(r.Context(), t.Sender)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, "transfer_detail", "転送 "+t.ID, map[string]any{"Units": units.String(),
 		"T": t, "Files": views, "Status": transfer.StatusJA(t.Status), "Fresh": fresh, "Password": password,
 		"DirJA":      map[transfer.Direction]string{transfer.In: "インターネット → LGWAN", transfer.Out: "LGWAN → インターネット"}[dir],
 		"CanDecide":  canDecide,

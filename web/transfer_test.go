@@ -156,7 +156,7 @@ func TestTransferThroughTwoListeners(t *testing.T) {
 		t.Fatalf("forged decision applied: %s", got.Status)
 	}
 	code, body = boss.get("/transfer/t/" + tr.ID)
-	if code != 200 || !strings.Contains(body, "vbaProject") || !strings.Contains(body, "上長承認") {
+	if code != 200 || !strings.Contains(body, "vbaProject") || !strings.Contains(body, "上長承認") || !strings.Contains(body, "alice（課室 jumin）") {
 		t.Fatalf("approver page: %d %s", code, body)
 	}
 	code, body = boss.post("/transfer/t/"+tr.ID+"/decide", url.Values{"decision": {"approve"}, "reason": {"正式な見積書"}})
