@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -211,6 +212,7 @@ func EngineAlone(tb testing.TB, eng transfer.Engine, ups []transfer.Upload) time
 // the engine's share of the summed latencies and the wall-clock ratio to
 // the engine alone.
 func Report(b *testing.B, prefix string, total int64, wall, engineWall, engineSpent time.Duration, lat []time.Duration) {
+	b.Helper()
 	slices.Sort(lat)
 	var sum time.Duration
 	for _, l := range lat {
@@ -223,7 +225,7 @@ func Report(b *testing.B, prefix string, total int64, wall, engineWall, engineSp
 	b.ReportMetric(lat[n*95/100-1].Seconds(), prefix+"p95-s")
 	b.ReportMetric(share, prefix+"engine-share")
 	b.ReportMetric(wall.Seconds()/engineWall.Seconds(), prefix+"service/engine")
-	b.Logf("%s%d transfers, %.0f MB: service %v, engine alone %v, p50 %v, p95 %v, engine share of per-transfer time %.1f%%",
-		prefix, n, float64(total)/(1<<20), wall.Round(time.Millisecond), engineWall.Round(time.Millisecond),
+	b.Logf("%s %d transfers, %.0f MB: service %v, engine alone %v, p50 %v, p95 %v, engine share of per-transfer time %.1f%%",
+		strings.TrimSuffix(prefix, "-")+":", n, float64(total)/(1<<20), wall.Round(time.Millisecond), engineWall.Round(time.Millisecond),
 		lat[n/2].Round(time.Millisecond), lat[n*95/100-1].Round(time.Millisecond), 100*share)
 }
