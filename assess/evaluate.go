@@ -61,8 +61,9 @@ type Item struct {
 	Findings   []check.Finding
 	Override   diag.Text // why the status was overridden
 	Exceptions []*Exception
-	Audit      []string // audit finding ids
-	Scored     bool     // counts in the scores (mandatory, or an opted-in recommendation)
+	Audit      []string            // audit finding ids
+	Operations []OperationEvidence // model-rule results of the security cloud (operations.go)
+	Scored     bool                // counts in the scores (mandatory, or an opted-in recommendation)
 	OptedIn    bool
 }
 
@@ -174,6 +175,8 @@ type Input struct {
 	Check      *check.Result
 	Assessment *Assessment
 	Previous   *Assessment
+	// Operations is the security cloud's summary for the body (may be nil).
+	Operations *Operations
 	Now        time.Time // injectable for reproducible reports
 }
 
@@ -186,6 +189,7 @@ func Evaluate(in Input) *Result {
 		r.Organization, r.Code, r.NetworkModel = in.Model.Org.Name, string(in.Model.Org.Code), string(in.Model.Org.NetworkModel)
 	}
 	findings := findingsByEntry(cat, in.Check)
+	opsEvidence, opsFindings := operationsByEntry(in.Operations)
 	if in.Check != nil {
 		r.CheckFindings = len(in.Check.Findings)
 	}
@@ -224,6 +228,8 @@ func Evaluate(in Input) *Result {
 			it.Exceptions = append(it.Exceptions, exc[anc.ID]...)
 			it.Audit = append(it.Audit, audit[anc.ID]...)
 			it.Findings = append(it.Findings, findings[anc.ID]...)
+			it.Findings = append(it.Findings, opsFindings[anc.ID]...)
+			it.Operations = append(it.Operations, opsEvidence[anc.ID]...)
 		}
 		it.Status = it.Declared
 		it.Scored = e.Obligation == catalog.Mandatory || it.OptedIn

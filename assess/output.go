@@ -90,6 +90,23 @@ func writeText(w io.Writer, v *View) error {
 		if g.Override != "" {
 			p("      %s\n", g.Override)
 		}
+		for _, o := range g.Operations {
+			p("      %s\n", o)
+		}
+	}
+	header := false
+	for _, it := range v.Items {
+		if len(it.Operations) == 0 {
+			continue
+		}
+		if !header {
+			p("\n== %s ==\n", L("運用による自動確認（自治体情報セキュリティクラウドのモデル規則）", "Automatic from operations (security cloud model rules)"))
+			header = true
+		}
+		p("  %-14s %s  %s\n", it.ID, it.Status, it.Title)
+		for _, o := range it.Operations {
+			p("      %s\n", o)
+		}
 	}
 	if len(v.Actions) > 0 {
 		p("\n== %s ==\n", L("改善計画", "Corrective actions"))

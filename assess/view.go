@@ -66,6 +66,8 @@ type ItemView struct {
 	Notes      string   `json:"notes,omitempty"`
 	Exceptions []string `json:"exceptions,omitempty"`
 	Audit      []string `json:"audit_findings,omitempty"`
+	// Operations: evidence from the security cloud's model rules.
+	Operations []string `json:"operations,omitempty"`
 	Scored     bool     `json:"scored"`
 }
 
@@ -233,7 +235,7 @@ func itemView(it *Item, lang string) ItemView {
 	e := it.Entry
 	iv := ItemView{ID: e.ID, Title: e.Title.In(lang), Obligation: catalog.ObligationName(e.Obligation, lang),
 		Declared: it.Declared.Label(lang), Status: it.Status.Label(lang), StatusKey: it.Status,
-		Override: it.Override.In(lang), Audit: it.Audit, Scored: it.Scored}
+		Override: it.Override.In(lang), Audit: it.Audit, Scored: it.Scored, Operations: operationLines(it.Operations, lang)}
 	for _, f := range it.Findings {
 		iv.Rules = appendUnique(iv.Rules, f.Rule)
 	}

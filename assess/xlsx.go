@@ -3,6 +3,7 @@ package assess
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -96,7 +97,7 @@ func writeXLSX(w io.Writer, v *View) error {
 		var out [][]any
 		for _, it := range items {
 			out = append(out, []any{it.ID, it.Obligation, it.Title, it.Declared, it.Status, it.Owner, it.Due,
-				strings.Join(it.Evidence, "\n"), it.Reason, it.Override, strings.Join(it.Exceptions, ", "), it.Notes})
+				strings.Join(append(slices.Clone(it.Evidence), it.Operations...), "\n"), it.Reason, it.Override, strings.Join(it.Exceptions, ", "), it.Notes})
 		}
 		return out
 	}

@@ -22,13 +22,15 @@ func WriteCSV(w io.Writer, entries []store.AuditEntry) error {
 	cw.Write([]string{"seq", "time", "actor", "action", "target", "details", "prev_hash", "hash"})
 	for _, e := range entries {
 		cw.Write([]string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339Nano),
-			cell(e.Actor), cell(e.Action), cell(e.Target), cell(e.Details), e.PrevHash, e.Hash})
+			CSVCell(e.Actor), CSVCell(e.Action), CSVCell(e.Target), CSVCell(e.Details), e.PrevHash, e.Hash})
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
-func cell(s string) string {
+// CSVCell protects one CSV cell against formula injection: a cell that a
+// spreadsheet would take for a formula gets a leading apostrophe.
+func CSVCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
@@ -44,7 +46,3 @@ func WriteJSON(w io.Writer, entries []store.AuditEntry) error {
 	enc.SetIndent("", " ")
 	return enc.Encode(entries)
 }
-
-// CSVCell neutralises a cell a spreadsheet would take for a formula; for
-// other CSV exports of the console.
-func CSVCell(s string) string { return cell(s) }

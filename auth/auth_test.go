@@ -156,6 +156,11 @@ func TestValidateGrant(t *testing.T) {
 		{store.Grant{Role: "security-officer"}, "needs a scope department:ID"},
 		{store.Grant{Role: "security-officer", Scope: "division:jumin"}, "needs a scope department:ID"},
 		{store.Grant{Role: "security-manager", Scope: "division:"}, "needs a scope"},
+		// Staff may be placed in a division (it decides their transfer approvers).
+		{store.Grant{Role: "staff"}, ""},
+		{store.Grant{Role: "staff", Scope: "division:jumin"}, ""},
+		{store.Grant{Role: "staff", Scope: "department:somu"}, "takes no scope or division:ID"},
+		{store.Grant{Role: "staff", Scope: "division:"}, "takes no scope or division:ID"},
 	}
 	for _, c := range cases {
 		err := ValidateGrant(c.g)

@@ -20,6 +20,7 @@ var permJA = map[Permission]string{
 	PermTransferUse:       "ファイル無害化転送の送受信",
 	PermTransferApprove:   "ファイル転送の上長承認・却下",
 	PermTransferRelease:   "隔離された原本の取り出し（理由必須、監査記録）",
+	PermTransferAudit:     "ファイル転送の履歴の閲覧（承認・判定・ダウンロード・原本取り出し）と CSV 書き出し",
 	PermAlertsView:        "セキュリティクラウドのアラート閲覧（担当団体のみ）",
 	PermAlertsHandle:      "アラートの確認・抑止・クローズ",
 	PermEventsSearch:      "ログ（イベント）の検索",

@@ -70,6 +70,16 @@ func Info(r Role) (RoleInfo, bool) {
 	return RoleInfo{}, false
 }
 
+// OptionalScopeKind is the scope a role may carry without needing one:
+// a member of staff may be placed in their division ("division:ID", the
+// 課室 of clause 1(4)), which decides who approves their file transfers.
+func OptionalScopeKind(r Role) string {
+	if r == RoleStaff {
+		return "division"
+	}
+	return ""
+}
+
 // ValidateGrant checks that a grant names a known role with the scope kind
 // the role needs ("department:ID" for officers, and so on).
 func ValidateGrant(g store.Grant) error {
@@ -79,6 +89,10 @@ func ValidateGrant(g store.Grant) error {
 	}
 	kind, id, _ := strings.Cut(g.Scope, ":")
 	switch {
+	case ri.ScopeKind == "" && g.Scope != "" && OptionalScopeKind(ri.Role) != "":
+		if k := OptionalScopeKind(ri.Role); kind != k || id == "" {
+			return fmt.Errorf("role %s takes no scope or %s:ID (got %q)", g.Role, k, g.Scope)
+		}
 	case ri.ScopeKind == "" && g.Scope != "":
 		return fmt.Errorf("role %s is organisation-wide and takes no scope (got %q)", g.Role, g.Scope)
 	case ri.ScopeKind != "" && (kind != ri.ScopeKind || id == ""):
@@ -111,6 +125,7 @@ const (
 	PermTransferUse     Permission = "transfer.use"     // send and receive files
 	PermTransferApprove Permission = "transfer.approve" // 上長承認 of transfers
 	PermTransferRelease Permission = "transfer.release" // release a quarantined original
+	PermTransferAudit   Permission = "transfer.audit"   // read-only history of every transfer, CSV export
 	// Security cloud and CSIRT (packages cloud, incident). These are
 	// tenant-scoped: see Subject.TenantsFor.
 	PermAlertsView        Permission = "alerts.view"
@@ -142,6 +157,10 @@ var matrix = map[Permission][]Role{
 	// Releasing an unsanitized original into LGWAN is an exception decided
 	// at the top (standards clause 1(1)-(2)).
 	PermTransferRelease: {RoleCISO, RoleChiefOfficer},
+	// The record of every transfer (approvals, verdicts, downloads,
+	// releases) is read by the auditors of clause 7 and the CISO's office
+	// (Reference 5 item 8: approval records and history kept and checked).
+	PermTransferAudit: {RoleCISO, RoleChiefOfficer, RoleAuditor},
 	// The prefecture SOC sees every tenant; a body's CSIRT and its
 	// organisation-wide officers see that body only (Subject.TenantsFor).
 	PermAlertsView:      {RoleCISO, RoleChiefOfficer, RoleAuditor, RoleSOCOperator, RoleCSIRT},
@@ -155,7 +174,7 @@ var matrix = map[Permission][]Role{
 }
 
 // Permissions lists every permission in display order.
-var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA, PermAssessmentView, PermActivityView, PermSelfPassword, PermTransferUse, PermTransferApprove, PermTransferRelease, PermAlertsView, PermAlertsHandle, PermEventsSearch, PermIncidentsView, PermIncidentsHandle, PermIncidentsReport, PermIndicatorsPublish}
+var Permissions = []Permission{PermDashboard, PermModelView, PermFindingsView, PermAuditView, PermAuditExport, PermUsersView, PermUsersManage, PermSelfMFA, PermAssessmentView, PermActivityView, PermSelfPassword, PermTransferUse, PermTransferApprove, PermTransferRelease, PermTransferAudit, PermAlertsView, PermAlertsHandle, PermEventsSearch, PermIncidentsView, PermIncidentsHandle, PermIncidentsReport, PermIndicatorsPublish}
 
 // RoleHas reports whether role r carries permission p.
 func RoleHas(r Role, p Permission) bool { return slices.Contains(matrix[p], r) }

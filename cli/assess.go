@@ -36,6 +36,8 @@ func init() {
   --now YYYY-MM-DD   評価の基準日（省略時は今日。期限超過の判定に使う）
   -o FILE            出力先（.txt .json .html .xlsx、- は標準出力）
   --format F         text, json, html, xlsx
+  --operations FILE  セキュリティクラウドの運用の記録（kyojin cloud operations の出力）: モデル規則の
+                     検知は該当条項を「未実施」にし、期間中の検知なしは適合の証跡として記載
 
 サブコマンド:
   export-workbooks --model M [--file F] --out DIR   部局ごとの自己点検ワークブックを書き出す
@@ -55,6 +57,7 @@ func init() {
 // assessInputs are the flags shared by the subcommands that read a model and a file.
 type assessInputs struct {
 	model, previous, now, out, format string
+	operations                        string
 }
 
 func (in *assessInputs) flags(fs *flag.FlagSet) {
@@ -63,6 +66,7 @@ func (in *assessInputs) flags(fs *flag.FlagSet) {
 	fs.StringVar(&in.now, "now", "", "基準日 YYYY-MM-DD（省略時は今日）")
 	fs.StringVar(&in.out, "o", "-", "出力先ファイル（- は標準出力）")
 	fs.StringVar(&in.format, "format", "", "出力形式: text, json, html, xlsx")
+	fs.StringVar(&in.operations, "operations", "", "セキュリティクラウドの運用の記録（kyojin cloud operations の出力）")
 }
 
 // evaluate loads everything and evaluates file at --now.
@@ -71,7 +75,7 @@ func (in *assessInputs) evaluate(env *Env, file string) (*assess.Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	return loadAndEvaluate(env, in.model, file, in.previous, now)
+	return loadAndEvaluate(env, in.model, file, in.previous, now, in.operations)
 }
 
 // inherit takes the values of flags given before the subcommand as defaults.
@@ -180,7 +184,7 @@ func loadAssessment(env *Env, cat *catalog.Catalog, m *model.Model, path string,
 	return a, nil
 }
 
-func loadAndEvaluate(env *Env, modelPath, file, previous string, now time.Time) (*assess.Result, error) {
+func loadAndEvaluate(env *Env, modelPath, file, previous string, now time.Time, operations string) (*assess.Result, error) {
 	cat, err := catalog.Default()
 	if err != nil {
 		env.Log.Error("catalog data does not load", "err", err)
@@ -203,7 +207,16 @@ func loadAndEvaluate(env *Env, modelPath, file, previous string, now time.Time) 
 	if prev != nil && prev.FiscalYear >= a.FiscalYear {
 		return nil, usageError("--previous の年度（%s）が評価ファイルの年度（%s）より前ではありません", prev.FiscalYear.Label("ja"), a.FiscalYear.Label("ja"))
 	}
-	return assess.Evaluate(assess.Input{Catalog: cat, Model: m, Check: check.Run(m), Assessment: a, Previous: prev, Now: now}), nil
+	var ops *assess.Operations
+	if operations != "" {
+		if ops, err = assess.ReadOperations(operations, cat); err != nil {
+			return nil, &ExitError{Code: 2, Err: err}
+		}
+		if ops.Organization != "" && m.Org != nil && ops.Organization != string(m.Org.Code) {
+			return nil, usageError("--operations の団体コード %s がモデル（%s）と一致しません", ops.Organization, m.Org.Code)
+		}
+	}
+	return assess.Evaluate(assess.Input{Catalog: cat, Model: m, Check: check.Run(m), Assessment: a, Previous: prev, Now: now, Operations: ops}), nil
 }
 
 func assessExportWorkbooks(env *Env, top *flag.FlagSet, args []string) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/kyojin/kyojin/cloud"
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/intel"
 	"github.com/kyojin/kyojin/logparse"
 	"github.com/kyojin/kyojin/sigma"
 )
@@ -31,6 +32,10 @@ func init() {
       設定の listeners（udp / tcp / tls / http）でログを受信し、テナントごとに保存します。
   kyojin cloud import FILE --tenant T --format F (--config cloud.yaml | --store DIR)
       ファイルを一括取り込みします（FILE が - なら標準入力）。
+  kyojin cloud operations --tenant T --config cloud.yaml [--from 2026-04-01] [--to 2027-04-01] [-o ops.json]
+      モデル規則の期間中の結果（検査件数・検知）を出力します（kyojin assess --operations の入力）。
+  kyojin cloud intel add|list|import ...
+      県内で共有する脅威情報（ドメイン・IP・URL）を登録・一覧・取り込みします（kyojin cloud intel で詳細）。
   kyojin cloud search --tenant T [--from 2026-11-22T00:00:00Z] [--to ...] [FIELD=VALUE] [FIELD~TEXT]
       一つのテナントの保存済みイベントを検索します（JSON Lines で出力）。
 
@@ -52,6 +57,10 @@ func runCloud(env *Env, _ *flag.FlagSet, args []string) error {
 		return cloudImport(env, args[1:])
 	case "search":
 		return cloudSearch(env, args[1:])
+	case "operations":
+		return cloudOperations(env, args[1:])
+	case "intel":
+		return cloudIntel(env, args[1:])
 	}
 	return usageError("cloud: 不明なサブコマンド %q（serve, import, search）", args[0])
 }
@@ -102,17 +111,18 @@ func cloudServe(env *Env, args []string) error {
 		return err
 	}
 	in := cloud.NewIntake(cfg, st, env.Log)
-	if cfg.Rules != "" || hasModels(cfg) {
-		closeAlerts, err := attachDetection(env, cfg, in)
-		if err != nil {
-			return err
-		}
-		defer closeAlerts()
+	// Detection always runs: the shared threat intelligence applies to every
+	// tenant, with or without Sigma rules and models.
+	hub, closeAlerts, err := attachDetection(env, cfg, in)
+	if err != nil {
+		return err
 	}
+	defer closeAlerts()
 	in.Start(*workers)
 	ctx, stop := serveContext()
 	defer stop()
 	srv := cloud.NewServer(cfg, in)
+	srv.SetIntel(hub)
 	if err := srv.Start(ctx); err != nil {
 		stop()
 		srv.Wait()
@@ -294,49 +304,36 @@ func cloudSearch(env *Env, args []string) error {
 	return nil
 }
 
-func hasModels(cfg *cloud.Config) bool {
-	for _, t := range cfg.Tenants {
-		if t.Loaded != nil {
-			return true
-		}
-	}
-	return false
-}
-
 // attachDetection loads the Sigma rules of cfg.Rules (reporting each rule
-// that cannot load), adds the rules generated from the tenants' models, and
-// sends alerts to the console's store when cfg.DB is set (cloudAlertStore)
-// and/or to the JSON-lines file cfg.Alerts (default STORE/alerts.jsonl
-// without db).
-func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), error) {
-	var f *os.File
+// that cannot load) with their correlations, adds the rules generated from
+// the tenants' models and the shared threat intelligence (whose hub it
+// returns for the HTTP feed), and sends alerts to the console's store when
+// cfg.DB is set (cloudAlertStore) and/or to the JSON-lines file cfg.Alerts
+// (default STORE/alerts.jsonl without db).
+func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub, func(), error) {
 	alerts := cfg.Alerts
 	if alerts == "" && cfg.DB == "" {
 		alerts = filepath.Join(cfg.Store, "alerts.jsonl")
 	}
-	var w io.Writer
+	var w io.Writer // nil interface without a file: detectors then only raise on the sink
+	closeOut := func() {}
 	if alerts != "" {
-		var err error
-		if f, err = os.OpenFile(alerts, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
-			return nil, fmt.Errorf("alerts: %w", err)
+		f, err := os.OpenFile(alerts, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("alerts: %w", err)
 		}
-		w = f
-	}
-	closeAll := func() {
-		if f != nil {
-			f.Close()
-		}
+		w, closeOut = f, func() { f.Close() }
 	}
 	var sink *cloud.StoreSink
 	if cfg.DB != "" {
-		var err error
 		var closeStore func()
+		var err error
 		if sink, closeStore, err = cloudAlertStore(env, cfg); err != nil {
-			closeAll()
-			return nil, err
+			closeOut()
+			return nil, nil, err
 		}
-		closeFile := closeAll
-		closeAll = func() {
+		closeFile := closeOut
+		closeOut = func() {
 			sink.Close()
 			closeStore()
 			s := sink.Stats()
@@ -345,25 +342,53 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 		}
 	}
 	md := cloud.NewModelDetector(cfg.Tenants, w)
-	ds := cloud.Detectors{md}
-	var sd *cloud.SigmaDetector
+	md.SetLocation(cfg.Location())
+	stopOps := flushOperations(env, md, filepath.Join(cfg.Store, "operations"))
+	hub, stopIntel, err := startIntel(env, cfg.Store)
+	if err != nil {
+		stopOps()
+		closeOut()
+		return nil, nil, fmt.Errorf("intel: %w", err)
+	}
+	stopOps = func(stop func()) func() { return func() { stopIntel(); stop() } }(stopOps)
+	id := cloud.NewIntelDetector(hub, w)
+	ds := cloud.Detectors{md, id}
+	sinks := []interface{ SendTo(cloud.AlertSink) }{md, id}
 	if cfg.Rules != "" {
 		set, bad, err := sigma.LoadDir(cfg.Rules, nil)
 		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("rules: %w", err)
+			stopOps()
+			closeOut()
+			return nil, nil, fmt.Errorf("rules: %w", err)
 		}
 		for _, fe := range bad {
 			env.Log.Warn("sigma rule not loaded", "rule", fe.Error())
 		}
-		sd = cloud.NewSigmaDetector(set.Rules, w)
+		sd := cloud.NewSigmaDetector(set.Rules, w)
+		if err := sd.EnableCorrelations(set.Correlations, set.Rules, cloud.CorrelationOptions{Tenants: len(cfg.Tenants)}); err != nil {
+			stopOps()
+			closeOut()
+			return nil, nil, fmt.Errorf("rules: %w", err)
+		}
+		for _, t := range cfg.Tenants {
+			for _, id := range t.ExcludeRules {
+				if !sd.Exclude(t.ID, id) && !isModelRule(id) {
+					env.Log.Warn("cloud: exclude_rules names an unknown rule", "tenant", t.ID, "rule", id)
+				}
+			}
+		}
 		ds = append(ds, sd)
-		fmt.Fprintf(env.Stderr, "Sigma ルール %d 件を読み込みました（読み込めないもの %d 件）\n", len(set.Rules), len(bad))
+		sinks = append(sinks, sd)
+		stopStats := every(time.Minute, func() {
+			st := sd.CorrelationStats()
+			env.Log.Info("cloud: correlation windows", "open", st.Open, "evicted", st.Evicted, "fired", st.Fired, "tenants", st.Tenants, "cap_per_tenant", st.Cap, "detector_panics", cloud.DetectorPanics())
+		})
+		stopOps = func(stop func()) func() { return func() { stopStats(); stop() } }(stopOps)
+		fmt.Fprintf(env.Stderr, "Sigma ルール %d 件・相関ルール %d 件を読み込みました（読み込めないもの %d 件）\n", len(set.Rules), len(set.Correlations), len(bad))
 	}
 	if sink != nil {
-		md.SendTo(sink)
-		if sd != nil {
-			sd.SendTo(sink)
+		for _, d := range sinks {
+			d.SendTo(sink)
 		}
 		fmt.Fprintf(env.Stderr, "アラートの保存先: %s\n", cloudDBLabel(cfg.DB))
 	}
@@ -371,5 +396,5 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (func(), err
 	if alerts != "" {
 		fmt.Fprintf(env.Stderr, "アラートの出力先: %s\n", alerts)
 	}
-	return closeAll, nil
+	return hub, func() { stopOps(); closeOut() }, nil
 }

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,39 +74,15 @@ not an access log line
 
 func TestCloudServe(t *testing.T) {
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "cloud.yaml")
 	os.WriteFile(cfg, []byte("store: store\ntimezone: UTC\nlisteners:\n  - {name: tcp, type: tcp, address: \""+addr+"\"}\ntenants:\n  - {id: pref, name: 県, sources: [{listener: tcp}]}\n"), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	old := serveContext
-	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
-	defer func() { serveContext = old }()
-	done := make(chan int)
-	go func() {
-		code, _, _ := runCloudCLI(t, "", "cloud", "serve", "--config", cfg)
-		done <- code
-	}()
-	var c net.Conn
-	for i := 0; i < 100; i++ {
-		if c, err = net.Dial("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if c == nil {
-		t.Fatal("serve did not listen")
-	}
+	c, stop := startCloudServe(t, cfg, addr)
 	fmt.Fprintf(c, "<13>Nov 22 05:00:00 fw kernel: DROP IN=eth0 OUT= SRC=10.9.9.9 DST=192.0.2.1 PROTO=UDP SPT=1 DPT=53\n")
 	c.Close()
 	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exit %d", code)
+	if code, errs := stop(); code != 0 {
+		t.Fatalf("serve exit %d: %s", code, errs)
 	}
 	code, out, errs := runCloudCLI(t, "", "cloud", "search", "--config", cfg, "--tenant", "pref", "dst_port=53")
 	if code != 0 || !strings.Contains(out, `"src_ip":"10.9.9.9"`) {

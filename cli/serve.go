@@ -239,7 +239,7 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	var tsvc *transfer.Service
 	if cfg.Transfer.InternetListen != "" {
 		var cleanup func()
-		if tsvc, cleanup, err = transferService(env, cfg, s, svc.Audit); err != nil {
+		if tsvc, cleanup, err = transferService(env, cfg, s, svc.Audit, m); err != nil {
 			return err
 		}
 		defer cleanup()

@@ -10,11 +10,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/kyojin/kyojin/audit"
-	"github.com/kyojin/kyojin/auth"
 	"github.com/kyojin/kyojin/clamd"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/quarantine"
@@ -30,7 +28,7 @@ import (
 // its quarantine, and the approval policy. With the default policy the
 // quarantine lives in the data directory with a key generated there, like
 // the TOTP sealing key.
-func transferService(env *Env, cfg *web.Config, s store.Store, al *audit.Log) (*transfer.Service, func(), error) {
+func transferService(env *Env, cfg *web.Config, s store.Store, al *audit.Log, m *model.Model) (*transfer.Service, func(), error) {
 	tc := cfg.Transfer
 	p, err := loadPolicy(env, tc.SanitizePolicy)
 	if err != nil {
@@ -92,8 +90,8 @@ func transferService(env *Env, cfg *web.Config, s store.Store, al *audit.Log) (*
 	if tc.LinkTTL.Duration > 0 {
 		pol.LinkTTL = tc.LinkTTL.Duration
 	}
-	svc := &transfer.Service{Store: s, Audit: al, Engine: eng, Dir: filepath.Join(cfg.Data, "transfers"), Policy: pol, Log: env.Log,
-		Approvers: func(ctx context.Context) ([]string, error) { return usersWith(ctx, s, auth.PermTransferApprove) }}
+	svc := &transfer.Service{Store: s, Users: s, Audit: al, Engine: eng, Dir: filepath.Join(cfg.Data, "transfers"), Policy: pol, Log: env.Log,
+		DepartmentOf: departmentOf(m)}
 	if vault != nil {
 		svc.Originals = func(ref string, w io.Writer) error { _, err := vault.Extract(ref, w); return err }
 	}
@@ -127,26 +125,19 @@ func dataQuarantine(data, keyEnv string, retention time.Duration) (*quarantine.S
 	return quarantine.Open(filepath.Join(data, "quarantine"), key, retention)
 }
 
-// usersWith lists the enabled users holding permission p.
-func usersWith(ctx context.Context, s store.Store, p auth.Permission) ([]string, error) {
-	users, err := s.ListUsers(ctx)
-	if err != nil {
-		return nil, err
+// departmentOf maps a division to its department as the model declares
+// them (organization.departments[].divisions); nil without a model.
+func departmentOf(m *model.Model) func(string) string {
+	if m == nil || m.Org == nil {
+		return nil
 	}
-	var out []string
-	for _, u := range users {
-		if u.Disabled {
-			continue
-		}
-		g, err := s.Grants(ctx, u.ID)
-		if err != nil {
-			return nil, err
-		}
-		if (&auth.Subject{User: &u, Grants: g}).Can(p) && !slices.Contains(out, u.Name) {
-			out = append(out, u.Name)
+	dept := map[string]string{}
+	for _, d := range m.Org.Departments {
+		for _, v := range d.Divisions {
+			dept[v.ID] = d.ID
 		}
 	}
-	return out, nil
+	return func(div string) string { return dept[div] }
 }
 
 // expireTransfers applies the retention every ten minutes.

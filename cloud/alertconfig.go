@@ -33,9 +33,6 @@ func IsPostgres(db string) bool {
 // checkAlerts validates the alert storage settings: db, dedup_window,
 // dedup_by and alert_queue.
 func (c *Config) checkAlerts(base string, diags *diag.List) {
-	if c.Alerts != "" && !filepath.IsAbs(c.Alerts) {
-		c.Alerts = filepath.Join(base, c.Alerts)
-	}
 	if c.DB != "" && !IsPostgres(c.DB) && !filepath.IsAbs(c.DB) {
 		c.DB = filepath.Join(base, c.DB)
 	}

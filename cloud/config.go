@@ -59,6 +59,10 @@ type Tenant struct {
 	Model           string   `yaml:"model"` // path to the body's kyojin model
 	RetentionDays   int      `yaml:"retention_days"`
 	Sources         []Source `yaml:"sources,required"`
+	// ExcludeRules turns rules off for this tenant (issue 8 §1): Sigma rule
+	// or correlation ids and model rule ids (MODEL-…). An excluded model
+	// rule examines nothing, so it gives no operations evidence either.
+	ExcludeRules []string `yaml:"exclude_rules"`
 
 	Loaded *model.Model `yaml:"-"`
 }
@@ -118,6 +122,11 @@ func (c *Config) check(base string, diags *diag.List) {
 	}
 	if !filepath.IsAbs(c.Store) {
 		c.Store = filepath.Join(base, c.Store)
+	}
+	for _, f := range []*string{&c.Rules, &c.Alerts} { // relative to the file, like store
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(base, *f)
+		}
 	}
 	c.checkAlerts(base, diags)
 	listeners := map[string]*Listener{}

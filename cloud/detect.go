@@ -69,6 +69,10 @@ func (s *alertSink) write(al Alert) {
 			return
 		}
 	}
+	if s.w == nil {
+		s.errs.Add(1) // neither a file nor a sink: counted, never a panic
+		return
+	}
 	line, err := json.Marshal(al)
 	if err == nil {
 		s.mu.Lock()
@@ -86,7 +90,8 @@ func (s *alertSink) write(al Alert) {
 // line per alert to its sink. Per-tenant rule exclusions live in the index.
 type SigmaDetector struct {
 	alertSink
-	ix *sigma.Index
+	ix   *sigma.Index
+	corr *correlator // nil until EnableCorrelations (correlate.go)
 }
 
 // NewSigmaDetector returns a detector over rules writing alerts to sink.
@@ -104,11 +109,13 @@ func (d *SigmaDetector) Detect(ev *event.Event) {
 		return
 	}
 	var buf [8]*sigma.Rule
-	for _, r := range d.ix.MatchTenant(key, ev.Tenant, ev, buf[:0]) {
-		if r.Aggregation != nil {
+	matched := d.ix.MatchTenant(key, ev.Tenant, ev, buf[:0])
+	for _, r := range matched {
+		if !d.alone(r) {
 			continue // feeds a correlation, not a direct alert
 		}
 		d.write(Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: r.ID, Title: r.Title, Level: r.Level,
 			Credit: r.Credit(), Source: ev.Source, Host: ev.Host, SrcIP: ev.Fields[event.SrcIP], DstIP: ev.Fields[event.DstIP], Raw: ev.Raw})
 	}
+	d.correlate(ev, matched)
 }

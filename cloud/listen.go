@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kyojin/kyojin/intel"
 	"github.com/kyojin/kyojin/logparse"
 )
 
@@ -32,6 +33,7 @@ type Server struct {
 	mu    sync.Mutex
 	addrs map[string]net.Addr // bound addresses by listener name (for tests and logs)
 	wg    sync.WaitGroup
+	intel *intel.Hub // GET /v1/intel (intelfeed.go); nil: not served
 }
 
 // NewServer returns a Server for cfg.
@@ -321,6 +323,7 @@ func (s *Server) startHTTP(ctx context.Context, l *Listener) error {
 	s.bound(l.Name, ln.Addr())
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/events", s.httpHandler(l))
+	mux.Handle("GET /v1/intel", s.intelHandler(l))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 	s.wg.Add(2)
 	go func() {

@@ -34,6 +34,7 @@ type Engine struct {
 	Fired uint64
 
 	quiet map[string]bool // rule ids/names referenced by a correlation without generate
+	kb    []byte          // scratch for window keys
 }
 
 type corrState struct {
@@ -166,8 +167,12 @@ func (e *Engine) feedRef(ev StreamEvent, id, name string, out []CorrelationMatch
 		return out
 	}
 	uses := e.byRef[id]
-	if name != "" && name != id {
-		uses = append(uses[:len(uses):len(uses)], e.byRef[name]...)
+	if byName := e.byRef[name]; name != "" && name != id && len(byName) > 0 {
+		if len(uses) == 0 {
+			uses = byName // the usual case: correlations refer to rules by name
+		} else {
+			uses = append(uses[:len(uses):len(uses)], byName...)
+		}
 	}
 	for _, u := range uses {
 		if m, ok := e.feed(ev, u); ok {
@@ -199,20 +204,21 @@ type numAt struct {
 func (e *Engine) feed(ev StreamEvent, u refUse) (CorrelationMatch, bool) {
 	c := u.cs.c
 	t := ev.Time().UnixNano()
-	group := make([]string, len(u.fields))
-	var kb strings.Builder
-	kb.WriteString(strconv.Itoa(u.cs.idx))
-	kb.WriteByte(0)
-	kb.WriteString(ev.Tenant())
-	for i, f := range u.fields {
+	// The window key is built in a scratch buffer and looked up without
+	// allocating; a string is made only for a new window, the group only
+	// when the correlation fires.
+	kb := strconv.AppendInt(e.kb[:0], int64(u.cs.idx), 10)
+	kb = append(kb, 0)
+	kb = append(kb, ev.Tenant()...)
+	for _, f := range u.fields {
 		v, _ := ev.Get(f)
-		group[i] = v
-		kb.WriteByte(0)
-		kb.WriteString(v)
+		kb = append(kb, 0)
+		kb = append(kb, v...)
 	}
-	key := kb.String()
-	w := e.windows[key]
+	e.kb = kb
+	w := e.windows[string(kb)]
 	if w == nil {
+		key := string(kb)
 		if len(e.windows) >= e.max {
 			old := e.lru.prev
 			e.unlink(old)
@@ -340,11 +346,15 @@ func (e *Engine) feed(ev StreamEvent, u refUse) (CorrelationMatch, bool) {
 	if first < lo {
 		first = lo
 	}
+	group := make([]string, len(u.fields))
+	for i, f := range u.fields {
+		group[i], _ = ev.Get(f)
+	}
 	m := CorrelationMatch{Correlation: c, Tenant: ev.Tenant(), Group: group, Value: val,
 		First: time.Unix(0, first), Last: ev.Time()}
 	// Reset: the burst has been reported.
 	e.unlink(w)
-	delete(e.windows, key)
+	delete(e.windows, w.key)
 	return m, true
 }
 

@@ -65,6 +65,16 @@ type DownloadLink struct {
 	UsedAt     time.Time `json:"used_at"`
 }
 
+// TransferFilter selects transfers for the auditors' history; zero fields
+// match everything.
+type TransferFilter struct {
+	Since  time.Time // created at or after
+	Until  time.Time // created before
+	Sender string    // exact login name
+	Status string
+	Limit  int // 0 = 1000
+}
+
 // TransferStore is the part of Store that keeps transfers.
 type TransferStore interface {
 	// CreateTransfer stores a transfer and its files in one transaction.
@@ -73,6 +83,8 @@ type TransferStore interface {
 	TransferFiles(ctx context.Context, id string) ([]TransferFile, error)
 	// ListTransfers returns the newest transfers first.
 	ListTransfers(ctx context.Context, limit int) ([]Transfer, error)
+	// TransferHistory returns the transfers matching f, newest first.
+	TransferHistory(ctx context.Context, f TransferFilter) ([]Transfer, error)
 	// DecideTransfer moves a transfer from status from to t.Status, setting
 	// the approver, decision and time; ErrStale when it is no longer in from.
 	DecideTransfer(ctx context.Context, t *Transfer, from string) error

@@ -31,9 +31,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/kyojin/kyojin/audit"
+	"github.com/kyojin/kyojin/auth"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/sanitize"
 	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/transfer/aeszip"
 )
 
 // Side is the network zone a request arrived from. The server sets it per
@@ -147,11 +149,25 @@ type Service struct {
 	Engine    Engine
 	Originals Originals // nil: originals cannot be released
 	Notifier  Notifier  // nil: no mail
-	Approvers func(ctx context.Context) ([]string, error)
-	Dir       string // sanitized outputs, one directory per transfer
-	Policy    Policy
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Users knows the users and their grants: who may approve a transfer
+	// depends on where its sender sits in the organisation.
+	Users Users
+	// DepartmentOf maps a division to its department (from the model), so
+	// that a department's security officer approves for its divisions; nil
+	// or "" when unknown (then only the division's manager and the
+	// organisation-wide roles approve).
+	DepartmentOf func(division string) string
+	Dir          string // sanitized outputs, one directory per transfer
+	Policy       Policy
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Users is the part of the store holding users and their grants.
+type Users interface {
+	UserByName(ctx context.Context, name string) (*store.User, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
+	Grants(ctx context.Context, userID int64) ([]store.Grant, error)
 }
 
 // Error is a problem the user can fix; Msg is Japanese and safe to show.
@@ -323,7 +339,15 @@ type Result struct {
 	Transfer *store.Transfer
 	Files    []store.TransferFile
 	Records  [][]*sanitize.Record
+	// Password opens the encrypted download of an export (Transfer.Encrypt).
+	// It exists only here: shown once to the exporter, who hands it to the
+	// recipient by another channel; it is never stored, logged or mailed.
+	Password string
 }
+
+// NewPassword returns a random password for an encrypted export: 20
+// characters without look-alikes (about 117 bits), easy to read out.
+func NewPassword() string { return auth.GeneratePassword() }
 
 // Submit validates the request, runs every file through the engine, keeps
 // the sanitized outputs and stores the transfer. On any error nothing is
@@ -348,10 +372,16 @@ func (s *Service) Submit(ctx context.Context, req *Request) (res *Result, err er
 		}
 	}()
 	res = &Result{Transfer: t}
+	if dir == Out && s.Policy.EncryptFromRank > 0 && model.Confidentiality(t.Classification).Rank() >= s.Policy.EncryptFromRank {
+		// The download leaves as an AES-256 ZIP whose password is shown
+		// once to the exporter and kept nowhere (Result.Password).
+		t.Encrypt = true
+		res.Password = NewPassword()
+	}
 	var total int64
 	var types []string
 	for i, u := range req.Files {
-		f, recs, err := s.sanitizeOne(ctx, u, outDir, i+1)
+		f, recs, err := s.sanitizeOne(ctx, u, outDir, i+1, res.Password)
 		if err != nil {
 			return nil, err
 		}
@@ -365,11 +395,12 @@ func (s *Service) Submit(ctx context.Context, req *Request) (res *Result, err er
 	if t.ApprovalReason != "" {
 		t.Status = StatusPending
 	}
-	if dir == Out && s.Policy.EncryptFromRank > 0 && model.Confidentiality(t.Classification).Rank() >= s.Policy.EncryptFromRank {
-		t.Encrypt = true
-	}
 	if err := s.Store.CreateTransfer(ctx, t, res.Files); err != nil {
 		return nil, fmt.Errorf("store transfer: %w", err)
+	}
+	units, uerr := s.UnitsOf(ctx, req.Sender)
+	if uerr != nil {
+		s.log().Warn("sender's organisational units unknown", "sender", req.Sender, "err", uerr)
 	}
 	verdicts := make([]map[string]any, len(res.Files))
 	for i, f := range res.Files {
@@ -377,7 +408,7 @@ func (s *Service) Submit(ctx context.Context, req *Request) (res *Result, err er
 	}
 	s.audit(ctx, req.Sender, ActSubmit, t.ID, map[string]any{"direction": t.Direction, "side": req.Side,
 		"recipients": t.Recipients, "purpose": t.Purpose, "classification": t.Classification,
-		"status": t.Status, "approval": t.ApprovalReason, "files": verdicts})
+		"status": t.Status, "approval": t.ApprovalReason, "files": verdicts, "sender_units": units})
 	if t.Status == StatusPending {
 		s.notifyApprovers(ctx, t)
 	} else {
@@ -387,8 +418,8 @@ func (s *Service) Submit(ctx context.Context, req *Request) (res *Result, err er
 }
 
 // sanitizeOne runs one upload through the engine and copies a delivered
-// output into outDir/<seq>.
-func (s *Service) sanitizeOne(ctx context.Context, u Upload, outDir string, seq int) (*store.TransferFile, []*sanitize.Record, error) {
+// output into outDir/<seq>, inside an AES-256 ZIP when password is set.
+func (s *Service) sanitizeOne(ctx context.Context, u Upload, outDir string, seq int, password string) (*store.TransferFile, []*sanitize.Record, error) {
 	in, err := os.Open(u.Path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open upload: %w", err)
@@ -409,11 +440,17 @@ func (s *Service) sanitizeOne(ctx context.Context, u Upload, outDir string, seq 
 		Verdict: string(rec.Verdict), Reason: rec.Reason, Actions: string(aj), Quarantine: rec.Quarantine}
 	if out.Output != nil && rec.Verdict.Delivered() {
 		dst := filepath.Join(outDir, fmt.Sprint(seq))
-		sum, n, err := copyFile(dst, out.Output)
+		f.OutName = cleanOutName(out.OutName, u.Name)
+		var err error
+		if password != "" {
+			f.OutSize, f.OutSHA256, err = encryptFile(dst, out.Output, f.OutName, password, s.now())
+			f.OutName += ".zip"
+		} else {
+			f.OutSHA256, f.OutSize, err = copyFile(dst, out.Output)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
-		f.OutName, f.OutSize, f.OutSHA256 = cleanOutName(out.OutName, u.Name), n, sum
 	}
 	return f, out.Records, nil
 }
@@ -444,6 +481,36 @@ func copyFile(dst string, src *os.File) (string, int64, error) {
 		return "", 0, fmt.Errorf("store output: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// encryptFile writes src as the single entry name of an AES-256 ZIP at dst
+// and returns the archive's size and SHA-256.
+func encryptFile(dst string, src *os.File, name, password string, now time.Time) (int64, string, error) {
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return 0, "", fmt.Errorf("rewind output: %w", err)
+	}
+	w, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, "", fmt.Errorf("store output: %w", err)
+	}
+	h := sha256.New()
+	zw := aeszip.NewWriter(io.MultiWriter(w, h), password)
+	zw.TempDir = filepath.Dir(dst)
+	err = zw.Add(name, now, src)
+	if err == nil {
+		err = zw.Close()
+	}
+	var size int64
+	if err == nil {
+		size, err = w.Seek(0, io.SeekCurrent)
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("encrypt output: %w", err)
+	}
+	return size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // approvalReason says why a transfer needs approval, "" when it does not.
@@ -496,6 +563,16 @@ func (s *Service) Decide(ctx context.Context, side Side, approver, id string, ap
 	if t.Status != StatusPending {
 		return nil, userErr("この転送は承認待ちではありません（状態: %s）。", StatusJA(t.Status))
 	}
+	units, err := s.UnitsOf(ctx, t.Sender)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := s.MayApprove(ctx, approver, t); err != nil {
+		return nil, err
+	} else if !ok {
+		s.log().Warn("transfer decision refused: approver not entitled", "approver", approver, "transfer", t.ID, "sender", t.Sender)
+		return nil, notEntitled(t.Sender, units)
+	}
 	t.Status, t.Approver, t.Decision, t.DecidedAt = StatusRejected, approver, reason, s.now()
 	act := ActReject
 	if approve {
@@ -506,12 +583,142 @@ func (s *Service) Decide(ctx context.Context, side Side, approver, id string, ap
 	} else if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, approver, act, t.ID, map[string]any{"reason": reason, "direction": t.Direction, "sender": t.Sender})
+	s.audit(ctx, approver, act, t.ID, map[string]any{"reason": reason, "direction": t.Direction, "sender": t.Sender, "sender_units": units})
 	if approve {
-		s.notify(ctx, t.Recipients, "ファイルが承認されました", fmt.Sprintf("%s さんからの転送（%s）が承認され、受け取れます。\n受付番号: %s\n", t.Sender, t.Purpose, t.ID))
+		body := fmt.Sprintf("%s さんからの転送（%s）が承認され、受け取れます。\n受付番号: %s\n", t.Sender, t.Purpose, t.ID)
+		if t.Encrypt {
+			// The password never travels with the link (it is not even known here).
+			body += "ファイルはパスワード付き ZIP（AES-256）です。パスワードは送信者から別の方法で伝えられます。\n"
+		}
+		s.notify(ctx, t.Recipients, "ファイルが承認されました", body)
 	}
 	s.notify(ctx, []string{t.Sender}, "転送の承認結果", fmt.Sprintf("転送 %s は%sされました。理由: %s\n", t.ID, map[bool]string{true: "承認", false: "却下"}[approve], reason))
 	return t, nil
+}
+
+// Units is where a user sits in the organisation: the divisions (課室)
+// and departments (部局) named by the scopes of their grants.
+type Units struct {
+	Divisions   []string `json:"divisions,omitempty"`
+	Departments []string `json:"departments,omitempty"`
+}
+
+func (u Units) String() string {
+	var parts []string
+	for _, d := range u.Divisions {
+		parts = append(parts, "課室 "+d)
+	}
+	for _, d := range u.Departments {
+		parts = append(parts, "部局 "+d)
+	}
+	return strings.Join(parts, "、")
+}
+
+func (s *Service) subject(ctx context.Context, name string) (*auth.Subject, error) {
+	if s.Users == nil {
+		return nil, errors.New("transfer: no user directory configured")
+	}
+	u, err := s.Users.UserByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.Users.Grants(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Subject{User: u, Grants: g}, nil
+}
+
+// UnitsOf returns where user sits: a staff or manager grant scoped
+// "division:ID" places them in that division (and its department), an
+// officer's "department:ID" in that department. An unknown user sits nowhere.
+func (s *Service) UnitsOf(ctx context.Context, user string) (Units, error) {
+	var u Units
+	sub, err := s.subject(ctx, user)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, nil
+	} else if err != nil {
+		return u, err
+	}
+	add := func(l *[]string, v string) {
+		if v != "" && !slices.Contains(*l, v) {
+			*l = append(*l, v)
+		}
+	}
+	for _, g := range sub.Grants {
+		kind, id, _ := strings.Cut(g.Scope, ":")
+		switch kind {
+		case "division":
+			add(&u.Divisions, id)
+			if s.DepartmentOf != nil {
+				add(&u.Departments, s.DepartmentOf(id))
+			}
+		case "department":
+			add(&u.Departments, id)
+		}
+	}
+	return u, nil
+}
+
+// MayApprove reports whether approver is entitled to decide on t: the
+// 情報セキュリティ管理者 of the sender's division, the 情報セキュリティ責任者
+// of its department, or an organisation-wide role (CISO, 統括情報セキュリティ
+// 責任者), following the line of responsibility of standards clause 1(1)-(4).
+// The sender never approves their own transfer.
+func (s *Service) MayApprove(ctx context.Context, approver string, t *store.Transfer) (bool, error) {
+	if approver == t.Sender {
+		return false, nil
+	}
+	sub, err := s.subject(ctx, approver)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if sub.User.Disabled || !sub.Can(auth.PermTransferApprove) {
+		return false, nil
+	}
+	sc := sub.ScopeFor(auth.PermTransferApprove)
+	if sc.All {
+		return true, nil
+	}
+	units, err := s.UnitsOf(ctx, t.Sender)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(units.Divisions, func(d string) bool { return sc.Divisions[d] }) ||
+		slices.ContainsFunc(units.Departments, func(d string) bool { return sc.Departments[d] }), nil
+}
+
+// approversFor lists the enabled users entitled to decide on t.
+func (s *Service) approversFor(ctx context.Context, t *store.Transfer) ([]string, error) {
+	if s.Users == nil {
+		return nil, errors.New("transfer: no user directory configured")
+	}
+	users, err := s.Users.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range users {
+		if u.Disabled {
+			continue
+		}
+		if ok, err := s.MayApprove(ctx, u.Name, t); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, u.Name)
+		}
+	}
+	return out, nil
+}
+
+// notEntitled explains who may approve a transfer from units.
+func notEntitled(sender string, units Units) error {
+	if len(units.Divisions)+len(units.Departments) == 0 {
+		return userErr("この転送を承認する権限がありません。送信者 %s の所属（課室）が登録されていないため、CISO または統括情報セキュリティ責任者だけが承認できます。", sender)
+	}
+	return userErr("この転送を承認する権限がありません。承認できるのは送信者 %s の所属（%s）の情報セキュリティ管理者・情報セキュリティ責任者、CISO または統括情報セキュリティ責任者です。", sender, units)
 }
 
 // StatusJA names a status.
@@ -544,11 +751,6 @@ func (s *Service) IssueLink(ctx context.Context, side Side, user, id string, seq
 	}
 	if t.Status != StatusAvailable || !s.now().Before(t.ExpiresAt) {
 		return "", userErr("この転送はまだ受け取れないか、期限が切れています（状態: %s）。", StatusJA(t.Status))
-	}
-	if t.Encrypt {
-		// Policy demands an encrypted download for this classification and
-		// kyojin has no encrypted container yet: fail closed.
-		return "", userErr("この分類のファイルは暗号化して渡す必要がありますが、暗号化配布はまだ利用できません。管理者に連絡してください。")
 	}
 	files, err := s.Store.TransferFiles(ctx, id)
 	if err != nil {
@@ -621,6 +823,10 @@ func (s *Service) Redeem(ctx context.Context, side Side, user, secret string) (*
 	i := slices.IndexFunc(files, func(f store.TransferFile) bool { return f.Seq == l.Seq })
 	if i < 0 || files[i].OutName == "" {
 		return nil, userErr("このファイルは受け取れません。")
+	}
+	if t.Encrypt && !strings.HasSuffix(files[i].OutName, ".zip") {
+		// Fail closed: an export that must be encrypted never leaves in clear.
+		return nil, fmt.Errorf("transfer %s file %d: encryption required but output is not an encrypted archive", t.ID, l.Seq)
 	}
 	f, err := os.Open(filepath.Join(s.Dir, t.ID, fmt.Sprint(l.Seq)))
 	if err != nil {
@@ -702,15 +908,14 @@ func cmpOr(a, b string) string {
 }
 
 func (s *Service) notifyApprovers(ctx context.Context, t *store.Transfer) {
-	if s.Approvers == nil {
-		return
-	}
-	names, err := s.Approvers(ctx)
+	names, err := s.approversFor(ctx, t)
 	if err != nil {
 		s.log().Warn("approver lookup failed", "err", err)
 		return
 	}
-	names = slices.DeleteFunc(names, func(n string) bool { return n == t.Sender })
+	if len(names) == 0 {
+		s.log().Warn("no approver is entitled for a pending transfer", "transfer", t.ID, "sender", t.Sender)
+	}
 	s.notify(ctx, names, "転送の承認依頼", fmt.Sprintf("%s さんからの転送の承認をお願いします。\n理由: %s\n目的: %s\n受付番号: %s\n", t.Sender, t.ApprovalReason, t.Purpose, t.ID))
 }
 

@@ -4,8 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/transfer"
+	"github.com/kyojin/kyojin/transfer/aeszip"
 	"github.com/kyojin/kyojin/transfer/transfertest"
 )
 
@@ -58,6 +61,8 @@ func userMsg(err error) string {
 // approval is required for docm, the link works once.
 func TestImportFlow(t *testing.T) {
 	env := transfertest.New(t, transfer.DefaultPolicy())
+	env.User(t, "vendor", store.Grant{Role: "staff", Scope: "division:jumin"})
+	env.User(t, "boss", store.Grant{Role: "security-manager", Scope: "division:jumin"})
 	svc := env.Service
 	docm := transfertest.Docm(t, "見積書 kyojin", 0)
 	res, err := svc.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "vendor", Recipients: []string{"bob"},
@@ -235,20 +240,29 @@ func (failingStore) CreateTransfer(context.Context, *store.Transfer, []store.Tra
 }
 
 // TestExport: LGWAN → Internet needs a classification and always approval;
-// 機密性2 requires an encrypted download, which is refused (fail closed).
+// 機密性2 leaves as an AES-256 ZIP whose password is given once to the
+// exporter and appears nowhere else (store, audit log, mail, slog).
 func TestExport(t *testing.T) {
 	env := transfertest.New(t, transfer.DefaultPolicy())
+	env.User(t, "staff", store.Grant{Role: "staff", Scope: "division:jumin"})
+	env.User(t, "boss", store.Grant{Role: "security-manager", Scope: "division:jumin"})
 	svc := env.Service
-	up := func(class string) *store.Transfer {
+	var logs bytes.Buffer
+	svc.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	notes := &recorder{}
+	svc.Notifier = notes
+	spec := []byte(strings.Repeat("仕様\n", 100))
+	up := func(class string) *transfer.Result {
 		res, err := svc.Submit(ctx, &transfer.Request{Side: transfer.SideLGWAN, Sender: "staff", Recipients: []string{"staff"},
-			Purpose: "業者へ仕様書を送付", Classification: class, Files: []transfer.Upload{spool(t, "spec.txt", []byte("仕様\n"))}})
+			Purpose: "業者へ仕様書を送付", Classification: class, Files: []transfer.Upload{spool(t, "spec.txt", spec)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return res.Transfer
+		return res
 	}
-	t1 := up("1")
-	if t1.Status != transfer.StatusPending || t1.Direction != "out" || t1.Encrypt {
+	r1 := up("1")
+	t1 := r1.Transfer
+	if t1.Status != transfer.StatusPending || t1.Direction != "out" || t1.Encrypt || r1.Password != "" {
 		t.Fatalf("export: %+v", t1)
 	}
 	if _, err := svc.Decide(ctx, transfer.SideLGWAN, "boss", t1.ID, true, "仕様書の送付を承認"); err != nil {
@@ -264,14 +278,74 @@ func TestExport(t *testing.T) {
 	if _, err := svc.Redeem(ctx, transfer.SideLGWAN, "staff", secret); !errors.Is(err, transfer.ErrWrongSide) {
 		t.Fatalf("export redeemed on LGWAN side: %v", err)
 	}
-	t2 := up("2")
-	if !t2.Encrypt {
-		t.Fatal("機密性2 export not marked for encryption")
+
+	r2 := up("2")
+	t2 := r2.Transfer
+	if !t2.Encrypt || len(r2.Password) < 20 || r2.Files[0].OutName != "spec.txt.zip" {
+		t.Fatalf("機密性2 export: encrypt %v, password %d chars, out %q", t2.Encrypt, len(r2.Password), r2.Files[0].OutName)
 	}
-	svc.Decide(ctx, transfer.SideLGWAN, "boss", t2.ID, true, "ok")
-	if _, err := svc.IssueLink(ctx, transfer.SideInternet, "staff", t2.ID, 1); !strings.Contains(userMsg(err), "暗号化") {
-		t.Fatalf("encrypted export: %v", err)
+	if r3 := up("2"); r3.Password == r2.Password {
+		t.Fatal("two transfers share a password")
 	}
+	if _, err := svc.Decide(ctx, transfer.SideLGWAN, "boss", t2.ID, true, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	secret, err = svc.IssueLink(ctx, transfer.SideInternet, "staff", t2.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := svc.Redeem(ctx, transfer.SideInternet, "staff", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(dl.File)
+	dl.File.Close()
+	if dl.Name != "spec.txt.zip" || bytes.Contains(body, spec[:20]) {
+		t.Fatalf("download %q is not encrypted", dl.Name)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil || len(zr.File) != 1 || zr.File[0].Name != "spec.txt" {
+		t.Fatalf("encrypted download: %v", err)
+	}
+	if got, err := aeszip.Open(zr.File[0], r2.Password, 1<<20); err != nil || !bytes.Equal(got, spec) {
+		t.Fatalf("open with the password: %v", err)
+	}
+	if _, err := aeszip.Open(zr.File[0], "wrong", 1<<20); err == nil {
+		t.Fatal("wrong password opened the export")
+	}
+	// The password is nowhere but in the Result.
+	snap, err := env.Store.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump, _ := json.Marshal(snap)
+	for what, text := range map[string]string{"store": string(dump), "slog": logs.String(), "mail": notes.all()} {
+		if strings.Contains(text, r2.Password) {
+			t.Errorf("password found in %s", what)
+		}
+	}
+	if !strings.Contains(notes.all(), "別の方法") {
+		t.Errorf("recipient not told how the password comes: %s", notes.all())
+	}
+}
+
+// recorder is a Notifier keeping the messages.
+type recorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *recorder) Notify(_ context.Context, users []string, subject, body string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, strings.Join(users, ",")+"|"+subject+"|"+body)
+	return nil
+}
+
+func (r *recorder) all() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.msgs, "\n")
 }
 
 func TestApprovalPolicy(t *testing.T) {
@@ -364,7 +438,9 @@ func TestMailNotifications(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	env := transfertest.New(t, transfer.Policy{ApproveAll: true, Retention: time.Hour, LinkTTL: time.Minute})
 	env.Service.Notifier = &transfer.SMTPNotifier{Addr: ln.Addr().String(), From: "kyojin@city.example.lg.jp", Domain: "city.example.lg.jp"}
-	env.Service.Approvers = func(context.Context) ([]string, error) { return []string{"boss", "alice"}, nil }
+	env.User(t, "alice", store.Grant{Role: "staff", Scope: "division:jumin"}, store.Grant{Role: "security-manager", Scope: "division:jumin"})
+	env.User(t, "boss", store.Grant{Role: "security-manager", Scope: "division:jumin"})
+	env.User(t, "other", store.Grant{Role: "security-manager", Scope: "division:zeimu"})
 	res, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "alice", Recipients: []string{"bob"}, Purpose: "p",
 		Files: []transfer.Upload{spool(t, "a.txt", []byte("hello\n"))}})
 	if err != nil {
@@ -376,7 +452,8 @@ func TestMailNotifications(t *testing.T) {
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	got := strings.Join(sink.rcpt, " ")
-	// approval request to boss (not the sender), then notice to bob, then result to alice.
+	// approval request to boss (not the sender alice, not the manager of
+	// another division), then notice to bob, then result to alice.
 	if got != "boss@city.example.lg.jp bob@city.example.lg.jp alice@city.example.lg.jp" {
 		t.Fatalf("recipients %q", got)
 	}
@@ -416,5 +493,112 @@ func TestExpire(t *testing.T) {
 	}
 	if n, _ := env.Store.CountAudit(ctx, store.AuditFilter{Action: transfer.ActExpire}); n != 1 {
 		t.Fatalf("expiry audited %d times", n)
+	}
+}
+
+// TestApproverScope: only the sender's division manager, the officer of
+// its department and the organisation-wide roles may approve; everyone
+// else is refused with a message naming who can, and nothing changes.
+func TestApproverScope(t *testing.T) {
+	env := transfertest.New(t, transfer.Policy{ApproveAll: true, Retention: time.Hour, LinkTTL: time.Minute})
+	env.Service.DepartmentOf = func(div string) string {
+		return map[string]string{"jumin": "shimin", "zeimu": "somu"}[div]
+	}
+	g := func(role, scope string) store.Grant { return store.Grant{Role: role, Scope: scope} }
+	env.User(t, "alice", g("staff", "division:jumin"))
+	env.User(t, "nobody-knows", g("staff", ""))
+	env.User(t, "mgr-jumin", g("security-manager", "division:jumin"))
+	env.User(t, "mgr-zeimu", g("security-manager", "division:zeimu"))
+	env.User(t, "off-shimin", g("security-officer", "department:shimin"))
+	env.User(t, "off-somu", g("security-officer", "department:somu"))
+	env.User(t, "ciso", g("ciso", ""))
+	env.User(t, "chief", g("chief-officer", ""))
+	env.User(t, "colleague", g("staff", "division:jumin"))
+	env.User(t, "auditor", g("auditor", ""))
+	env.User(t, "gone", g("security-manager", "division:jumin"))
+	u, _ := env.Store.UserByName(ctx, "gone")
+	u.Disabled = true
+	if err := env.Store.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	submit := func(sender string) string {
+		res, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: sender, Recipients: []string{"colleague"},
+			Purpose: "p", Files: []transfer.Upload{spool(t, "a.txt", []byte("hello\n"))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Transfer.ID
+	}
+	cases := []struct {
+		sender, approver string
+		want             string // "" = allowed, else part of the refusal
+	}{
+		{"alice", "mgr-jumin", ""},
+		{"alice", "off-shimin", ""},
+		{"alice", "ciso", ""},
+		{"alice", "chief", ""},
+		{"alice", "mgr-zeimu", "課室 jumin"},
+		{"alice", "off-somu", "部局 shimin"},
+		{"alice", "colleague", "権限がありません"},
+		{"alice", "auditor", "権限がありません"},
+		{"alice", "gone", "権限がありません"},
+		{"alice", "stranger", "権限がありません"},
+		{"nobody-knows", "mgr-jumin", "所属（課室）が登録されていない"},
+		{"nobody-knows", "off-shimin", "所属（課室）が登録されていない"},
+		{"nobody-knows", "ciso", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.sender+"/"+tc.approver, func(t *testing.T) {
+			id := submit(tc.sender)
+			_, err := env.Service.Decide(ctx, transfer.SideLGWAN, tc.approver, id, true, "理由")
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if msg := userMsg(err); !strings.Contains(msg, tc.want) {
+				t.Fatalf("error %v, want a message containing %q", err, tc.want)
+			}
+			if tr, _ := env.Store.Transfer(ctx, id); tr.Status != transfer.StatusPending || tr.Approver != "" {
+				t.Fatalf("refused decision changed the transfer: %+v", tr)
+			}
+		})
+	}
+}
+
+// TestReject: a rejected transfer is never downloadable, the sender learns
+// the reason, and the decision is recorded.
+func TestReject(t *testing.T) {
+	env := transfertest.New(t, transfer.Policy{ApproveAll: true, Retention: time.Hour, LinkTTL: time.Minute})
+	env.User(t, "alice", store.Grant{Role: "staff", Scope: "division:jumin"})
+	env.User(t, "boss", store.Grant{Role: "security-manager", Scope: "division:jumin"})
+	notes := &recorder{}
+	env.Service.Notifier = notes
+	res, err := env.Service.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "alice", Recipients: []string{"bob"}, Purpose: "p",
+		Files: []transfer.Upload{spool(t, "a.txt", []byte("hello\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Transfer.ID
+	tr, err := env.Service.Decide(ctx, transfer.SideLGWAN, "boss", id, false, "業務上の必要が確認できない")
+	if err != nil || tr.Status != transfer.StatusRejected {
+		t.Fatalf("reject: %+v %v", tr, err)
+	}
+	stored, _ := env.Store.Transfer(ctx, id)
+	if stored.Status != transfer.StatusRejected || stored.Approver != "boss" || stored.Decision != "業務上の必要が確認できない" || stored.DecidedAt.IsZero() {
+		t.Fatalf("rejection record: %+v", stored)
+	}
+	if _, err := env.Service.IssueLink(ctx, transfer.SideLGWAN, "bob", id, 1); !strings.Contains(userMsg(err), "却下") {
+		t.Fatalf("link to a rejected transfer: %v", err)
+	}
+	if _, err := env.Service.Decide(ctx, transfer.SideLGWAN, "boss", id, true, "やはり承認"); !strings.Contains(userMsg(err), "承認待ちではありません") {
+		t.Fatalf("approval after rejection: %v", err)
+	}
+	if all := notes.all(); !strings.Contains(all, "alice|[kyojin] 転送の承認結果|") || !strings.Contains(all, "却下されました。理由: 業務上の必要が確認できない") || strings.Contains(all, "bob|") {
+		t.Fatalf("notices: %s", all)
+	}
+	if n, _ := env.Store.CountAudit(ctx, store.AuditFilter{Action: transfer.ActReject}); n != 1 {
+		t.Fatalf("rejection audited %d times", n)
 	}
 }

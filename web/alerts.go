@@ -84,7 +84,9 @@ func (s *Server) alertFilter(r *http.Request) (store.AlertFilter, error) {
 	if f.Status != "" && !slices.Contains(store.AlertStatuses, f.Status) {
 		return f, errStatus(http.StatusBadRequest, "状態の指定が正しくありません。")
 	}
-	return f, dateRange(q, &f.Since, &f.Until)
+	var err error
+	f.Since, f.Until, err = dateRange(q)
+	return f, err
 }
 
 func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request) error {

@@ -55,6 +55,7 @@ var messagesEN = map[string]string{
 	"二要素認証":   "Two-factor authentication",
 	"パスワード":   "Password",
 	"ファイル転送":  "File transfer",
+	"転送の履歴":   "Transfer history",
 	"エラー":     "Error",
 	"内部エラーが発生しました。": "An internal error occurred.",
 	// flash messages

@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	m.Handle("POST /users/{id}/reset-mfa", s.require(auth.PermUsersManage, s.userAction(s.userResetMFA)))
 	m.Handle("POST /users/{id}/reset-password", s.require(auth.PermUsersManage, s.userResetPassword))
 	s.transferRoutes()
+	s.transferHistoryRoutes()
 	s.alertRoutes()
 	m.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 }
@@ -80,6 +81,7 @@ var nav = []navItem{
 	{"/audit", "監査ログ", auth.PermAuditView},
 	{"/users", "利用者と権限", auth.PermUsersView},
 	{"/transfer", "ファイル転送", auth.PermTransferUse},
+	{"/audit/transfers", "転送の履歴", auth.PermTransferAudit},
 	{"/alerts", "アラート", auth.PermAlertsView},
 	{"/events", "イベント検索", auth.PermEventsSearch},
 	{"/account/mfa", "二要素認証", auth.PermSelfMFA},
@@ -141,6 +143,7 @@ var funcs = template.FuncMap{
 	"tr":         tr,
 	"sevIn":      func(lang string, s check.Severity) string { return s.Label(lang) },
 	"hasRole":    func(has map[string]string, r auth.Role) bool { _, ok := has[string(r)]; return ok },
+	"optScope":   func(r auth.Role) string { return auth.OptionalScopeKind(r) },
 	"levelClass": levelClass,
 	"levelJA":    levelJA,
 }
@@ -558,26 +561,28 @@ func (s *Server) findingsPage(w http.ResponseWriter, r *http.Request) error {
 func auditFilter(r *http.Request) (store.AuditFilter, error) {
 	q := r.URL.Query()
 	f := store.AuditFilter{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action"))}
-	return f, dateRange(q, &f.Since, &f.Until)
+	var err error
+	f.Since, f.Until, err = dateRange(q)
+	return f, err
 }
 
-// dateRange reads the query's since and until dates (YYYY-MM-DD, JST);
-// until includes its whole day.
-func dateRange(q url.Values, since, until *time.Time) error {
+// dateRange reads the "since" and "until" days (YYYY-MM-DD, JST) of a
+// query; until includes its whole day.
+func dateRange(q url.Values) (since, until time.Time, err error) {
 	for _, p := range []struct {
 		key string
 		dst *time.Time
 		add time.Duration
-	}{{"since", since, 0}, {"until", until, 24 * time.Hour}} {
+	}{{"since", &since, 0}, {"until", &until, 24 * time.Hour}} {
 		if v := q.Get(p.key); v != "" {
 			t, err := time.ParseInLocation("2006-01-02", v, jst)
 			if err != nil {
-				return errStatus(http.StatusBadRequest, "日付は YYYY-MM-DD の形式で指定してください。")
+				return since, until, errStatus(http.StatusBadRequest, "日付は YYYY-MM-DD の形式で指定してください。")
 			}
 			*p.dst = t.Add(p.add)
 		}
 	}
-	return nil
+	return since, until, nil
 }
 
 const auditPageSize = 100
@@ -686,6 +691,10 @@ func grantsFromForm(r *http.Request) ([]store.Grant, error) {
 		if ri, ok := auth.Info(auth.Role(role)); ok && ri.ScopeKind != "" {
 			id := strings.TrimSpace(r.PostFormValue("scope-" + role))
 			g.Scope = ri.ScopeKind + ":" + id
+		} else if k := auth.OptionalScopeKind(auth.Role(role)); k != "" {
+			if id := strings.TrimSpace(r.PostFormValue("scope-" + role)); id != "" {
+				g.Scope = k + ":" + id
+			}
 		}
 		if err := auth.ValidateGrant(g); err != nil {
 			return nil, err

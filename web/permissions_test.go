@@ -39,6 +39,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"/audit", auth.PermAuditView}, {"/audit/export?format=csv", auth.PermAuditExport},
 		{"/users", auth.PermUsersView}, {fmt.Sprintf("/users/%d", victim.ID), auth.PermUsersView}, {"/account/mfa", auth.PermSelfMFA},
 		{"/account/password", auth.PermSelfPassword},
+		{"/audit/transfers", auth.PermTransferAudit}, {"/audit/transfers/export", auth.PermTransferAudit},
 		{"/alerts", auth.PermAlertsView}, {fmt.Sprintf("/alerts/%d", alert), auth.PermAlertsView}, {"/alerts/export", auth.PermAlertsView},
 		{"/events", auth.PermEventsSearch}, {"/events?tenant=kakuu", auth.PermEventsSearch},
 	}
@@ -202,6 +203,25 @@ func TestUserAdministration(t *testing.T) {
 	g, _ := e.store.Grants(context.Background(), u.ID)
 	if len(g) != 1 || g[0].Scope != "department:somu" {
 		t.Errorf("grants = %+v", g)
+	}
+	// Staff may be placed in a division (optional): it decides who approves
+	// their file transfers.
+	for name, div := range map[string]string{"clerk": "jumin", "temp": ""} {
+		if code, _ := b.post("/users", url.Values{"name": {name}, "password": {testPassword}, "role": {"staff"}, "scope-staff": {div}}); code != 200 {
+			t.Fatalf("create staff %s: %d", name, code)
+		}
+		su, _ := e.store.UserByName(context.Background(), name)
+		sg, _ := e.store.Grants(context.Background(), su.ID)
+		want := ""
+		if div != "" {
+			want = "division:" + div
+		}
+		if len(sg) != 1 || sg[0].Scope != want {
+			t.Errorf("staff %s grants = %+v, want scope %q", name, sg, want)
+		}
+	}
+	if _, body := b.get("/users"); !strings.Contains(body, `name="scope-staff"`) {
+		t.Error("user form has no division field for staff")
 	}
 	for name, form := range map[string]url.Values{
 		"weak password": {"name": {"y"}, "password": {"short"}, "role": {"staff"}},

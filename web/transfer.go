@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -114,8 +115,14 @@ func (s *Server) renderTransferHome(w http.ResponseWriter, r *http.Request, errM
 		if dir.From() == side && t.Sender == me {
 			sent = append(sent, row)
 		}
-		if canApprove && t.Status == transfer.StatusPending && t.Sender != me {
-			pending = append(pending, row)
+		if canApprove && t.Status == transfer.StatusPending {
+			// Only the transfers this approver is entitled for (the
+			// sender's division, department, or organisation-wide).
+			if ok, err := s.o.Transfer.MayApprove(r.Context(), me, &t); err != nil {
+				return err
+			} else if ok {
+				pending = append(pending, row)
+			}
 		}
 	}
 	p := s.o.Transfer.Policy
@@ -235,7 +242,7 @@ func (s *Server) transferUpload(w http.ResponseWriter, r *http.Request) (err err
 	if err != nil {
 		return err
 	}
-	return s.renderTransferDetail(w, r, res.Transfer, res.Files, res.Records, true)
+	return s.renderTransferDetail(w, r, res.Transfer, res.Files, res.Records, true, res.Password)
 }
 
 // rawFileName is the file name as sent: mime/multipart's FileName() applies
@@ -264,7 +271,14 @@ func spoolPart(part io.Reader, dir, name string, max int64) (*transfer.Upload, e
 	if max > 0 {
 		src = io.LimitReader(part, max+1)
 	}
-	up.Size, err = io.Copy(f, src)
+	// A multipart part yields at most a few KB per read: buffer the writes
+	// so that a 100 MB upload is not tens of thousands of write calls (the
+	// wrapper hides bufio's ReadFrom, which would bypass the buffer).
+	bw := bufio.NewWriterSize(f, 1<<20)
+	up.Size, err = io.Copy(struct{ io.Writer }{bw}, src)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -291,18 +305,29 @@ func (s *Server) transferDetail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !s.mayView(r, t) {
+	if ok, err := s.mayView(r, t); err != nil {
+		return err
+	} else if !ok {
 		return &HTTPError{Status: http.StatusNotFound, Msg: "転送が見つかりません。", Err: errors.New("not a party to the transfer")}
 	}
-	return s.renderTransferDetail(w, r, t, files, nil, false)
+	return s.renderTransferDetail(w, r, t, files, nil, false, "")
 }
 
-// mayView: the sender, the recipients and (on the LGWAN side) approvers.
-func (s *Server) mayView(r *http.Request, t *store.Transfer) bool {
+// mayView: the sender, the recipients and, on the LGWAN side, the
+// approvers entitled for the sender and the holders of the release right.
+func (s *Server) mayView(r *http.Request, t *store.Transfer) (bool, error) {
 	sub := state(r).subject
 	me := sub.User.Name
-	return t.Sender == me || slices.Contains(t.Recipients, me) ||
-		(sideOf(r) == transfer.SideLGWAN && (sub.Can(auth.PermTransferApprove) || sub.Can(auth.PermTransferRelease)))
+	if t.Sender == me || slices.Contains(t.Recipients, me) {
+		return true, nil
+	}
+	if sideOf(r) != transfer.SideLGWAN {
+		return false, nil
+	}
+	if sub.Can(auth.PermTransferRelease) {
+		return true, nil
+	}
+	return s.o.Transfer.MayApprove(r.Context(), me, t)
 }
 
 type fileView struct {
@@ -312,7 +337,9 @@ type fileView struct {
 	Members   []*sanitize.Record
 }
 
-func (s *Server) renderTransferDetail(w http.ResponseWriter, r *http.Request, t *store.Transfer, files []store.TransferFile, recs [][]*sanitize.Record, fresh bool) error {
+// renderTransferDetail shows a transfer; password is set only on the page
+// answering the upload of an encrypted export, the one time it is shown.
+func (s *Server) renderTransferDetail(w http.ResponseWriter, r *http.Request, t *store.Transfer, files []store.TransferFile, recs [][]*sanitize.Record, fresh bool, password string) error {
 	side, sub := sideOf(r), state(r).subject
 	views := make([]fileView, len(files))
 	for i, f := range files {
@@ -323,10 +350,21 @@ func (s *Server) renderTransferDetail(w http.ResponseWriter, r *http.Request, t 
 		}
 	}
 	dir := transfer.Direction(t.Direction)
-	return s.render(w, r, "transfer_detail", "転送 "+t.ID, map[string]any{
-		"T": t, "Files": views, "Status": transfer.StatusJA(t.Status), "Fresh": fresh,
+	canDecide := false
+	if side == transfer.SideLGWAN && t.Status == transfer.StatusPending && sub.Can(auth.PermTransferApprove) {
+		var err error
+		if canDecide, err = s.o.Transfer.MayApprove(r.Context(), sub.User.Name, t); err != nil {
+			return err
+		}
+	}
+	units, err := s.o.Transfer.UnitsOf(r.Context(), t.Sender)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, "transfer_detail", "転送 "+t.ID, map[string]any{"Units": units.String(),
+		"T": t, "Files": views, "Status": transfer.StatusJA(t.Status), "Fresh": fresh, "Password": password,
 		"DirJA":      map[transfer.Direction]string{transfer.In: "インターネット → LGWAN", transfer.Out: "LGWAN → インターネット"}[dir],
-		"CanDecide":  side == transfer.SideLGWAN && sub.Can(auth.PermTransferApprove) && t.Status == transfer.StatusPending && t.Sender != sub.User.Name,
+		"CanDecide":  canDecide,
 		"CanGet":     side == dir.To() && t.Status == transfer.StatusAvailable && slices.Contains(t.Recipients, sub.User.Name),
 		"CanRelease": side == transfer.SideLGWAN && dir == transfer.In && sub.Can(auth.PermTransferRelease),
 	})

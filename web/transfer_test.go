@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +31,7 @@ type transferEnv struct {
 	internet, lgwan *httptest.Server
 }
 
-func newTransferEnv(t *testing.T, p transfer.Policy) *transferEnv {
+func newTransferEnv(t testing.TB, p transfer.Policy) *transferEnv {
 	e := newEnv(t)
 	te := transfertest.NewWith(t, e.store, p)
 	te.Service.Now = e.now
@@ -93,9 +95,11 @@ func lastTransfer(t *testing.T, s store.Store) *store.Transfer {
 
 func TestTransferThroughTwoListeners(t *testing.T) {
 	x := newTransferEnv(t, transfer.DefaultPolicy())
-	x.user("alice", false, store.Grant{Role: "staff"})
+	x.user("alice", false, store.Grant{Role: "staff", Scope: "division:jumin"})
 	x.user("bob", false, store.Grant{Role: "staff"})
 	x.user("boss", true, store.Grant{Role: "security-manager", Scope: "division:jumin"})
+	x.user("other", true, store.Grant{Role: "security-manager", Scope: "division:zeimu"})
+	x.user("ciso", true, store.Grant{Role: "ciso"})
 
 	// The console's own listener has no transfer pages.
 	c := x.browser()
@@ -126,9 +130,33 @@ func TestTransferThroughTwoListeners(t *testing.T) {
 	if n, _ := x.store.CountAudit(context.Background(), store.AuditFilter{Action: transfer.ActWrongSide}); n != 1 {
 		t.Fatalf("wrong-side attempts audited: %d", n)
 	}
+	// The manager of another division neither sees nor decides it.
+	other := x.on(x.lgwan, "other")
+	if _, body = other.get("/transfer"); strings.Contains(body, tr.ID) {
+		t.Fatal("pending list of another division's manager shows the transfer")
+	}
+	if code, _ = other.get("/transfer/t/" + tr.ID); code != 404 {
+		t.Fatalf("other division's manager views the transfer: %d", code)
+	}
+	code, body = other.post("/transfer/t/"+tr.ID+"/decide", url.Values{"decision": {"approve"}, "reason": {"ok"}})
+	if code != 400 || !strings.Contains(body, "承認する権限がありません") || !strings.Contains(body, "課室 jumin") {
+		t.Fatalf("approval by another division's manager: %d %s", code, body)
+	}
 	boss := x.on(x.lgwan, "boss")
+	if _, body = boss.get("/transfer"); !strings.Contains(body, tr.ID) {
+		t.Fatal("pending list of the division's manager misses the transfer")
+	}
+	// A forged decision (no or a wrong CSRF token) changes nothing.
+	for _, token := range []string{"", "forged"} {
+		if code, body = boss.post("/transfer/t/"+tr.ID+"/decide", url.Values{"csrf": {token}, "decision": {"approve"}, "reason": {"ok"}}); code != 403 || !strings.Contains(body, "不正な送信") {
+			t.Fatalf("decision with csrf %q: %d %s", token, code, body)
+		}
+	}
+	if got, _ := x.store.Transfer(context.Background(), tr.ID); got.Status != transfer.StatusPending {
+		t.Fatalf("forged decision applied: %s", got.Status)
+	}
 	code, body = boss.get("/transfer/t/" + tr.ID)
-	if code != 200 || !strings.Contains(body, "vbaProject") || !strings.Contains(body, "上長承認") {
+	if code != 200 || !strings.Contains(body, "vbaProject") || !strings.Contains(body, "上長承認") || !strings.Contains(body, "alice（課室 jumin）") {
 		t.Fatalf("approver page: %d %s", code, body)
 	}
 	code, body = boss.post("/transfer/t/"+tr.ID+"/decide", url.Values{"decision": {"approve"}, "reason": {"正式な見積書"}})
@@ -173,11 +201,26 @@ func TestTransferThroughTwoListeners(t *testing.T) {
 	if code, _ = bob.post("/transfer/t/"+tr.ID+"/files/1/original", url.Values{"reason": {"x"}}); code != 403 {
 		t.Fatalf("staff release: %d", code)
 	}
+	// The CISO releases it on the LGWAN side only, with a reason, audited.
+	ciso := x.on(x.lgwan, "ciso")
+	if code, body = ciso.post("/transfer/t/"+tr.ID+"/files/1/original", url.Values{"reason": {" "}}); code != 400 || !strings.Contains(body, "理由") {
+		t.Fatalf("release without reason: %d %s", code, body)
+	}
+	if code, body = ciso.post("/transfer/t/"+tr.ID+"/files/1/original", url.Values{"reason": {"マクロの動作確認"}}); code != 200 || body != string(docm) {
+		t.Fatalf("release: %d (%d bytes, want the original's %d)", code, len(body), len(docm))
+	}
+	cisoNet := x.on(x.internet, "ciso")
+	if code, _ = cisoNet.post("/transfer/t/"+tr.ID+"/files/1/original", url.Values{"reason": {"x"}}); code != 403 {
+		t.Fatalf("release on the Internet side: %d", code)
+	}
+	if n, _ := x.store.CountAudit(context.Background(), store.AuditFilter{Action: transfer.ActRelease}); n != 1 {
+		t.Fatalf("releases audited: %d", n)
+	}
 }
 
 func TestTransferUploadBadInput(t *testing.T) {
 	x := newTransferEnv(t, transfer.Policy{MaxFiles: 5, MaxFileBytes: 2000, MaxTotalBytes: 4000, Retention: time.Hour, LinkTTL: time.Minute})
-	x.user("alice", false, store.Grant{Role: "staff"})
+	x.user("alice", false, store.Grant{Role: "staff", Scope: "division:jumin"})
 	x.user("bob", false, store.Grant{Role: "staff"})
 	a := x.on(x.internet, "alice")
 	a.get("/transfer")
@@ -227,5 +270,119 @@ func TestTransferUploadBadInput(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(x.svc.Dir, ".incoming")); len(ents) != 0 {
 		t.Fatalf("bad uploads left %d temporary files", len(ents))
+	}
+}
+
+// TestTransferHistory: auditors and the CISO read every transfer with its
+// approval, verdicts, downloads and releases, filter it and export CSV (an
+// audited act); staff and approvers cannot.
+func TestTransferHistory(t *testing.T) {
+	x := newTransferEnv(t, transfer.DefaultPolicy())
+	x.user("alice", false, store.Grant{Role: "staff", Scope: "division:jumin"})
+	x.user("bob", false, store.Grant{Role: "staff"})
+	x.user("boss", true, store.Grant{Role: "security-manager", Scope: "division:jumin"})
+	x.user("kansa", true, store.Grant{Role: "auditor"})
+	ctx := context.Background()
+	spool := func(name string, data []byte) transfer.Upload {
+		p := filepath.Join(t.TempDir(), "up")
+		os.WriteFile(p, data, 0o600)
+		return transfer.Upload{Name: name, Path: p, Size: int64(len(data))}
+	}
+	res, err := x.svc.Submit(ctx, &transfer.Request{Side: transfer.SideInternet, Sender: "alice", Recipients: []string{"bob"}, Purpose: "=1+1 見積書の受領",
+		Files: []transfer.Upload{spool("見積.docm", transfertest.Docm(t, "見積", 0)), spool("=cmd.txt", []byte("hi\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Transfer.ID
+	if _, err := x.svc.Decide(ctx, transfer.SideLGWAN, "boss", id, true, "正式な見積書"); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := x.svc.IssueLink(ctx, transfer.SideLGWAN, "bob", id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := x.svc.Redeem(ctx, transfer.SideLGWAN, "bob", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl.File.Close()
+	if _, err := x.svc.ReleaseOriginal(ctx, transfer.SideLGWAN, "ciso", id, 1, "マクロの確認", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	x.advance(time.Minute)
+	other, err := x.svc.Submit(ctx, &transfer.Request{Side: transfer.SideLGWAN, Sender: "bob", Recipients: []string{"alice"}, Purpose: "仕様書の送付",
+		Classification: "2", Files: []transfer.Upload{spool("spec.txt", []byte("spec\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The auditor on the console's own listener.
+	a := x.browser()
+	a.login("kansa")
+	code, body := a.get("/audit/transfers")
+	if code != 200 {
+		t.Fatalf("history: %d %s", code, body)
+	}
+	for _, want := range []string{id, other.Transfer.ID, "alice → bob", "見積書の受領", "boss", "正式な見積書", "見積.docm: <span class=\"verdict\">CONVERTED",
+		"bob 見積.docx", "ciso 見積.docm", "理由: マクロの確認", "機密性2（暗号化 ZIP）", "承認待ち", "2 件"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("history lacks %q", want)
+		}
+	}
+	for _, c := range []struct {
+		query string
+		want  []string
+		not   []string
+	}{
+		{"sender=alice", []string{id}, []string{other.Transfer.ID}},
+		{"status=pending", []string{other.Transfer.ID}, []string{id}},
+		{"status=available&sender=bob", nil, []string{id, other.Transfer.ID}},
+		{"since=2000-01-01&until=2000-01-02", []string{"該当する転送はありません"}, []string{id, other.Transfer.ID}},
+	} {
+		code, body := a.get("/audit/transfers?" + c.query)
+		if code != 200 {
+			t.Fatalf("%s: %d", c.query, code)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: missing %q", c.query, w)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(body, n) {
+				t.Errorf("%s: shows %q", c.query, n)
+			}
+		}
+	}
+	if code, body := a.get("/audit/transfers?status=bogus"); code != 400 || !strings.Contains(body, "状態の指定") {
+		t.Errorf("bad status: %d", code)
+	}
+	code, csvBody := a.get("/audit/transfers/export?sender=alice")
+	if code != 200 || !strings.HasPrefix(csvBody, "\ufeff受付番号,") {
+		t.Fatalf("csv: %d %.200s", code, csvBody)
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(csvBody, "\ufeff"))).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("csv rows: %d %v", len(recs), err)
+	}
+	row := strings.Join(recs[1], "|")
+	for _, want := range []string{id, "alice", "bob", "boss", "正式な見積書", "見積.docm: CONVERTED", "=cmd.txt: CLEAN", "'=1+1 見積書の受領", "bob 見積.docx", "理由: マクロの確認"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("csv row lacks %q: %s", want, row)
+		}
+	}
+	if n, _ := x.store.CountAudit(ctx, store.AuditFilter{Action: "transfer.history_export"}); n != 1 {
+		t.Errorf("export audited %d times", n)
+	}
+	// Read-only: no staff, no approver; nothing to post.
+	for _, name := range []string{"bob", "boss"} {
+		b := x.browser()
+		b.login(name)
+		if code, _ := b.get("/audit/transfers"); code != 403 {
+			t.Errorf("%s sees the history: %d", name, code)
+		}
+	}
+	if code, _ := a.post("/audit/transfers", url.Values{}); code != 405 && code != 404 {
+		t.Errorf("POST to the history: %d", code)
 	}
 }

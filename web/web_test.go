@@ -34,7 +34,7 @@ const testPassword = "correct horse battery"
 
 // env is a console on a real TLS listener with a controllable clock.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	store store.Store
 	auth  *auth.Service
@@ -78,7 +78,7 @@ func testModel(t testing.TB) *model.Model {
 	return m
 }
 
-func newEnv(t *testing.T, opts ...func(*Options)) *env {
+func newEnv(t testing.TB, opts ...func(*Options)) *env {
 	t.Helper()
 	s := storetest.SQLite(t)
 	e := &env{t: t, store: s, clock: time.Now().UTC().Truncate(time.Second), totp: map[string]string{}}

@@ -35,6 +35,8 @@ type Options struct {
 	Relayhost string
 	// Extra main.cf lines.
 	Extra []string
+	// Master are extra master.cf lines (e.g. tlsmgr for a TLS server).
+	Master []string
 }
 
 // Available reports why Postfix cannot run here ("" when it can).
@@ -162,6 +164,7 @@ func Start(t testing.TB, o Options) *Instance {
 		"scache unix - - n - 1 scache",
 		"postlog unix-dgram n - n - 1 postlogd",
 	}
+	master = append(master, o.Master...)
 	os.WriteFile(filepath.Join(in.etc, "main.cf"), []byte(strings.Join(main, "\n")+"\n"), 0o644)
 	os.WriteFile(filepath.Join(in.etc, "master.cf"), []byte(strings.Join(master, "\n")+"\n"), 0o644)
 	run(t, "/usr/sbin/postfix", "-c", in.etc, "start")

@@ -81,10 +81,34 @@ func (s *DB) Transfer(ctx context.Context, id string) (*store.Transfer, error) {
 
 // ListTransfers returns the newest transfers first.
 func (s *DB) ListTransfers(ctx context.Context, limit int) ([]store.Transfer, error) {
+	return s.TransferHistory(ctx, store.TransferFilter{Limit: limit})
+}
+
+// TransferHistory returns the transfers matching f, newest first.
+func (s *DB) TransferHistory(ctx context.Context, f store.TransferFilter) ([]store.Transfer, error) {
+	limit := f.Limit
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+transferCols+` FROM transfers ORDER BY created_at DESC, id LIMIT ?`), limit)
+	var where []string
+	var args []any
+	if !f.Since.IsZero() {
+		where, args = append(where, "created_at>=?"), append(args, ts(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "created_at<?"), append(args, ts(f.Until))
+	}
+	if f.Sender != "" {
+		where, args = append(where, "sender=?"), append(args, f.Sender)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status=?"), append(args, f.Status)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+transferCols+` FROM transfers`+cond+` ORDER BY created_at DESC, id LIMIT ?`), append(args, limit)...)
 	if err != nil {
 		return nil, s.wrap("list transfers", err)
 	}

@@ -55,6 +55,33 @@ func testTransfers(t *testing.T, s store.Store, _ Opener) {
 	if len(list) != 2 || list[0].ID != "t3" || list[1].ID != "t1" {
 		t.Fatalf("list order: %+v", list)
 	}
+	// The auditors' history filters by time, sender and status.
+	tr4, f4 := sampleTransfer("t4", now.Add(2*time.Hour))
+	tr4.Sender, tr4.Status = "dave", "available"
+	must(t, s.CreateTransfer(ctx, tr4, f4))
+	for _, c := range []struct {
+		f    store.TransferFilter
+		want []string
+	}{
+		{store.TransferFilter{}, []string{"t4", "t3", "t1"}},
+		{store.TransferFilter{Limit: 1}, []string{"t4"}},
+		{store.TransferFilter{Since: now.Add(time.Hour)}, []string{"t4", "t3"}},
+		{store.TransferFilter{Until: now.Add(time.Hour)}, []string{"t1"}},
+		{store.TransferFilter{Since: now.Add(time.Minute), Until: now.Add(2 * time.Hour)}, []string{"t3"}},
+		{store.TransferFilter{Sender: "alice"}, []string{"t3", "t1"}},
+		{store.TransferFilter{Status: "available"}, []string{"t4"}},
+		{store.TransferFilter{Sender: "alice", Status: "available"}, nil},
+	} {
+		got, err := s.TransferHistory(ctx, c.f)
+		must(t, err)
+		var ids []string
+		for _, x := range got {
+			ids = append(ids, x.ID)
+		}
+		if !reflect.DeepEqual(ids, c.want) {
+			t.Errorf("history %+v: %v, want %v", c.f, ids, c.want)
+		}
+	}
 	// Two approvers at once: exactly one wins.
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
