@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kyojin/kyojin/internal/cputime"
 	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/store/postgres"
 	"github.com/kyojin/kyojin/store/postgres/pgtest"
@@ -130,13 +130,9 @@ func postgresAsApp(b *testing.B, srv *pgtest.Server) (store.Store, error) {
 	return postgres.Open(u.String())
 }
 
-// cpuTime is the process's user+system CPU time: on a shared, loaded
-// machine it tells the work done apart from the time spent waiting.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+// cpuTime is the process's CPU time (internal/cputime): on a shared,
+// loaded machine it tells the work done apart from the time spent waiting.
+func cpuTime() time.Duration { return time.Duration(cputime.Now()) }
 
 func report(b *testing.B, cpu time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
