@@ -42,6 +42,11 @@ type Document struct {
 	Date      time.Time // effective date
 	Revisions [][2]string
 	Blocks    []Block
+	// DateNote follows the date under the title ("" means 施行); other
+	// documents built with this renderer (incident reports) say 作成.
+	DateNote string
+	// NoRevisions leaves out the revision history table.
+	NoRevisions bool
 }
 
 // DateLabel is the 和暦 effective date.

@@ -3,6 +3,7 @@ package policy
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/xml"
@@ -112,7 +113,7 @@ func table(rows [][]string) string {
 func WriteDOCX(w io.Writer, d *Document) error {
 	var body strings.Builder
 	body.WriteString(para("Title", d.Title))
-	body.WriteString(`<w:p><w:pPr><w:jc w:val="right"/></w:pPr>` + run(d.DateLabel()+" 施行", false) + `</w:p>`)
+	body.WriteString(`<w:p><w:pPr><w:jc w:val="right"/></w:pPr>` + run(d.DateLabel()+" "+cmp.Or(d.DateNote, "施行"), false) + `</w:p>`)
 	for _, bl := range d.Blocks {
 		switch bl.Kind {
 		case Heading1:
@@ -127,12 +128,14 @@ func WriteDOCX(w io.Writer, d *Document) error {
 			body.WriteString(table(bl.Rows))
 		}
 	}
-	body.WriteString(para("Heading1", "改定履歴"))
-	rev := [][]string{{"年月日", "内容"}}
-	for _, r := range d.Revisions {
-		rev = append(rev, []string{r[0], r[1]})
+	if !d.NoRevisions {
+		body.WriteString(para("Heading1", "改定履歴"))
+		rev := [][]string{{"年月日", "内容"}}
+		for _, r := range d.Revisions {
+			rev = append(rev, []string{r[0], r[1]})
+		}
+		body.WriteString(table(rev))
 	}
-	body.WriteString(table(rev))
 	doc := xml.Header + `<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` + body.String() +
 		`<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1701" w:right="1417" w:bottom="1417" w:left="1417" w:header="851" w:footer="992" w:gutter="0"/></w:sectPr></w:body></w:document>`
 	files := []struct{ name, data string }{
