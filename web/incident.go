@@ -591,4 +591,5 @@ var incidentFuncs = template.FuncMap{
 	"hours":    incident.Hours,
 	"dateOnly": func(t time.Time) string { return t.In(jst).Format(time.DateOnly) },
 	"has":      func(v url.Values, k, want string) bool { return v.Get(k) == want },
+	"stateLbl": func(st, lang string) string { return cmp.Or(incident.State(st).Label().In(lang), st) },
 }
