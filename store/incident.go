@@ -68,7 +68,7 @@ type IncidentFilter struct {
 	State      string
 	Type       string
 	Impact     int
-	Open       bool // only incidents that are not closed
+	Open       bool // only incidents not closed (ClosedAt unset)
 	Since      time.Time
 	Until      time.Time // created before
 	Limit      int       // 0 = no limit

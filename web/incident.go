@@ -95,6 +95,9 @@ type incidentRow struct {
 
 const incidentPageSize = 100
 
+// maxWarnings is how many SLA warnings the list shows (breaches first).
+const maxWarnings = 20
+
 func (s *Server) incidentList(w http.ResponseWriter, r *http.Request) error {
 	ts := s.tenants(r, auth.PermIncidentsView)
 	q := r.URL.Query()
@@ -140,8 +143,12 @@ func (s *Server) incidentList(w http.ResponseWriter, r *http.Request) error {
 		v.Set("page", strconv.Itoa(page+1))
 		next = "/incidents?" + v.Encode()
 	}
+	// The page shows the most urgent warnings; the rest are counted.
+	warnings := incident.Warnings(open, now)
+	more := max(len(warnings)-maxWarnings, 0)
+	warnings = warnings[:min(len(warnings), maxWarnings)]
 	return s.render(w, r, "incidents", "インシデント", map[string]any{
-		"Rows": rows, "Total": total, "Warnings": incident.Warnings(open, now), "Q": q, "Next": next,
+		"Rows": rows, "Total": total, "Warnings": warnings, "MoreWarnings": more, "Q": q, "Next": next,
 		"States": incident.States, "Types": incident.Types, "Impacts": incident.Impacts,
 		"CanHandle": state(r).subject.Can(auth.PermIncidentsHandle), "AllTenants": ts.All, "TenantList": ts.List(),
 	})

@@ -155,7 +155,9 @@ func incidentWhere(f store.IncidentFilter) (where string, args []any, ok bool) {
 		add("impact = ?", f.Impact)
 	}
 	if f.Open {
-		add("state <> ?", "closed")
+		// closed_at is set exactly when an incident closes; an equality
+		// lets the open-incidents index serve the SLA warnings.
+		add("closed_at = ?", 0)
 	}
 	if !f.Since.IsZero() {
 		add("created_at >= ?", ts(f.Since))

@@ -58,8 +58,9 @@ CREATE TABLE incidents (
 	version BIGINT NOT NULL,
 	data TEXT NOT NULL DEFAULT '{}'
 );
-CREATE INDEX incidents_tenant_created ON incidents(tenant, created_at);
-CREATE INDEX incidents_created ON incidents(created_at);
+CREATE INDEX incidents_tenant_created ON incidents(tenant, created_at, id);
+CREATE INDEX incidents_created ON incidents(created_at, id);
+CREATE INDEX incidents_open ON incidents(closed_at, created_at, id);
 CREATE TABLE incident_events (
 	tenant TEXT NOT NULL,
 	incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,

@@ -66,6 +66,10 @@ func testIncidents(t *testing.T, s store.Store, _ Opener) {
 		x.Type = typ
 		must(t, s.CreateIncident(ctx, x, nil))
 	}
+	// A closed one (ClosedAt set) drops out of Open.
+	last, _ := s.Incident(ctx, "city-a", "r")
+	last.State, last.ClosedAt = "closed", now.Add(4*time.Hour)
+	must(t, s.UpdateIncident(ctx, last, nil))
 	list, err := s.ListIncidents(ctx, store.IncidentFilter{Tenants: []string{"city-a"}})
 	must(t, err)
 	if len(list) != 4 || list[0].ID != "r" || list[3].ID != "i1" {
@@ -80,7 +84,8 @@ func testIncidents(t *testing.T, s store.Store, _ Opener) {
 		{store.IncidentFilter{Tenants: []string{"city-a"}, Impact: 3}, 1},
 		{store.IncidentFilter{Tenants: []string{"city-a"}, Since: now.Add(90 * time.Minute)}, 2},
 		{store.IncidentFilter{Tenants: []string{"city-a"}, Until: now.Add(90 * time.Minute)}, 2},
-		{store.IncidentFilter{Tenants: []string{"city-a"}, Open: true}, 4},
+		{store.IncidentFilter{Tenants: []string{"city-a"}, Open: true}, 3},
+		{store.IncidentFilter{Tenants: []string{"city-a"}, State: "closed"}, 1},
 		{store.IncidentFilter{}, 0},
 	} {
 		n, err := s.CountIncidents(ctx, c.f)
