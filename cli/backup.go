@@ -25,7 +25,8 @@ func init() {
 		Short: "コンソールの状態（利用者、権限、MFA、監査ログ、設定）を FILE にバックアップする",
 		Long: `FILE（JSON、権限 0600）に書き出します。セッションとログイン試行は含みません。
 TOTP の秘密はデータディレクトリの secret.key で暗号化されたまま書き出されるため、
-secret.key も別の媒体に保管してください。既存の FILE は上書きしません。`,
+secret.key も別の媒体に保管してください。インシデントの証拠ファイルも evidence.key で
+暗号化されたまま含まれるので、evidence.key も同様に保管してください。既存の FILE は上書きしません。`,
 		Flags: sf.register,
 		Run: func(env *Env, _ *flag.FlagSet, args []string) error {
 			if len(args) != 1 {

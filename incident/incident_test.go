@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kyojin/kyojin/assess"
 	"github.com/kyojin/kyojin/audit"
@@ -643,4 +644,34 @@ func TestReportAndStatistics(t *testing.T) {
 	if !bytes.HasPrefix(buf.Bytes(), []byte("%PDF-")) {
 		t.Fatal("not a PDF")
 	}
+}
+
+func TestNewNeedsItsDependencies(t *testing.T) {
+	if _, err := New(Options{}); err == nil {
+		t.Fatal("New accepted no store, audit log or sealer")
+	}
+}
+
+// Text from an outside report is hostile: whatever comes in, what is
+// stored is valid UTF-8 without control characters (other than newline
+// and tab) and within the length limits.
+func FuzzReportText(f *testing.F) {
+	f.Add("市のサイトが改ざんされています", "https://www.city.example.lg.jp/\r\n\x00\x1b[31m", "090-0000-0000")
+	f.Add("\xff\xfe", strings.Repeat("あ", maxText+10), "\u0085\u2028")
+	f.Fuzz(func(t *testing.T, title, desc, contact string) {
+		for _, c := range []struct {
+			in    string
+			limit int
+		}{{title, maxTitle}, {desc, maxText}, {contact, 500}} {
+			out := cleanText(c.in, c.limit)
+			if !utf8.ValidString(out) || utf8.RuneCountInString(out) > c.limit {
+				t.Fatalf("cleanText(%q) = %q", c.in, out)
+			}
+			for _, r := range out {
+				if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+					t.Fatalf("control character %U left in %q", r, out)
+				}
+			}
+		}
+	})
 }

@@ -154,8 +154,11 @@ func (s *Server) incidentList(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
+// incidentNewPage is the creation form; the alert pages link to it as
+// /incidents/new?tenant=T&alerts=ID1,ID2 to prefill it.
 func (s *Server) incidentNewPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderIncidentNew(w, r, "", url.Values{})
+	q := r.URL.Query()
+	return s.renderIncidentNew(w, r, "", url.Values{"tenant": {q.Get("tenant")}, "alerts": {q.Get("alerts")}, "title": {q.Get("title")}, "type": {q.Get("type")}})
 }
 
 func (s *Server) renderIncidentNew(w http.ResponseWriter, r *http.Request, errMsg string, form url.Values) error {

@@ -135,6 +135,9 @@ func TestIncidentTenantIsolation(t *testing.T) {
 	if !strings.Contains(body, "本市の改善策") || strings.Contains(body, "他団体の改善策") {
 		t.Fatalf("actions export crosses tenants:\n%s", body)
 	}
+	if _, body := a.get("/incidents/new?tenant=kakuu&alerts=AL-1,AL-2"); !strings.Contains(body, `value="AL-1,AL-2"`) {
+		t.Error("creation form not prefilled from the alert link")
+	}
 	if code, _ := a.get("/incidents/t/kakuu/" + mine.ID + "/report/docx"); code != 200 {
 		t.Errorf("own report: %d", code)
 	}
