@@ -330,6 +330,7 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	svc.Audit.Append(ctx, audit.Event{Actor: "system", Action: audit.ServerStart, Target: "console",
 		Details: map[string]any{"listen": cfg.Listen, "dev": dev, "demo": demo, "model": cfg.Model}})
 	go sweepSessions(ctx, s, env.Log)
+	go notifyIncidentWarnings(ctx, isvc, env.Log)
 	errc := make(chan error, len(servers))
 	for i, hs := range servers {
 		go func() {

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/kyojin/kyojin/audit"
 	"github.com/kyojin/kyojin/catalog"
@@ -31,4 +33,22 @@ func incidentService(cfg *web.Config, s store.Store, al *audit.Log, log *slog.Lo
 	}
 	return incident.New(incident.Options{Store: s, Audit: al, Sealer: sealer, Log: log, Models: models, Catalog: cat,
 		Notify: incident.LogNotifier{Log: log}})
+}
+
+// notifyIncidentWarnings sends the incidents' SLA warnings every minute.
+func notifyIncidentWarnings(ctx context.Context, svc *incident.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := svc.NotifyWarnings(ctx); err != nil {
+				log.Warn("incident SLA sweep failed", "err", err)
+			} else if n > 0 {
+				log.Info("incident SLA warnings sent", "n", n)
+			}
+		}
+	}
 }

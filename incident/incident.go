@@ -173,6 +173,8 @@ type Details struct {
 	Published   Escalation  `json:"published,omitzero"` // indicators shared with member bodies
 	// Phases records when each state was first entered (reports, statistics).
 	Phases map[State]time.Time `json:"phases,omitempty"`
+	// Notified records which SLA warnings were sent (NotifyWarnings).
+	Notified map[string]time.Time `json:"notified,omitempty"`
 }
 
 func fromStore(r *store.Incident) (*Incident, error) {

@@ -675,3 +675,46 @@ func FuzzReportText(f *testing.F) {
 		}
 	})
 }
+
+type recordingNotifier struct{ got []Notice }
+
+func (r *recordingNotifier) Notify(_ context.Context, n Notice) error {
+	r.got = append(r.got, n)
+	return nil
+}
+
+// Each SLA warning is sent once before its deadline and once after it,
+// and recorded in the timeline.
+func TestNotifyWarnings(t *testing.T) {
+	f := newFixture(t)
+	rec := &recordingNotifier{}
+	f.svc.o.Notify = rec
+	inc := f.inc(f.svc.Create(ctx, "staff", NewIncident{Tenant: "kakuu", Title: "不審な画面", Type: TypeMalware, Source: SourceStaff}))
+	f.inc(f.svc.Create(ctx, "staff", NewIncident{Tenant: "other", Title: "別団体", Type: TypeMalware, Source: SourceStaff}))
+	rec.got = nil
+	sweep := func(want int) {
+		t.Helper()
+		n, err := f.svc.NotifyWarnings(ctx)
+		if err != nil || n != want {
+			t.Fatalf("sent %d (%v), want %d", n, err, want)
+		}
+	}
+	sweep(0)
+	f.clock = f.clock.Add(25 * time.Minute) // 30-minute desk SLA: due soon
+	sweep(2)
+	sweep(0)
+	f.clock = f.clock.Add(10 * time.Minute) // breached
+	sweep(2)
+	sweep(0)
+	if len(rec.got) != 4 || rec.got[0].Kind != "sla" || !strings.Contains(rec.got[2].Subject, "超過") {
+		t.Fatalf("notices: %+v", rec.got)
+	}
+	_, evs, _ := must3(t)(f.svc.Get(ctx, "kakuu", inc.ID))
+	if n := len(evs); n != 3 || evs[2].Kind != "sla" || evs[2].Actor != "system" {
+		t.Fatalf("timeline: %+v", evs)
+	}
+	// Received: a new deadline, a new warning.
+	f.inc(f.svc.Transition(ctx, "csirt", "kakuu", inc.ID, StateReceived, ""))
+	f.clock = f.clock.Add(50 * time.Minute)
+	sweep(1) // kakuu's received-state SLA; other's were already sent
+}

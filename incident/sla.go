@@ -2,9 +2,12 @@ package incident
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/kyojin/kyojin/store"
 )
 
 const (
@@ -121,4 +124,52 @@ func roundDur(x time.Duration) string {
 	default:
 		return fmt.Sprintf("%dm", int(x/time.Minute)+1)
 	}
+}
+
+// key identifies a warning for NotifyWarnings: the same deadline warns
+// once before and once after it passes.
+func (w Warning) key() string {
+	k := w.Kind + ":" + string(w.State)
+	if w.Breached {
+		return k + ":breach"
+	}
+	return k + ":due"
+}
+
+// NotifyWarnings sends a notice for every SLA warning of an open incident
+// (any tenant) not sent before, records it in the incident's timeline and
+// the audit log as incident.sla, and returns how many were sent. The
+// console runs it every minute, so a deadline reaches the handlers (and
+// the notification channels' escalation ladder) even when nobody has the
+// list open.
+func (s *Service) NotifyWarnings(ctx context.Context) (int, error) {
+	incs, err := s.List(ctx, store.IncidentFilter{AllTenants: true, Open: true})
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	sent := 0
+	for _, inc := range incs {
+		for _, w := range inc.Warnings(now) {
+			if _, done := inc.Notified[w.key()]; done {
+				continue
+			}
+			updated, err := s.Update(ctx, "system", inc.Tenant, inc.ID, "sla", func(x *Incident) (string, error) {
+				if x.Notified == nil {
+					x.Notified = map[string]time.Time{}
+				}
+				x.Notified[w.key()] = now
+				return w.Msg.JA, nil
+			})
+			if err != nil {
+				// A handler changed the incident meanwhile: the next sweep retries.
+				s.o.Log.WarnContext(ctx, "incident SLA notice not recorded", "incident", inc.ID, "err", err)
+				continue
+			}
+			inc = updated
+			s.notify(ctx, inc, "sla", inc.Ref+": "+w.Msg.JA)
+			sent++
+		}
+	}
+	return sent, nil
 }
