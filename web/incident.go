@@ -565,6 +565,10 @@ func (s *Server) incidentStats(w http.ResponseWriter, r *http.Request) error {
 	ts := s.tenants(r, auth.PermIncidentsView)
 	q := r.URL.Query()
 	tenant := cmp.Or(q.Get("tenant"), s.defaultTenant(ts))
+	if tenant == "" && ts.All {
+		// The prefecture's operator chooses a member body first.
+		return s.render(w, r, "incident_stats", "インシデント月次統計", map[string]any{"AllTenants": true, "Month": s.o.Now().In(jst).Format("2006-01")})
+	}
 	if tenant == "" || !ts.Has(tenant) {
 		return errIncidentNotFound
 	}

@@ -149,6 +149,12 @@ func TestIncidentTenantIsolation(t *testing.T) {
 	if !strings.Contains(body, mine.Ref) || !strings.Contains(body, theirs.Ref) {
 		t.Fatal("soc operator does not see all tenants")
 	}
+	if code, body := s.get("/incidents/stats"); code != 200 || !strings.Contains(body, `value="kakuu"`) {
+		t.Errorf("soc stats default to the home tenant: %d", code)
+	}
+	if code, body := s.get("/incidents/stats?tenant=other&month=2026-11"); code != 200 || !strings.Contains(body, `id="stats-counts"`) {
+		t.Errorf("soc stats of a member body: %d", code)
+	}
 	if code, data := s.raw(theirPath + "/evidence/" + ev.ID); code.StatusCode != 200 || string(data) != "other tenant's log" {
 		t.Fatalf("soc evidence download: %d %q", code.StatusCode, data)
 	}
@@ -300,4 +306,26 @@ func TestIncidentRolesAndPublish(t *testing.T) {
 		t.Fatalf("staff report stored: %+v %v", got, err)
 	}
 
+}
+
+// Without a home tenant the operator picks a body for the statistics, and
+// reports from staff and outsiders are refused (nowhere to send them).
+func TestIncidentsWithoutHomeTenant(t *testing.T) {
+	kit := &incidentKit{}
+	e := newEnv(t, withIncidents(t, kit), func(o *Options) { o.HomeTenant = "" })
+	e.user("soc", true, store.Grant{Role: "soc-operator"})
+	b := e.browser()
+	b.login("soc")
+	if code, body := b.get("/incidents/stats"); code != 200 || !strings.Contains(body, "団体を選んでください") || strings.Contains(body, `id="stats-counts"`) {
+		t.Errorf("stats without a tenant: %d", code)
+	}
+	b.get("/incidents/report")
+	if code, _ := b.post("/incidents/report", url.Values{"title": {"x"}, "type": {"malware"}}); code != 503 {
+		t.Errorf("staff report without a home tenant: %d", code)
+	}
+	o := e.browser()
+	o.get("/report-incident")
+	if code, _ := o.post("/report-incident", url.Values{"description": {"x"}}); code != 503 {
+		t.Errorf("outside report without a home tenant: %d", code)
+	}
 }
