@@ -586,6 +586,10 @@ func (s *Server) incidentStats(w http.ResponseWriter, r *http.Request) error {
 		if err := incident.WriteDOCX(&buf, incident.MonthlyReport(tenant, st, s.o.Now())); err != nil {
 			return err
 		}
+		if _, err := s.o.Audit.Append(r.Context(), audit.Event{Actor: actor(r), Action: "incident.stats_export", Target: "incidents:" + tenant,
+			Details: map[string]any{"month": st.Month.Format("2006-01")}}); err != nil {
+			return err
+		}
 		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="incident-stats-%s-%s.docx"`, url.PathEscape(tenant), st.Month.Format("2006-01")))
 		_, err := w.Write(buf.Bytes())

@@ -155,6 +155,12 @@ func TestIncidentTenantIsolation(t *testing.T) {
 	if code, body := s.get("/incidents/stats?tenant=other&month=2026-11"); code != 200 || !strings.Contains(body, `id="stats-counts"`) {
 		t.Errorf("soc stats of a member body: %d", code)
 	}
+	if res, data := s.raw("/incidents/stats?tenant=other&month=2026-11&format=docx"); res.StatusCode != 200 || !bytes.HasPrefix(data, []byte("PK")) {
+		t.Errorf("stats docx: %d", res.StatusCode)
+	}
+	if n, _ := e.store.CountAudit(ctx, store.AuditFilter{Action: "incident.stats_export"}); n != 1 {
+		t.Errorf("stats export audited %d times", n)
+	}
 	if code, data := s.raw(theirPath + "/evidence/" + ev.ID); code.StatusCode != 200 || string(data) != "other tenant's log" {
 		t.Fatalf("soc evidence download: %d %q", code.StatusCode, data)
 	}
