@@ -644,6 +644,26 @@ func TestReportAndStatistics(t *testing.T) {
 	if !bytes.HasPrefix(buf.Bytes(), []byte("%PDF-")) {
 		t.Fatal("not a PDF")
 	}
+	// The monthly report's charts are drawn by LibreOffice: their titles
+	// and category labels are text in the PDF.
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Skip("pdftotext (poppler-utils) not found: chart rendering not checked")
+	}
+	buf.Reset()
+	if err := WritePDF(ctx, &buf, MonthlyReport("架空市", st, f.clock)); err != nil {
+		t.Fatal(err)
+	}
+	pdf := filepath.Join(t.TempDir(), "stats.pdf")
+	os.WriteFile(pdf, buf.Bytes(), 0o600)
+	out, err := exec.Command("pdftotext", pdf, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"種別ごとの件数（グラフ）", "影響度ごとの件数（グラフ）"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("PDF lacks the chart %q:\n%s", want, out)
+		}
+	}
 }
 
 func TestNewNeedsItsDependencies(t *testing.T) {

@@ -294,7 +294,8 @@ func MonthlyReport(org string, st *Stats, now time.Time) *policy.Document {
 		for _, c := range part.c {
 			rows = append(rows, []string{c.Label.JA, fmt.Sprint(c.N)})
 		}
-		d.Blocks = append(d.Blocks, policy.Block{Kind: policy.Heading1, Text: part.title}, policy.Block{Kind: policy.Table, Rows: rows})
+		d.Blocks = append(d.Blocks, policy.Block{Kind: policy.Heading1, Text: part.title}, policy.Block{Kind: policy.Table, Rows: rows},
+			policy.Block{Kind: policy.Chart, Text: part.title[2:] + "（グラフ）", Rows: rows})
 	}
 	return d
 }

@@ -21,6 +21,10 @@ const (
 	Para
 	Item  // numbered clause: Label + Text
 	Table // Rows, first row is the header
+	// Chart is a bar chart of Rows (first row the header, then label and
+	// count), titled Text: a native DrawingML chart in DOCX (so Word and
+	// LibreOffice draw it with the document's fonts), a table in HTML.
+	Chart
 )
 
 // Block is a paragraph-level element.
