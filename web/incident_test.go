@@ -335,3 +335,28 @@ func TestIncidentsWithoutHomeTenant(t *testing.T) {
 		t.Errorf("outside report without a home tenant: %d", code)
 	}
 }
+
+func TestIncidentPagesInEnglish(t *testing.T) {
+	kit := &incidentKit{}
+	e := newEnv(t, withIncidents(t, kit))
+	e.user("csirta", true, store.Grant{Role: "csirt", Scope: "tenant:kakuu"})
+	inc, err := kit.svc.Create(context.Background(), "seed", incident.NewIncident{Tenant: "kakuu", Title: "x", Type: incident.TypeRansomware, Source: incident.SourceStaff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.login("csirta")
+	_, body := b.get("/incidents/t/kakuu/" + inc.ID + "?lang=en")
+	for _, want := range []string{"Handling", "First-response playbook", "Reported", "Received by the CSIRT desk : move on", "Disconnect the terminal", "Staff report"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("English detail page lacks %q", want)
+		}
+	}
+	e.advance(25 * time.Minute) // the desk's 30 minutes are nearly gone
+	_, body = b.get("/incidents")
+	for _, want := range []string{"<h1>Incidents</h1>", "Ransomware", "SLA warnings", "due in"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("English list lacks %q", want)
+		}
+	}
+}
