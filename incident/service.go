@@ -395,13 +395,17 @@ func (s *Service) Triage(ctx context.Context, actor, tenant, id string, level Im
 // Assign gives the incident to a handler.
 func (s *Service) Assign(ctx context.Context, actor, tenant, id, assignee string) (*Incident, error) {
 	assignee = cleanText(assignee, 100)
-	return s.Update(ctx, actor, tenant, id, "assign", func(inc *Incident) (string, error) {
+	inc, err := s.Update(ctx, actor, tenant, id, "assign", func(inc *Incident) (string, error) {
 		if inc.State == StateClosed {
 			return "", refuse("完了したインシデントは変更できません。", "the incident is closed")
 		}
 		inc.Assignee = assignee
 		return "担当: " + cmpOr(assignee, "（なし）"), nil
 	})
+	if err == nil && assignee != "" {
+		s.notify(ctx, inc, "assign", inc.Ref+" の担当になりました: "+assignee)
+	}
+	return inc, err
 }
 
 func cmpOr(a, b string) string {

@@ -125,6 +125,7 @@ var messagesEN = map[string]string{
 	"（無視しました）":         "(ignored)",
 	"ファイルが大きいため、末尾だけを読みました。": "The file is large; only its end was read.",
 	// incident pages
+	"その利用者は登録されていません。":    "No such user.",
 	"団体を選んでください。":         "Choose a body.",
 	"ほかの警告":               "More warnings",
 	"インシデント":              "Incidents",

@@ -370,7 +370,15 @@ func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request) error {
 		n, _ := strconv.Atoi(f("impact"))
 		inc, err = svc.Triage(ctx, who, tenant, id, incident.Impact(n), f("comment"))
 	case "assign":
-		inc, err = svc.Assign(ctx, who, tenant, id, f("assignee"))
+		name := strings.TrimSpace(f("assignee"))
+		if name != "" {
+			if _, uerr := s.o.Store.UserByName(ctx, name); errors.Is(uerr, store.ErrNotFound) {
+				return errStatus(http.StatusBadRequest, "その利用者は登録されていません。")
+			} else if uerr != nil {
+				return uerr
+			}
+		}
+		inc, err = svc.Assign(ctx, who, tenant, id, name)
 	case "check":
 		inc, err = svc.Check(ctx, who, tenant, id, f("item"), f("done") == "1")
 	case "escalate":
