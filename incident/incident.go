@@ -196,8 +196,8 @@ func (inc *Incident) toStore() (*store.Incident, error) {
 	}
 	return &store.Incident{Tenant: inc.Tenant, ID: inc.ID, Ref: inc.Ref, Title: inc.Title, Type: string(inc.Type), Source: string(inc.Source),
 		Impact: int(inc.Impact), State: string(inc.State), Assignee: inc.Assignee, Reporter: inc.Reporter, CreatedAt: inc.CreatedAt,
-		UpdatedAt: inc.UpdatedAt, StateSince: inc.StateSince, ContainedAt: inc.ContainedAt, ClosedAt: inc.ClosedAt, Version: inc.Version,
-		Data: string(data)}, nil
+		UpdatedAt: inc.UpdatedAt, StateSince: inc.StateSince, ContainedAt: inc.ContainedAt, ClosedAt: inc.ClosedAt, WarnAt: inc.WarnAt(),
+		Version: inc.Version, Data: string(data)}, nil
 }
 
 // TimeToContain is how long containment took from the report; zero when

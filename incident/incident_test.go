@@ -186,6 +186,11 @@ func TestSLAWarnings(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(c.want, ",") {
 				t.Fatalf("warnings %v, want %v", got, c.want)
 			}
+			// The stored warning time agrees with the warnings.
+			wa := c.inc.WarnAt()
+			if warns := !wa.IsZero() && !wa.After(t0.Add(c.at)); warns != (len(got) > 0) {
+				t.Fatalf("WarnAt %v at %v, warnings %v", wa, t0.Add(c.at), got)
+			}
 		})
 	}
 	// Breaches sort first.

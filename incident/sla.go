@@ -97,6 +97,35 @@ func (inc *Incident) Warnings(now time.Time) []Warning {
 	return out
 }
 
+// WarnAt is when the first warning of inc (as it is now) starts; zero
+// when it has none to come. Stored with the incident, it lets the list
+// and the sweep fetch only incidents that warn.
+func (inc *Incident) WarnAt() time.Time {
+	if inc.State == StateClosed {
+		return time.Time{}
+	}
+	var first time.Time
+	consider := func(start time.Time, limit time.Duration) {
+		if start.IsZero() || limit <= 0 {
+			return
+		}
+		at := start.Add(time.Duration(float64(limit) * warnShare))
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	consider(inc.StateSince, SLA(inc.State, inc.Impact))
+	if triaged, ok := inc.Phases[StatePolicy]; ok || inc.Impact.Valid() {
+		if !ok {
+			triaged = inc.StateSince
+		}
+		if (inc.Impact.NeedsPrefecture() && !inc.Prefecture.Done()) || (inc.Impact.NeedsMIC() && !inc.MIC.Done()) {
+			consider(triaged, escalationWithin)
+		}
+	}
+	return first
+}
+
 // Warnings lists the warnings of every incident, breaches first, then by due time.
 func Warnings(incs []*Incident, now time.Time) []Warning {
 	var out []Warning
@@ -143,7 +172,7 @@ func (w Warning) key() string {
 // the notification channels' escalation ladder) even when nobody has the
 // list open.
 func (s *Service) NotifyWarnings(ctx context.Context) (int, error) {
-	incs, err := s.List(ctx, store.IncidentFilter{AllTenants: true, Open: true})
+	incs, err := s.List(ctx, store.IncidentFilter{AllTenants: true, Open: true, WarnBy: s.now()})
 	if err != nil {
 		return 0, err
 	}

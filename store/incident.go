@@ -26,6 +26,9 @@ type Incident struct {
 	StateSince  time.Time `json:"state_since"`
 	ContainedAt time.Time `json:"contained_at"`
 	ClosedAt    time.Time `json:"closed_at"`
+	// WarnAt is when the first SLA warning of the incident as stored
+	// starts (zero: none), so that the warnings are found by index.
+	WarnAt time.Time `json:"warn_at"`
 	// Version increases with every update (optimistic locking).
 	Version int64  `json:"version"`
 	Data    string `json:"data"` // JSON owned by package incident
@@ -69,6 +72,8 @@ type IncidentFilter struct {
 	Type       string
 	Impact     int
 	Open       bool // only incidents not closed (ClosedAt unset)
+	WarnBy     time.Time // only incidents whose WarnAt is set and not after WarnBy
+	BySLA      bool      // order by WarnAt, earliest first, instead of newest first
 	Since      time.Time
 	Until      time.Time // created before
 	Limit      int       // 0 = no limit

@@ -127,7 +127,7 @@ var messagesEN = map[string]string{
 	// incident pages
 	"その利用者は登録されていません。":    "No such user.",
 	"団体を選んでください。":         "Choose a body.",
-	"ほかの警告":               "More warnings",
+	"期限が近い・超過したインシデント":    "Incidents due soon or overdue",
 	"インシデント":              "Incidents",
 	"インシデントの報告":           "Report an incident",
 	"インシデントの登録":           "Register an incident",

@@ -124,12 +124,20 @@ func (s *Server) incidentList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// SLA warnings cover every open incident in scope, not just this page.
-	open, err := s.o.Incidents.List(ctx, store.IncidentFilter{AllTenants: ts.All, Tenants: ts.List(), Open: true, Limit: 5000})
+	// SLA warnings cover every open incident in scope, not just this page:
+	// the incidents whose warning time has come, found by index, the
+	// earliest first; the most urgent warnings are shown, the rest counted.
+	now := s.o.Now()
+	warnScope := store.IncidentFilter{AllTenants: ts.All, Tenants: ts.List(), Open: true, WarnBy: now}
+	warning, err := s.o.Incidents.Count(ctx, warnScope)
 	if err != nil {
 		return err
 	}
-	now := s.o.Now()
+	warnScope.BySLA, warnScope.Limit = true, 5*maxWarnings
+	open, err := s.o.Incidents.List(ctx, warnScope)
+	if err != nil {
+		return err
+	}
 	rows := make([]incidentRow, len(incs))
 	for i, inc := range incs {
 		rows[i] = incidentRow{inc, inc.Warnings(now)}
@@ -143,12 +151,10 @@ func (s *Server) incidentList(w http.ResponseWriter, r *http.Request) error {
 		v.Set("page", strconv.Itoa(page+1))
 		next = "/incidents?" + v.Encode()
 	}
-	// The page shows the most urgent warnings; the rest are counted.
 	warnings := incident.Warnings(open, now)
-	more := max(len(warnings)-maxWarnings, 0)
 	warnings = warnings[:min(len(warnings), maxWarnings)]
 	return s.render(w, r, "incidents", "インシデント", map[string]any{
-		"Rows": rows, "Total": total, "Warnings": warnings, "MoreWarnings": more, "Q": q, "Next": next,
+		"Rows": rows, "Total": total, "Warnings": warnings, "Warning": warning, "Q": q, "Next": next,
 		"States": incident.States, "Types": incident.Types, "Impacts": incident.Impacts,
 		"CanHandle": state(r).subject.Can(auth.PermIncidentsHandle), "AllTenants": ts.All, "TenantList": ts.List(),
 	})

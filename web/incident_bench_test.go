@@ -35,6 +35,8 @@ func benchIncidentServer(b *testing.B, n, openEvery int) *Server {
 			Title: "端末の不審な通信 " + fmt.Sprint(i), Type: string(incident.Types[i%len(incident.Types)]), Source: "alerts", Impact: i % 5,
 			State: string(state), Assignee: "csirt1", CreatedAt: at, UpdatedAt: at, StateSince: at, Version: 1, ClosedAt: closedAt(state, at),
 			Data: `{"description":"アラートから作成","alerts":["a1"],"checklist":[{"id":"unplug","ja":"切り離す","en":"unplug"}]}`}
+		dom := incident.Incident{State: state, Impact: incident.Impact(inc.Impact), StateSince: at}
+		inc.WarnAt = dom.WarnAt()
 		snap.Incidents = append(snap.Incidents, store.IncidentRecord{Incident: inc})
 		snap.Audit = append(snap.Audit, store.AuditEntry{Seq: int64(i + 1), Time: at, Actor: "csirt1", Action: "incident.transition",
 			Target: "incident:t0/" + inc.Ref, Details: `{"from":"triage","to":"policy"}`, PrevHash: "x", Hash: "y"})

@@ -10,27 +10,27 @@ import (
 )
 
 const incidentCols = `tenant, id, ref, title, type, source, impact, state, assignee, reporter,
-	created_at, updated_at, state_since, contained_at, closed_at, version, data`
+	created_at, updated_at, state_since, contained_at, closed_at, warn_at, version, data`
 
 func scanIncident(sc interface{ Scan(...any) error }) (*store.Incident, error) {
 	var i store.Incident
-	var created, updated, since, contained, closed int64
+	var created, updated, since, contained, closed, warn int64
 	if err := sc.Scan(&i.Tenant, &i.ID, &i.Ref, &i.Title, &i.Type, &i.Source, &i.Impact, &i.State, &i.Assignee, &i.Reporter,
-		&created, &updated, &since, &contained, &closed, &i.Version, &i.Data); err != nil {
+		&created, &updated, &since, &contained, &closed, &warn, &i.Version, &i.Data); err != nil {
 		return nil, err
 	}
 	i.CreatedAt, i.UpdatedAt, i.StateSince = fromTS(created), fromTS(updated), fromTS(since)
-	i.ContainedAt, i.ClosedAt = fromTS(contained), fromTS(closed)
+	i.ContainedAt, i.ClosedAt, i.WarnAt = fromTS(contained), fromTS(closed), fromTS(warn)
 	return &i, nil
 }
 
 func incidentArgs(i *store.Incident) []any {
 	return []any{i.Tenant, i.ID, i.Ref, i.Title, i.Type, i.Source, i.Impact, i.State, i.Assignee, i.Reporter,
-		ts(i.CreatedAt), ts(i.UpdatedAt), ts(i.StateSince), ts(i.ContainedAt), ts(i.ClosedAt), i.Version, i.Data}
+		ts(i.CreatedAt), ts(i.UpdatedAt), ts(i.StateSince), ts(i.ContainedAt), ts(i.ClosedAt), ts(i.WarnAt), i.Version, i.Data}
 }
 
 func (s *DB) insertIncident(ctx context.Context, tx *sql.Tx, i *store.Incident) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO incidents (`+incidentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), incidentArgs(i)...)
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO incidents (`+incidentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), incidentArgs(i)...)
 	return s.wrap("insert incident", err)
 }
 
@@ -103,10 +103,10 @@ func (s *DB) IncidentByRef(ctx context.Context, tenant, ref string) (*store.Inci
 func (s *DB) UpdateIncident(ctx context.Context, inc *store.Incident, ev *store.IncidentEvent) error {
 	return s.inTx(ctx, "update incident", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE incidents SET title = ?, type = ?, source = ?, impact = ?, state = ?, assignee = ?, reporter = ?,
-			updated_at = ?, state_since = ?, contained_at = ?, closed_at = ?, version = version + 1, data = ?
+			updated_at = ?, state_since = ?, contained_at = ?, closed_at = ?, warn_at = ?, version = version + 1, data = ?
 			WHERE tenant = ? AND id = ? AND version = ?`),
 			inc.Title, inc.Type, inc.Source, inc.Impact, inc.State, inc.Assignee, inc.Reporter,
-			ts(inc.UpdatedAt), ts(inc.StateSince), ts(inc.ContainedAt), ts(inc.ClosedAt), inc.Data, inc.Tenant, inc.ID, inc.Version)
+			ts(inc.UpdatedAt), ts(inc.StateSince), ts(inc.ContainedAt), ts(inc.ClosedAt), ts(inc.WarnAt), inc.Data, inc.Tenant, inc.ID, inc.Version)
 		if err != nil {
 			return s.wrap("update incident", err)
 		}
@@ -159,6 +159,10 @@ func incidentWhere(f store.IncidentFilter) (where string, args []any, ok bool) {
 		// lets the open-incidents index serve the SLA warnings.
 		add("closed_at = ?", 0)
 	}
+	if !f.WarnBy.IsZero() {
+		add("warn_at > ?", 0)
+		add("warn_at <= ?", ts(f.WarnBy))
+	}
 	if !f.Since.IsZero() {
 		add("created_at >= ?", ts(f.Since))
 	}
@@ -177,7 +181,11 @@ func (s *DB) ListIncidents(ctx context.Context, f store.IncidentFilter) ([]store
 	if !ok {
 		return nil, nil
 	}
-	q := `SELECT ` + incidentCols + ` FROM incidents` + where + ` ORDER BY created_at DESC, id DESC`
+	order := ` ORDER BY created_at DESC, id DESC`
+	if f.BySLA {
+		order = ` ORDER BY warn_at, id`
+	}
+	q := `SELECT ` + incidentCols + ` FROM incidents` + where + order
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d OFFSET %d", f.Limit, max(f.Offset, 0))
 	}

@@ -55,12 +55,14 @@ CREATE TABLE incidents (
 	state_since BIGINT NOT NULL,
 	contained_at BIGINT NOT NULL DEFAULT 0,
 	closed_at BIGINT NOT NULL DEFAULT 0,
+	warn_at BIGINT NOT NULL DEFAULT 0,
 	version BIGINT NOT NULL,
 	data TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX incidents_tenant_created ON incidents(tenant, created_at, id);
 CREATE INDEX incidents_created ON incidents(created_at, id);
 CREATE INDEX incidents_open ON incidents(closed_at, created_at, id);
+CREATE INDEX incidents_warn ON incidents(closed_at, warn_at);
 CREATE TABLE incident_events (
 	tenant TEXT NOT NULL,
 	incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,

@@ -96,6 +96,20 @@ func testIncidents(t *testing.T, s store.Store, _ Opener) {
 			t.Errorf("filter %+v: count %d, list %d, want %d", c.f, n, len(l), c.want)
 		}
 	}
+	// Warning times: found by WarnBy, ordered by BySLA.
+	for id, at := range map[string]time.Time{"p": now.Add(3 * time.Hour), "q": now.Add(2 * time.Hour)} {
+		x, _ := s.Incident(ctx, "city-a", id)
+		x.WarnAt = at
+		must(t, s.UpdateIncident(ctx, x, nil))
+	}
+	warn, err := s.ListIncidents(ctx, store.IncidentFilter{Tenants: []string{"city-a"}, Open: true, WarnBy: now.Add(3 * time.Hour), BySLA: true})
+	must(t, err)
+	if len(warn) != 2 || warn[0].ID != "q" || warn[1].ID != "p" || !warn[0].WarnAt.Equal(now.Add(2*time.Hour)) {
+		t.Fatalf("warnings by SLA: %v", ids(warn))
+	}
+	if n, _ := s.CountIncidents(ctx, store.IncidentFilter{Tenants: []string{"city-a"}, WarnBy: now.Add(150 * time.Minute)}); n != 1 {
+		t.Fatalf("warning by 2h30: %d", n)
+	}
 	page, err := s.ListIncidents(ctx, store.IncidentFilter{Tenants: []string{"city-a"}, Limit: 2, Offset: 1})
 	must(t, err)
 	if len(page) != 2 || page[0].ID != "q" {
