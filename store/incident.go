@@ -71,7 +71,7 @@ type IncidentFilter struct {
 	State      string
 	Type       string
 	Impact     int
-	Open       bool // only incidents not closed (ClosedAt unset)
+	Open       bool      // only incidents not closed (ClosedAt unset)
 	WarnBy     time.Time // only incidents whose WarnAt is set and not after WarnBy
 	BySLA      bool      // order by WarnAt, earliest first, instead of newest first
 	Since      time.Time
