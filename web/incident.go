@@ -88,9 +88,13 @@ func (s *Server) incidentTenant(r *http.Request, p auth.Permission) (string, err
 	return t, nil
 }
 
+// incidentRow is one line of the list, its labels resolved in Go (the
+// template then only prints strings: the list is the console's longest).
 type incidentRow struct {
 	*incident.Incident
-	Warnings []incident.Warning
+	Path, TypeL, ImpactL, StateL, Created string
+	// Badge is "" (no warning), "due" or "breach".
+	Badge, BadgeMsg string
 }
 
 const incidentPageSize = 100
@@ -138,9 +142,20 @@ func (s *Server) incidentList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	lang := state(r).lang
 	rows := make([]incidentRow, len(incs))
 	for i, inc := range incs {
-		rows[i] = incidentRow{inc, inc.Warnings(now)}
+		row := incidentRow{Incident: inc, Path: incidentPath(inc), TypeL: inc.Type.Label().In(lang), ImpactL: inc.Impact.Label().In(lang),
+			StateL: inc.State.Label().In(lang), Created: inc.CreatedAt.In(jst).Format("2006-01-02 15:04")}
+		if ws := inc.Warnings(now); len(ws) > 0 {
+			row.Badge, row.BadgeMsg = "due", ws[0].Msg.In(lang)
+			for _, w := range ws {
+				if w.Breached {
+					row.Badge, row.BadgeMsg = "breach", w.Msg.In(lang)
+				}
+			}
+		}
+		rows[i] = row
 	}
 	next := ""
 	if (page+1)*incidentPageSize < total {
