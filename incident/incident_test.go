@@ -512,6 +512,22 @@ func TestPublishIndicators(t *testing.T) {
 	if len(f.pub.Published) != 1 || f.pub.Published[0].From != "kakuu" || f.pub.Published[0].By != "soc" || len(f.pub.Published[0].Indicators) != 2 {
 		t.Fatalf("published %+v", f.pub.Published)
 	}
+	// A failing publisher: the attempt and the failure are both recorded,
+	// and the incident is not marked shared.
+	f.svc.o.Publisher = failingPublisher{}
+	if _, err := f.svc.Publish(ctx, "soc", "kakuu", inc.ID); err == nil {
+		t.Fatal("publish error swallowed")
+	}
+	got, evs, _ := must3(t)(f.svc.Get(ctx, "kakuu", inc.ID))
+	if got.Published.Done() || evs[len(evs)-1].Kind != "publish_failed" {
+		t.Fatalf("after a failed publish: %+v, last event %+v", got.Published, evs[len(evs)-1])
+	}
+}
+
+type failingPublisher struct{}
+
+func (failingPublisher) Publish(context.Context, string, string, []Indicator) error {
+	return errors.New("intel list unavailable")
 }
 
 // The review's corrective actions reach the self-assessment: merged into

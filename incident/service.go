@@ -620,10 +620,16 @@ func (s *Service) Publish(ctx context.Context, actor, tenant, id string) (*Incid
 	if err != nil {
 		return nil, err
 	}
-	// Recorded first, then published: a failed publish leaves a record of
-	// the attempt and an error for the operator to retry.
-	if err := s.o.Publisher.Publish(ctx, tenant, actor, ind); err != nil {
-		return nil, fmt.Errorf("publish indicators: %w", err)
+	// Recorded first, then published; a failed publish is recorded too and
+	// the incident no longer claims to be shared, so the operator retries.
+	if perr := s.o.Publisher.Publish(ctx, tenant, actor, ind); perr != nil {
+		if _, err := s.Update(ctx, actor, tenant, id, "publish_failed", func(inc *Incident) (string, error) {
+			inc.Published = Escalation{}
+			return "指標の共有に失敗しました", nil
+		}); err != nil {
+			s.o.Log.ErrorContext(ctx, "incident publish failure not recorded", "incident", id, "err", err)
+		}
+		return nil, fmt.Errorf("publish indicators: %w", perr)
 	}
 	return inc, nil
 }
