@@ -172,6 +172,7 @@ type Store interface {
 	CountAudit(ctx context.Context, f AuditFilter) (int, error)
 
 	TransferStore
+	IncidentStore
 
 	Setting(ctx context.Context, key string) (string, error) // ErrNotFound when unset
 	SetSetting(ctx context.Context, key, value string) error
@@ -196,6 +197,9 @@ type Snapshot struct {
 	// Transfers are the file transfer records (schema 2). Download links
 	// are short-lived and, like sessions, not kept.
 	Transfers []TransferRecord `json:"transfers,omitempty"`
+	// Incidents are the CSIRT's incidents with timeline and (still
+	// sealed) evidence (schema 5).
+	Incidents []IncidentRecord `json:"incidents,omitempty"`
 }
 
 // TransferRecord is a transfer with its files, as backed up.
