@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/kyojin/kyojin/event"
-	"github.com/kyojin/kyojin/eventstore"
 	"github.com/kyojin/kyojin/logparse"
 )
 
@@ -43,14 +42,16 @@ type item struct {
 	tenant, format string
 	line           []byte
 	received       time.Time
+	ack            func(stored bool) // set for lines from the bus: acknowledged once stored
 }
 
 // Intake owns the queue, the parse workers and the counters.
 type Intake struct {
 	cfg   *Config
-	store *eventstore.Store
+	store EventStore
 	log   *slog.Logger
-	queue chan item
+	queue *fairQueue
+	front front // where Submit sends lines: the queue, or the bus (bus.go)
 	now   func() time.Time
 
 	mu       sync.Mutex
@@ -61,9 +62,11 @@ type Intake struct {
 }
 
 // NewIntake prepares intake for cfg into store. Call Start, then Close.
-func NewIntake(cfg *Config, store *eventstore.Store, log *slog.Logger) *Intake {
-	in := &Intake{cfg: cfg, store: store, log: log, queue: make(chan item, cfg.Queue),
+// store may be nil on an intake-only node (bus.go).
+func NewIntake(cfg *Config, store EventStore, log *slog.Logger) *Intake {
+	in := &Intake{cfg: cfg, store: store, log: log, queue: newFairQueue(cfg.laneSize()),
 		now: time.Now, counters: map[string]*Counters{Unassigned: {}}}
+	in.front = in.queue
 	for _, t := range cfg.Tenants {
 		in.counters[t.ID] = &Counters{}
 	}
@@ -105,8 +108,11 @@ func (in *Intake) Start(n int) {
 // Close stops accepting, drains the queue and flushes storage. Listeners
 // must be stopped first.
 func (in *Intake) Close() error {
-	close(in.queue)
+	in.queue.close()
 	in.wg.Wait()
+	if in.store == nil {
+		return nil
+	}
 	return in.store.Flush()
 }
 
@@ -114,38 +120,27 @@ func (in *Intake) Close() error {
 // the sender is slowed down, nothing is dropped). It fails only when ctx
 // ends.
 func (in *Intake) Submit(ctx context.Context, tenant, format string, line []byte) error {
-	it := item{tenant, format, line, in.now()}
-	select {
-	case in.queue <- it:
-		in.Counter(tenant).Received.Add(1)
-		return nil
-	default:
-	}
-	select {
-	case in.queue <- it:
-		in.Counter(tenant).Received.Add(1)
-		return nil
-	case <-ctx.Done():
+	if err := in.front.push(ctx, item{tenant: tenant, format: format, line: line, received: in.now()}, true); err != nil {
 		in.Counter(tenant).Dropped.Add(1)
-		return ctx.Err()
+		return err
 	}
+	in.Counter(tenant).Received.Add(1)
+	return nil
 }
 
 // TrySubmit queues a line without blocking (UDP); a full queue drops the
 // line and counts it.
 func (in *Intake) TrySubmit(tenant, format string, line []byte) bool {
-	select {
-	case in.queue <- item{tenant, format, line, in.now()}:
-		in.Counter(tenant).Received.Add(1)
-		return true
-	default:
+	if in.front.push(context.Background(), item{tenant: tenant, format: format, line: line, received: in.now()}, false) != nil {
 		in.Counter(tenant).Dropped.Add(1)
 		return false
 	}
+	in.Counter(tenant).Received.Add(1)
+	return true
 }
 
-// Free reports how many lines the queue can take now.
-func (in *Intake) Free() int { return cap(in.queue) - len(in.queue) }
+// Free reports how many lines of tenant the queue can take now.
+func (in *Intake) Free(tenant string) int { return in.front.free(tenant) }
 
 // Unclaimed counts a line that no tenant claims; it is not stored, since
 // storing it would need a tenant guessed from content.
@@ -163,15 +158,22 @@ func (in *Intake) worker() {
 	defer in.wg.Done()
 	p := logparse.New(in.cfg.Location(), in.now)
 	batch := make([]*event.Event, 0, batchSize)
+	acks := make([]func(bool), 0, batchSize)
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		if err := in.store.Append(batch...); err != nil {
+		err := in.store.Append(batch...)
+		if err == nil && len(acks) > 0 {
+			err = in.store.Flush() // acknowledged lines must be durable
+		}
+		if err != nil {
 			in.log.Error("cloud: storing events failed", "err", err, "events", len(batch))
 			for _, ev := range batch {
 				c := in.Counter(ev.Tenant)
-				c.Dropped.Add(1)
+				if len(acks) == 0 {
+					c.Dropped.Add(1) // lines from the bus are redelivered instead
+				}
 				if ev.Failed() {
 					c.Failed.Add(-1)
 				} else {
@@ -179,17 +181,19 @@ func (in *Intake) worker() {
 				}
 			}
 		}
-		batch = batch[:0]
+		for _, ack := range acks {
+			ack(err == nil)
+		}
+		batch, acks = batch[:0], acks[:0]
 	}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	last := time.Now()
 	for {
-		select {
-		case it, ok := <-in.queue:
-			if !ok {
-				flush()
-				return
-			}
+		it, ok, done := in.queue.pop(time.Second)
+		if done {
+			flush()
+			return
+		}
+		if ok {
 			ev := &event.Event{Tenant: it.tenant, Received: it.received}
 			p.Parse(it.format, it.line, ev)
 			c := in.Counter(it.tenant)
@@ -202,11 +206,13 @@ func (in *Intake) worker() {
 				}
 			}
 			batch = append(batch, ev)
-			if len(batch) == batchSize {
-				flush()
+			if it.ack != nil {
+				acks = append(acks, it.ack)
 			}
-		case <-tick.C:
+		}
+		if len(batch) == batchSize || !ok || time.Since(last) >= time.Second {
 			flush()
+			last = time.Now()
 		}
 	}
 }

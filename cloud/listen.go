@@ -381,7 +381,7 @@ func (s *Server) httpHandler(l *Listener) http.Handler {
 			http.Error(w, "bad batch: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if s.in.Free() < len(lines) {
+		if s.in.Free(tenant) < len(lines) {
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "queue full", http.StatusTooManyRequests)
 			return
