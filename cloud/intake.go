@@ -188,7 +188,7 @@ func (in *Intake) worker() {
 	}
 	last := time.Now()
 	for {
-		it, ok, done := in.queue.pop(time.Second)
+		it, ok, done := in.queue.pop(50 * time.Millisecond) // idle: store what is batched
 		if done {
 			flush()
 			return

@@ -1,0 +1,199 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kyojin/kyojin/cloud/natstest"
+	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/eventstore"
+)
+
+func busTestConfig(t *testing.T, url string, ackWait int) *Config {
+	t.Helper()
+	return loadTestConfig(t, fmt.Sprintf(floodConfig, 256, fmt.Sprintf("bus: {url: %q, tenant_max_msgs: 10000, fetch: 32, ack_wait: %d}\n", url, ackWait)))
+}
+
+// worker starts a worker node: consumers and parse workers into st.
+func worker(t *testing.T, cfg *Config, st EventStore) (*Intake, *BusConn) {
+	t.Helper()
+	in := NewIntake(cfg, st, quietLog())
+	bc, err := ConnectBus(context.Background(), cfg, "worker", quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bc.Consume(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	in.Start(1)
+	return in, bc
+}
+
+func waitCount(t *testing.T, st EventStore, tenant string, want int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		n := count(t, st, tenant)
+		if n == want {
+			return
+		}
+		if n > want || time.Now().After(deadline) {
+			t.Fatalf("%s: %d events stored, want %d", tenant, n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBusEndToEnd: an intake-only node publishes per-tenant subjects with
+// headers; two worker nodes share the durable consumers (each line stored
+// once, both take part); acknowledged lines leave the work queue.
+func TestBusEndToEnd(t *testing.T) {
+	ns := natstest.Start(t)
+	cfg := busTestConfig(t, ns.URL, 30)
+	st, _ := eventstore.Open(cfg.Store)
+	// intake node: no store, no parse workers
+	front := NewIntake(cfg, nil, quietLog())
+	bc, err := ConnectBus(context.Background(), cfg, "intake", quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc.Publish(front)
+	srv := NewServer(cfg, front)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// the headers and subject of a published line
+	sub, err := bc.nc.SubscribeSync("kyojin.raw.city-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendLines(t, srv.Addr("tcp-b").String(), "probe", 1)
+	m, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Unsubscribe()
+	if m.Header.Get(hdrTenant) != "city-b" || m.Header.Get(hdrFormat) != "syslog" || m.Header.Get(hdrReceived) == "" || string(m.Data) != "<13>Nov 22 05:00:00 h probe: line 0\n" {
+		t.Errorf("published message: %v %q", m.Header, m.Data)
+	}
+	const n = 3000
+	sendLines(t, srv.Addr("tcp-a").String(), "app", n)
+	sendLines(t, srv.Addr("tcp-b").String(), "app", n)
+	in1, w1 := worker(t, cfg, st)
+	in2, w2 := worker(t, cfg, st)
+	waitCount(t, st, "city-a", n, 20*time.Second)
+	waitCount(t, st, "city-b", n+1, 20*time.Second)
+	t0 := time.Now()
+	cancel()
+	srv.Wait()
+	defer func() { t.Logf("shutdown took %v", time.Since(t0)) }()
+	for _, w := range []struct {
+		in *Intake
+		bc *BusConn
+	}{{in1, w1}, {in2, w2}} {
+		w.bc.StopConsuming()
+		w.in.Close()
+		w.bc.Close()
+	}
+	p1 := in1.Counter("city-a").Parsed.Load() + in1.Counter("city-b").Parsed.Load()
+	p2 := in2.Counter("city-a").Parsed.Load() + in2.Counter("city-b").Parsed.Load()
+	if p1+p2 != 2*n+1 || p1 == 0 || p2 == 0 {
+		t.Errorf("work shared %d + %d, want %d with both > 0", p1, p2, 2*n+1)
+	}
+	if r := front.Counter("city-a").Received.Load(); r != n {
+		t.Errorf("intake node received %d", r)
+	}
+	info, err := bc.stream.Info(context.Background())
+	if err != nil || info.State.Msgs != 0 {
+		t.Errorf("work queue not empty after acknowledgement: %+v %v", info.State, err)
+	}
+	bc.Close()
+	// no line was stored twice
+	seen := map[string]bool{}
+	st.Search(eventstore.Query{Tenant: "city-a"}, func(ev *event.Event) bool {
+		if seen[ev.Raw] {
+			t.Errorf("stored twice: %q", ev.Raw)
+		}
+		seen[ev.Raw] = true
+		return true
+	})
+}
+
+// hangStore never stores: the worker holding it is stuck mid-batch, as a
+// crashed worker would be.
+type hangStore struct {
+	EventStore
+	release chan struct{}
+}
+
+func (h hangStore) Append(...*event.Event) error {
+	<-h.release
+	return errors.New("crashed")
+}
+
+// TestBusRedelivery: a worker takes lines and dies before storing them;
+// after ack_wait JetStream hands them to the next worker, and all are
+// stored.
+func TestBusRedelivery(t *testing.T) {
+	ns := natstest.Start(t)
+	cfg := busTestConfig(t, ns.URL, 1)
+	st, _ := eventstore.Open(cfg.Store)
+	nc, err := nats.Connect(ns.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// the crashing worker
+	hang := hangStore{EventStore: st, release: make(chan struct{})}
+	in1, w1 := worker(t, cfg, hang)
+	js, _ := jetstream.New(nc)
+	const n = 100
+	for i := range n {
+		m := nats.NewMsg("kyojin.raw.city-a")
+		m.Header.Set(hdrTenant, "city-a")
+		m.Header.Set(hdrFormat, "syslog")
+		m.Header.Set(hdrReceived, time.Now().UTC().Format(time.RFC3339Nano))
+		m.Data = fmt.Appendf(nil, "<13>Nov 22 05:00:00 h app: line %d", i)
+		if _, err := js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a line whose header names another tenant than its subject: refused
+	bad := nats.NewMsg("kyojin.raw.city-b")
+	bad.Header.Set(hdrTenant, "city-a")
+	bad.Data = []byte("<13>Nov 22 05:00:00 h forged: x")
+	js.PublishMsg(context.Background(), bad)
+	deadline := time.Now().Add(10 * time.Second)
+	for in1.Counter("city-a").Parsed.Load() < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := in1.Counter("city-a").Parsed.Load(); got != n {
+		t.Fatalf("first worker took %d lines", got)
+	}
+	// crash: the connection goes away without a single acknowledgement
+	w1.nc.Close()
+	close(hang.release)
+	in1.Close()
+	in2, w2 := worker(t, cfg, st)
+	defer func() { w2.StopConsuming(); in2.Close(); w2.Close() }()
+	waitCount(t, st, "city-a", n, 15*time.Second)
+	cons, err := js.Consumer(context.Background(), "KYOJIN_RAW", "kyojin-city-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, _ := cons.Info(context.Background())
+	if ci.NumRedelivered == 0 && ci.Delivered.Consumer <= n {
+		t.Errorf("no redelivery recorded: %+v", ci)
+	}
+	if count(t, st, "city-b") != 0 || in2.Counter(Unassigned).Dropped.Load()+in1.Counter(Unassigned).Dropped.Load() != 1 {
+		t.Errorf("forged line: stored %d, unassigned dropped %d/%d", count(t, st, "city-b"),
+			in1.Counter(Unassigned).Dropped.Load(), in2.Counter(Unassigned).Dropped.Load())
+	}
+}

@@ -1,0 +1,75 @@
+// Package natstest starts a real, throw-away nats-server with JetStream for
+// tests: the Debian package nats-server, store directory in a temporary
+// directory, bound to 127.0.0.1. Tests skip with a message when the binary
+// is absent (scripts/test installs it).
+package natstest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Server is a running nats-server.
+type Server struct {
+	URL string
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+func binary() string {
+	for _, p := range []string{"nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	return ""
+}
+
+// Start runs nats-server -js until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := binary()
+	if bin == "" {
+		t.Skip("nats-server not found (install the Debian package nats-server)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), out: &bytes.Buffer{}}
+	s.cmd = exec.Command(bin, "-js", "-sd", filepath.Join(dir, "js"), "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-n", "kyojin-test")
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nats-server did not start: %v\n%s", err, s.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s
+}
+
+// Stop ends the server (idempotent).
+func (s *Server) Stop() {
+	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
