@@ -23,13 +23,15 @@ import (
 func init() {
 	register(&Command{
 		Name:  "cloud",
-		Usage: "serve --config FILE | import FILE --tenant T --format F | search --tenant T [--from T] [--to T] [FIELD=VALUE|FIELD~TEXT ...]",
+		Usage: "serve --config FILE [--role intake|worker|all] | import FILE --tenant T --format F | search --tenant T [--from T] [--to T] [FIELD=VALUE|FIELD~TEXT ...]",
 		Short: "県のセキュリティクラウド: ログ受信・取り込み・検索",
 		Long: `自治体情報セキュリティクラウドのログ基盤です。
 
-  kyojin cloud serve --config cloud.yaml
+  kyojin cloud serve --config cloud.yaml [--role intake|worker|all]
       設定の listeners（udp / tcp / tls / http）でログを受信し、テナントごとに保存します。
-  kyojin cloud import FILE --tenant T --format F (--config cloud.yaml | --store DIR)
+      設定に bus（NATS JetStream）があれば、intake は受信して bus へ、worker は bus から
+      解析・検知・保存します（all は両方）。
+  kyojin cloud import FILE --tenant T --format F (--config cloud.yaml | --store DIR|postgres://…)
       ファイルを一括取り込みします（FILE が - なら標準入力）。
   kyojin cloud search --tenant T [--from 2026-11-22T00:00:00Z] [--to ...] [FIELD=VALUE] [FIELD~TEXT]
       一つのテナントの保存済みイベントを検索します（JSON Lines で出力）。
@@ -67,8 +69,9 @@ func loadCloudConfig(env *Env, path string) (*cloud.Config, error) {
 	return cfg, nil
 }
 
-// openCloudStore resolves the store from --store or --config.
-func openCloudStore(env *Env, storeDir, config string) (*eventstore.Store, *cloud.Config, error) {
+// openCloudStore resolves the store from --store (a directory or a
+// postgres:// DSN) or --config.
+func openCloudStore(env *Env, storeDir, config string) (cloud.EventStore, *cloud.Config, error) {
 	var cfg *cloud.Config
 	if config != "" {
 		var err error
@@ -82,7 +85,7 @@ func openCloudStore(env *Env, storeDir, config string) (*eventstore.Store, *clou
 	if storeDir == "" {
 		return nil, nil, usageError("--store DIR または --config FILE を指定してください")
 	}
-	st, err := eventstore.Open(storeDir)
+	st, err := (&cloud.Config{Store: storeDir}).OpenStore()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,11 +97,24 @@ func cloudServe(env *Env, args []string) error {
 	fs.SetOutput(io.Discard)
 	config := fs.String("config", "", "設定ファイル (YAML)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "解析ワーカー数")
+	role := fs.String("role", "all", "intake | worker | all")
 	if err := fs.Parse(args); err != nil || *config == "" {
-		return usageError("cloud serve --config FILE")
+		return usageError("cloud serve --config FILE [--role intake|worker|all]")
 	}
-	st, cfg, err := openCloudStore(env, "", *config)
+	cfg, err := loadCloudConfig(env, *config)
 	if err != nil {
+		return err
+	}
+	node, err := newCloudNode(env, cfg, *role)
+	if err != nil {
+		return err
+	}
+	if !node.worker {
+		return node.serveIntakeOnly(env)
+	}
+	st, err := cfg.OpenStore()
+	if err != nil {
+		node.close()
 		return err
 	}
 	in := cloud.NewIntake(cfg, st, env.Log)
@@ -109,19 +125,19 @@ func cloudServe(env *Env, args []string) error {
 		}
 		defer closeAlerts()
 	}
-	in.Start(*workers)
 	ctx, stop := serveContext()
 	defer stop()
-	srv := cloud.NewServer(cfg, in)
-	if err := srv.Start(ctx); err != nil {
-		stop()
-		srv.Wait()
-		_ = in.Close()
-		return err
+	if err := node.attach(ctx, in); err != nil {
+		return errors.Join(err, st.Close())
 	}
-	for _, l := range cfg.Listeners {
-		env.Log.Info("cloud: listening", "listener", l.Name, "type", l.Type, "addr", srv.Addr(l.Name).String())
-		fmt.Fprintf(env.Stderr, "受信中 / listening: %s %s %s\n", l.Name, l.Type, srv.Addr(l.Name))
+	in.Start(*workers)
+	srv, err := node.listen(ctx, env, in)
+	if err != nil {
+		stop()
+		node.stopConsuming()
+		_ = in.Close()
+		node.close()
+		return errors.Join(err, st.Close())
 	}
 	retain := func() {
 		removed, err := cfg.ApplyRetention(st, time.Now())
@@ -149,7 +165,9 @@ func cloudServe(env *Env, args []string) error {
 		}
 	}
 	srv.Wait()
+	node.stopConsuming()
 	err = in.Close()
+	node.close()
 	logStats(env, in)
 	return errors.Join(err, st.Close())
 }

@@ -123,6 +123,8 @@ func (c *Config) check(base string, diags *diag.List) {
 	}
 	if !pgevents.IsDSN(c.Store) && !filepath.IsAbs(c.Store) {
 		c.Store = filepath.Join(base, c.Store)
+	} else if c.Alerts == "" && pgevents.IsDSN(c.Store) {
+		c.Alerts = filepath.Join(base, "alerts.jsonl") // not inside a DSN
 	}
 	c.checkBus(base, diags)
 	listeners := map[string]*Listener{}
