@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,9 +39,13 @@ tenants:
     sources: [{listener: tcp-b}]
 %s`
 
-func loadTestConfig(t *testing.T, body string) *Config {
+func loadTestConfig(t testing.TB, body string) *Config {
 	t.Helper()
-	cfg, diags := LoadConfig(writeConfig(t, t.TempDir(), body))
+	p := filepath.Join(t.TempDir(), "cloud.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := LoadConfig(p)
 	if diags.HasErrors() {
 		t.Fatal(diags.Err())
 	}

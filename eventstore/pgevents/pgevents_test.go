@@ -21,7 +21,7 @@ const appRole = "kyojin_cloud"
 
 // setup makes a fresh database migrated by the superuser (the owner) and
 // returns the owner's DSN and the application role's DSN.
-func setup(t *testing.T, srv *pgtest.Server) (owner, app string) {
+func setup(t testing.TB, srv *pgtest.Server) (owner, app string) {
 	t.Helper()
 	owner = srv.NewDB(t)
 	st, err := pgevents.Open(owner)
@@ -67,7 +67,7 @@ func filled(t *testing.T, hours int) (owner, app string, st *pgevents.Store) {
 	return owner, app, st
 }
 
-func sqlDB(t *testing.T, dsn string) *sql.DB {
+func sqlDB(t testing.TB, dsn string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
