@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -195,5 +196,66 @@ func TestBusRedelivery(t *testing.T) {
 	if count(t, st, "city-b") != 0 || in2.Counter(Unassigned).Dropped.Load()+in1.Counter(Unassigned).Dropped.Load() != 1 {
 		t.Errorf("forged line: stored %d, unassigned dropped %d/%d", count(t, st, "city-b"),
 			in1.Counter(Unassigned).Dropped.Load(), in2.Counter(Unassigned).Dropped.Load())
+	}
+}
+
+// TestBusBackpressure: with no worker and a tenant quota of 50 lines,
+// JetStream refuses the rest; the TCP sender is held back (not dropped)
+// once the lines in flight (bounded by bus.pending) are refused,
+// UDP lines are counted as dropped, and once a worker drains the stream
+// every TCP line is stored exactly once.
+func TestBusBackpressure(t *testing.T) {
+	ns := natstest.Start(t)
+	cfg := loadTestConfig(t, fmt.Sprintf(floodConfig, 256, fmt.Sprintf("bus: {url: %q, tenant_max_msgs: 50, ack_wait: 30, pending: 16}\n", ns.URL)))
+	st, _ := eventstore.Open(cfg.Store)
+	front := NewIntake(cfg, nil, quietLog())
+	bc, err := ConnectBus(context.Background(), cfg, "intake", quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc.Publish(front)
+	srv := NewServer(cfg, front)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	go sendLines(t, srv.Addr("tcp-a").String(), "app", n)
+	deadline := time.Now().Add(10 * time.Second)
+	for front.Free("city-a") > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	c := front.Counter("city-a")
+	info, _ := bc.stream.Info(context.Background())
+	// taken: the quota plus at most the publish window (pending) in flight
+	if front.Free("city-a") != 0 || info.State.Msgs != 50 || c.Received.Load() > 50+2*16 || c.Dropped.Load() != 0 {
+		t.Fatalf("quota not enforced by pushback: free %d, stream %d, received %d, dropped %d",
+			front.Free("city-a"), info.State.Msgs, c.Received.Load(), c.Dropped.Load())
+	}
+	// city-b is not refused
+	sendLines(t, srv.Addr("tcp-b").String(), "b", 5)
+	u, _ := net.Dial("udp", srv.Addr("udp-a").String())
+	u.Write([]byte("<13>Nov 22 05:00:00 h udp: x"))
+	u.Close()
+	deadline = time.Now().Add(5 * time.Second)
+	for (c.Dropped.Load() < 1 || front.Counter("city-b").Received.Load() < 5) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.Dropped.Load() != 1 || front.Counter("city-b").Received.Load() != 5 {
+		t.Fatalf("udp dropped %d (want 1), city-b received %d (want 5)", c.Dropped.Load(), front.Counter("city-b").Received.Load())
+	}
+	in, w := worker(t, cfg, st)
+	waitCount(t, st, "city-a", n, 20*time.Second)
+	waitCount(t, st, "city-b", 5, 5*time.Second)
+	cancel()
+	srv.Wait()
+	w.StopConsuming()
+	in.Close()
+	w.Close()
+	bc.Close()
+	if c.Received.Load() != n {
+		t.Errorf("received %d, want %d", c.Received.Load(), n)
 	}
 }
