@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,7 +222,8 @@ func TestBusBackpressure(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 500
-	go sendLines(t, srv.Addr("tcp-a").String(), "app", n)
+	var written atomic.Int64
+	go flood(ctx, srv.Addr("tcp-a").String(), n, &written)
 	deadline := time.Now().Add(10 * time.Second)
 	for front.Free("city-a") > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
