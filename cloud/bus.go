@@ -237,8 +237,12 @@ func (bc *BusConn) free(tenant string) int {
 	if bc.lane(tenant).clear != nil {
 		return 0
 	}
-	return bc.b.Pending
+	return bc.capacity()
 }
+
+// capacity implements front: JetStream's quota, not this node, bounds a
+// tenant; a stalled publish window makes Submit wait.
+func (bc *BusConn) capacity() int { return int(min(bc.b.TenantMaxMsgs, 1<<30)) }
 
 // refused handles a publish JetStream did not acknowledge: a lossy (UDP)
 // line is counted as dropped; any other line is kept and retried, and its

@@ -12,6 +12,7 @@ import (
 type front interface {
 	push(ctx context.Context, it item, wait bool) error
 	free(tenant string) int
+	capacity() int // the most lines of one tenant it ever holds
 }
 
 // laneSize is the per-tenant queue length: tenant_queue, or the queue
@@ -172,6 +173,8 @@ func (q *fairQueue) free(tenant string) int {
 	}
 	return q.perLane - (len(l.items) - l.head)
 }
+
+func (q *fairQueue) capacity() int { return q.perLane }
 
 // close stops pushes; pop drains what is queued, then reports done.
 func (q *fairQueue) close() {

@@ -142,6 +142,9 @@ func (in *Intake) TrySubmit(tenant, format string, line []byte) bool {
 // Free reports how many lines of tenant the queue can take now.
 func (in *Intake) Free(tenant string) int { return in.front.free(tenant) }
 
+// Capacity is the most lines of one tenant the queue holds at once.
+func (in *Intake) Capacity() int { return in.front.capacity() }
+
 // Unclaimed counts a line that no tenant claims; it is not stored, since
 // storing it would need a tenant guessed from content.
 func (in *Intake) Unclaimed(listener string) {

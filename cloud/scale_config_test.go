@@ -2,6 +2,8 @@ package cloud
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +75,31 @@ func TestApplyRetentionPostgres(t *testing.T) {
 	// the 100-day-old partition is gone, not just emptied
 	if n, _ := st.(*pgevents.Store).DropBefore(now.AddDate(0, 0, -60)); n != 0 {
 		t.Errorf("partitions left past the longest retention: %d", n)
+	}
+}
+
+// TestHTTPBatchLargerThanLane: a batch longer than the tenant's queue is
+// accepted when the queue is free and workers drain it.
+func TestHTTPBatchLargerThanLane(t *testing.T) {
+	cfg := loadTestConfig(t, fmt.Sprintf(floodConfig, 4, ""))
+	st, _ := eventstore.Open(cfg.Store)
+	node := startFloodNode(t, cfg, st, false)
+	var body strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&body, "<13>Nov 22 05:00:00 h batch: %d\n", i)
+	}
+	req, _ := http.NewRequest("POST", "http://"+node.srv.Addr("http").String()+"/v1/events", strings.NewReader(body.String()))
+	req.Header.Set("Authorization", "Bearer a-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("batch of 50 into a lane of 4: %d", resp.StatusCode)
+	}
+	node.stop()
+	if n := count(t, st, "city-a", "program=batch"); n != 50 {
+		t.Errorf("stored %d of 50", n)
 	}
 }
