@@ -350,6 +350,13 @@ func (bc *BusConn) Consume(ctx context.Context, in *Intake) error {
 // handle queues one line from the bus. It blocks while the tenant's lane
 // is full, which holds back only that tenant's consumer.
 func (bc *BusConn) handle(ctx context.Context, in *Intake, tenant string, m jetstream.Msg) {
+	defer func() {
+		if r := recover(); r != nil {
+			bc.log.Error("cloud: bus handler panic", "tenant", tenant, "panic", r)
+			_ = m.Term() // a line that crashes the handler is not redelivered forever
+			in.Counter(tenant).Dropped.Add(1)
+		}
+	}()
 	h := m.Headers()
 	if h.Get(hdrTenant) != tenant {
 		// the subject decides; a disagreeing header is a forged or broken line
