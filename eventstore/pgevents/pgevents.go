@@ -129,7 +129,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 			tx.Rollback()
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		var schema string
+		if err := tx.QueryRowContext(ctx, `SELECT quote_ident(current_schema())`).Scan(&schema); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("pgevents: migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, strings.ReplaceAll(m.SQL, "{{schema}}", schema)); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("pgevents: migration %d (%s): %w", m.Version, m.Name, err)
 		}

@@ -226,3 +226,26 @@ func TestIsDSN(t *testing.T) {
 		}
 	}
 }
+
+// TestDefinerSearchPath: the SECURITY DEFINER functions run with a fixed
+// search_path, so the application role cannot redirect them.
+func TestDefinerSearchPath(t *testing.T) {
+	owner, _ := setup(t, pgtest.Start(t))
+	rows, err := sqlDB(t, owner).Query(`SELECT proname, array_to_string(proconfig, ',') FROM pg_proc WHERE proname LIKE 'kyojin_events_%' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var name, cfg string
+		rows.Scan(&name, &cfg)
+		n++
+		if cfg != "search_path=public, pg_temp" {
+			t.Errorf("%s: %q", name, cfg)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d definer functions", n)
+	}
+}

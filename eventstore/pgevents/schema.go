@@ -41,11 +41,13 @@ CREATE POLICY kyojin_events_tenant ON kyojin_events
 	WITH CHECK (tenant = current_setting('kyojin.tenant', true));
 
 -- kyojin_events_partition creates the partition of one UTC day on demand.
+-- Its search_path is fixed to the schema of the table (pg_temp last), so a
+-- caller cannot slip its own objects in front of it.
 -- SECURITY DEFINER: the cloud's role may create days without owning the
 -- table. Partitions do not inherit policies, so each gets the same policy
 -- and FORCE, which keeps direct access to a partition tenant-scoped too.
 CREATE FUNCTION kyojin_events_partition(d date) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {{schema}}, pg_temp AS $fn$
 DECLARE
 	part text := 'kyojin_events_' || to_char(d, 'YYYYMMDD');
 BEGIN
@@ -65,7 +67,7 @@ $fn$;
 -- kyojin_events_drop_before drops whole days before cut, every tenant at
 -- once: what is left when each tenant's own retention has passed.
 CREATE FUNCTION kyojin_events_drop_before(cut date) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {{schema}}, pg_temp AS $fn$
 DECLARE
 	part text;
 	n integer := 0;
