@@ -32,6 +32,9 @@ type Bus struct {
 	Stream          string `yaml:"stream"`       // default KYOJIN_RAW
 	Subject         string `yaml:"subject"`      // subject prefix; default kyojin.raw
 	Creds           string `yaml:"creds"`        // NATS credentials file (decentralised auth)
+	CA              string `yaml:"ca"`           // tls://: CA of the server certificate
+	Cert            string `yaml:"cert"`         // tls://: client certificate, when the server verifies it
+	Key             string `yaml:"key"`
 	// TenantMaxMsgs is the most lines one tenant may have waiting in the
 	// stream; beyond it JetStream refuses that tenant's lines only (discard
 	// new per subject), which pushes back on its TCP/HTTP senders and drops
@@ -70,8 +73,13 @@ func (c *Config) checkBus(base string, diags *diag.List) {
 	if !subjectRE.MatchString(b.Subject) {
 		diags.Add(cfgErr(&b.Meta, "bus", "subject", "subject", "サブジェクトにワイルドカードは使えません", "subject prefix must be dot-separated tokens without wildcards"))
 	}
-	if b.Creds != "" && !filepath.IsAbs(b.Creds) {
-		b.Creds = filepath.Join(base, b.Creds)
+	for _, f := range []*string{&b.Creds, &b.CA, &b.Cert, &b.Key} {
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(base, *f)
+		}
+	}
+	if (b.Cert == "") != (b.Key == "") {
+		diags.Add(cfgErr(&b.Meta, "bus", "cert", "tls", "bus.cert と bus.key は両方書いてください", "bus.cert and bus.key go together"))
 	}
 	for _, v := range []struct {
 		p   *int64
@@ -136,6 +144,12 @@ func ConnectBus(ctx context.Context, cfg *Config, name string, log *slog.Logger)
 	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1)}
 	if b.Creds != "" {
 		opts = append(opts, nats.UserCredentials(b.Creds))
+	}
+	if b.CA != "" {
+		opts = append(opts, nats.RootCAs(b.CA))
+	}
+	if b.Cert != "" {
+		opts = append(opts, nats.ClientCert(b.Cert, b.Key))
 	}
 	nc, err := nats.Connect(b.URL, opts...)
 	if err != nil {

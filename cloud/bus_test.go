@@ -261,3 +261,27 @@ func TestBusBackpressure(t *testing.T) {
 		t.Errorf("received %d, want %d", c.Received.Load(), n)
 	}
 }
+
+// TestBusTLS: the bus over TLS with a verified client certificate; a node
+// without one is refused.
+func TestBusTLS(t *testing.T) {
+	dir := pki(t, "worker-1")
+	ns := natstest.StartTLS(t, natstest.TLS{Cert: dir + "/server.crt", Key: dir + "/server.key", CA: dir + "/ca.crt"})
+	bus := fmt.Sprintf("bus: {url: %q, ca: %q, cert: %q, key: %q}\n", ns.URL, dir+"/ca.crt", dir+"/worker-1.crt", dir+"/worker-1.key")
+	cfg := loadTestConfig(t, fmt.Sprintf(floodConfig, 64, bus))
+	st, _ := eventstore.Open(cfg.Store)
+	in, bc := worker(t, cfg, st)
+	bc.Publish(in)
+	if err := in.Submit(context.Background(), "city-b", "syslog", []byte("<13>Nov 22 05:00:00 h tls: over tls")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, st, "city-b", 1, 10*time.Second)
+	bc.StopConsuming()
+	in.Close()
+	bc.Close()
+	noCert := loadTestConfig(t, fmt.Sprintf(floodConfig, 64, fmt.Sprintf("bus: {url: %q, ca: %q}\n", ns.URL, dir+"/ca.crt")))
+	if bc, err := ConnectBus(context.Background(), noCert, "stranger", quietLog()); err == nil {
+		bc.Close()
+		t.Error("a node without a client certificate joined the bus")
+	}
+}

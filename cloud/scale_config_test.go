@@ -22,6 +22,7 @@ func TestBusConfig(t *testing.T) {
 		{"store: s\nbus: {url: \"nats://x:4222\", subject: \"kyojin.*\"}\n" + tenants, "wildcards"},
 		{"store: s\nbus: {url: \"nats://x:4222\", stream: \"a.b\"}\n" + tenants, "stream name"},
 		{"store: s\nbus: {url: \"nats://x:4222\", bogus: 1}\n" + tenants, "bogus"},
+		{"store: s\nbus: {url: \"tls://x:4222\", cert: c.crt}\n" + tenants, "go together"},
 		{"store: env:KYOJIN_TEST_UNSET_DSN\n" + tenants, "KYOJIN_TEST_UNSET_DSN"},
 	}
 	for _, c := range bad {

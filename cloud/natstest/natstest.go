@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -31,7 +32,16 @@ func binary() string {
 }
 
 // Start runs nats-server -js until the test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { t.Helper(); return start(t, nil) }
+
+// TLS names the files of a server requiring verified client certificates.
+type TLS struct{ Cert, Key, CA string }
+
+// StartTLS runs nats-server -js with TLS and client certificates verified
+// against CA; URL is tls://.
+func StartTLS(t testing.TB, c TLS) *Server { t.Helper(); return start(t, &c) }
+
+func start(t testing.TB, tc *TLS) *Server {
 	t.Helper()
 	bin := binary()
 	if bin == "" {
@@ -45,7 +55,17 @@ func Start(t testing.TB) *Server {
 	l.Close()
 	dir := t.TempDir()
 	s := &Server{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), out: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, "-js", "-sd", filepath.Join(dir, "js"), "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-n", "kyojin-test")
+	args := []string{"-js", "-sd", filepath.Join(dir, "js"), "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-n", "kyojin-test"}
+	if tc != nil {
+		conf := filepath.Join(dir, "tls.conf")
+		body := fmt.Sprintf("tls {\n  cert_file: %q\n  key_file: %q\n  ca_file: %q\n  verify: true\n}\n", tc.Cert, tc.Key, tc.CA)
+		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-c", conf)
+		s.URL = fmt.Sprintf("tls://127.0.0.1:%d", port)
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
