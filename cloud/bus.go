@@ -156,7 +156,8 @@ func ConnectBus(ctx context.Context, cfg *Config, name string, log *slog.Logger)
 		return nil, fmt.Errorf("cloud: connect to the bus: %w", err)
 	}
 	bc := &BusConn{cfg: cfg, b: b, log: log, nc: nc, lanes: map[string]*pubLane{}, closing: make(chan struct{})}
-	bc.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(b.Pending),
+	// an unanswered publish is retried after 30 s like a refused one
+	bc.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(b.Pending), jetstream.WithPublishAsyncTimeout(30*time.Second),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) { bc.refused(m, err) }))
 	if err != nil {
 		nc.Close()

@@ -285,3 +285,48 @@ func TestBusTLS(t *testing.T) {
 		t.Error("a node without a client certificate joined the bus")
 	}
 }
+
+// TestBusOutage: nats-server dies while a TCP sender keeps writing and
+// comes back; every line reaches the store (at least once).
+func TestBusOutage(t *testing.T) {
+	ns := natstest.Start(t)
+	cfg := busTestConfig(t, ns.URL, 30)
+	st, _ := eventstore.Open(cfg.Store)
+	in, bc := worker(t, cfg, st)
+	bc.Publish(in)
+	srv := NewServer(cfg, in)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sendLines(t, srv.Addr("tcp-a").String(), "before", 200)
+	waitCount(t, st, "city-a", 200, 10*time.Second)
+	ns.Stop()
+	sendLines(t, srv.Addr("tcp-a").String(), "during", 200)
+	time.Sleep(300 * time.Millisecond)
+	ns.Restart(t)
+	deadline := time.Now().Add(30 * time.Second)
+	distinct := func() int {
+		seen := map[string]bool{}
+		st.Search(eventstore.Query{Tenant: "city-a", Filters: []eventstore.Filter{{Field: "program", Value: "during"}}}, func(ev *event.Event) bool {
+			seen[ev.Raw] = true
+			return true
+		})
+		return len(seen)
+	}
+	for distinct() < 200 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := distinct(); n != 200 {
+		t.Errorf("lines sent during the outage stored: %d of 200", n)
+	}
+	cancel()
+	srv.Wait()
+	bc.StopConsuming()
+	in.Close()
+	bc.Close()
+	if d := in.Counter("city-a").Dropped.Load(); d != 0 {
+		t.Errorf("dropped %d TCP lines", d)
+	}
+}

@@ -18,8 +18,11 @@ import (
 // Server is a running nats-server.
 type Server struct {
 	URL string
-	cmd *exec.Cmd
-	out *bytes.Buffer
+
+	bin, addr string
+	args      []string
+	cmd       *exec.Cmd
+	out       *bytes.Buffer
 }
 
 func binary() string {
@@ -65,25 +68,38 @@ func start(t testing.TB, tc *TLS) *Server {
 		args = append(args, "-c", conf)
 		s.URL = fmt.Sprintf("tls://127.0.0.1:%d", port)
 	}
-	s.cmd = exec.Command(bin, args...)
+	s.bin, s.args, s.addr = bin, args, fmt.Sprintf("127.0.0.1:%d", port)
+	s.run(t)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) run(t testing.TB) {
+	t.Helper()
+	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		c, err := net.DialTimeout("tcp", s.addr, time.Second)
 		if err == nil {
 			c.Close()
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("nats-server did not start: %v\n%s", err, s.out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return s
+}
+
+// Restart starts the stopped server again on the same port and store.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	s.run(t)
 }
 
 // Stop ends the server (idempotent).
