@@ -78,3 +78,45 @@ func BenchmarkAppendPostgres(b *testing.B) {
 	b.Run("tenants=100", func(b *testing.B) { benchAppend(b, st, st.Flush, 100) })
 	b.Run("tenants=1", func(b *testing.B) { benchAppend(b, st, st.Flush, 1) })
 }
+
+type searcher interface {
+	appender
+	Search(eventstore.Query, func(*event.Event) bool) error
+}
+
+// benchSearch: 200,000 events of 100 tenants over 200 s, then one tenant's
+// events of a 20 s window with a field filter (what the console asks).
+func benchSearch(b *testing.B, st searcher) {
+	evs := benchEvents(200_000, 100)
+	for i := 0; i < len(evs); i += 1000 {
+		if err := st.Append(evs[i : i+1000]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 := evs[0].Time
+	q := eventstore.Query{Tenant: "city-07", From: t0.Add(100 * time.Second), To: t0.Add(120 * time.Second),
+		Filters: []eventstore.Filter{{Field: "c-uri", Op: eventstore.Contains, Value: ".JS"}}}
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		if err := st.Search(q, func(*event.Event) bool { n++; return true }); err != nil || n != 200 {
+			b.Fatalf("%d events, %v", n, err)
+		}
+	}
+}
+
+func BenchmarkSearchSegments(b *testing.B) {
+	st, _ := eventstore.Open(b.TempDir())
+	defer st.Close()
+	benchSearch(b, st)
+}
+
+func BenchmarkSearchPostgres(b *testing.B) {
+	_, app := setup(b, pgtest.Start(b))
+	st, err := pgevents.Open(app)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchSearch(b, st)
+}
