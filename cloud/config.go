@@ -25,15 +25,13 @@ type Config struct {
 	Timezone        string     `yaml:"timezone"`       // zone of stamps without one; default Asia/Tokyo
 	Queue           int        `yaml:"queue"`          // bounded intake queue length; default 65536
 	TenantQueue     int        `yaml:"tenant_queue"`   // lines queued per tenant; default queue / number of tenants
+	Bus             *Bus       `yaml:"bus"`            // NATS JetStream between intake and worker nodes (bus.go); none: one process
 	Listeners       []Listener `yaml:"listeners"`
 	Tenants         []Tenant   `yaml:"tenants,required"`
 	// Rules is a directory of Sigma rules run on every parsed event; Alerts
 	// is the JSON-lines file their matches are appended to.
 	Rules  string `yaml:"rules"`
 	Alerts string `yaml:"alerts"`
-	// Bus is the NATS JetStream intake buffer; without it intake, parsing
-	// and storage run in one process (bus.go).
-	Bus *Bus `yaml:"bus"`
 
 	loc *time.Location
 }
@@ -115,18 +113,10 @@ func (c *Config) check(base string, diags *diag.List) {
 	if c.Queue <= 0 {
 		c.Queue = 65536
 	}
-	if name, ok := strings.CutPrefix(c.Store, "env:"); ok {
-		// a PostgreSQL DSN may carry a password: keep it out of the file
-		if c.Store = os.Getenv(name); c.Store == "" {
-			diags.Add(cfgErr(&c.Meta, "", "store", "store", "環境変数が空です: "+name, "environment variable is empty: "+name))
-		}
-	}
+	c.checkScale(base, diags)
 	if !pgevents.IsDSN(c.Store) && !filepath.IsAbs(c.Store) {
 		c.Store = filepath.Join(base, c.Store)
-	} else if c.Alerts == "" && pgevents.IsDSN(c.Store) {
-		c.Alerts = filepath.Join(base, "alerts.jsonl") // not inside a DSN
 	}
-	c.checkBus(base, diags)
 	listeners := map[string]*Listener{}
 	for i := range c.Listeners {
 		l := &c.Listeners[i]

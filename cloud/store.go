@@ -3,8 +3,12 @@ package cloud
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/kyojin/kyojin/diag"
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/eventstore"
 	"github.com/kyojin/kyojin/eventstore/pgevents"
@@ -47,4 +51,19 @@ func (c *Config) OpenStore() (EventStore, error) {
 		return nil, fmt.Errorf("cloud: event store schema: %w", err)
 	}
 	return st, nil
+}
+
+// checkScale reads the scale-out settings: a store given as "env:NAME"
+// (a PostgreSQL DSN may carry a password: keep it out of the file), the
+// alerts file when the store is no directory, and the bus.
+func (c *Config) checkScale(base string, diags *diag.List) {
+	if name, ok := strings.CutPrefix(c.Store, "env:"); ok {
+		if c.Store = os.Getenv(name); c.Store == "" {
+			diags.Add(cfgErr(&c.Meta, "", "store", "store", "環境変数が空です: "+name, "environment variable is empty: "+name))
+		}
+	}
+	if pgevents.IsDSN(c.Store) && c.Alerts == "" {
+		c.Alerts = filepath.Join(base, "alerts.jsonl") // not inside a DSN
+	}
+	c.checkBus(base, diags)
 }
