@@ -101,21 +101,13 @@ func cloudServe(env *Env, args []string) error {
 	if err := fs.Parse(args); err != nil || *config == "" {
 		return usageError("cloud serve --config FILE [--role intake|worker|all]")
 	}
-	cfg, err := loadCloudConfig(env, *config)
+	node, st, cfg, err := openCloudNode(env, *config, *role)
 	if err != nil {
 		return err
 	}
-	node, err := newCloudNode(env, cfg, *role)
-	if err != nil {
-		return err
-	}
+	defer node.close()
 	if !node.worker {
 		return node.serveIntakeOnly(env)
-	}
-	st, err := cfg.OpenStore()
-	if err != nil {
-		node.close()
-		return err
 	}
 	in := cloud.NewIntake(cfg, st, env.Log)
 	if cfg.Rules != "" || hasModels(cfg) {
@@ -125,19 +117,23 @@ func cloudServe(env *Env, args []string) error {
 		}
 		defer closeAlerts()
 	}
+	in.Start(*workers)
 	ctx, stop := serveContext()
 	defer stop()
 	if err := node.attach(ctx, in); err != nil {
+		_ = in.Close()
 		return errors.Join(err, st.Close())
 	}
-	in.Start(*workers)
-	srv, err := node.listen(ctx, env, in)
-	if err != nil {
+	srv := cloud.NewServer(node.serverConfig(), in)
+	if err := srv.Start(ctx); err != nil {
 		stop()
-		node.stopConsuming()
+		srv.Wait()
 		_ = in.Close()
-		node.close()
-		return errors.Join(err, st.Close())
+		return err
+	}
+	for _, l := range node.serverConfig().Listeners {
+		env.Log.Info("cloud: listening", "listener", l.Name, "type", l.Type, "addr", srv.Addr(l.Name).String())
+		fmt.Fprintf(env.Stderr, "受信中 / listening: %s %s %s\n", l.Name, l.Type, srv.Addr(l.Name))
 	}
 	retain := func() {
 		removed, err := cfg.ApplyRetention(st, time.Now())
@@ -167,7 +163,6 @@ func cloudServe(env *Env, args []string) error {
 	srv.Wait()
 	node.stopConsuming()
 	err = in.Close()
-	node.close()
 	logStats(env, in)
 	return errors.Join(err, st.Close())
 }

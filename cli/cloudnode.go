@@ -20,7 +20,13 @@ type cloudNode struct {
 	worker  bool // parses, detects and stores
 }
 
-func newCloudNode(env *Env, cfg *cloud.Config, role string) (*cloudNode, error) {
+// openCloudNode loads the configuration, connects the bus if there is one
+// and opens the event store on nodes that store (not on intake nodes).
+func openCloudNode(env *Env, config, role string) (*cloudNode, cloud.EventStore, *cloud.Config, error) {
+	cfg, err := loadCloudConfig(env, config)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	n := &cloudNode{cfg: cfg}
 	switch role {
 	case "all":
@@ -30,24 +36,29 @@ func newCloudNode(env *Env, cfg *cloud.Config, role string) (*cloudNode, error) 
 	case "worker":
 		n.worker = true
 	default:
-		return nil, usageError("--role は intake, worker, all のいずれかです (got %q)", role)
+		return nil, nil, nil, usageError("--role は intake, worker, all のいずれかです (got %q)", role)
 	}
-	if cfg.Bus == nil {
-		if role != "all" {
-			return nil, usageError("--role %s には設定の bus（NATS JetStream）が必要です", role)
+	if cfg.Bus == nil && role != "all" {
+		return nil, nil, nil, usageError("--role %s には設定の bus（NATS JetStream）が必要です", role)
+	}
+	if cfg.Bus != nil {
+		host, _ := os.Hostname()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if n.bus, err = cloud.ConnectBus(ctx, cfg, fmt.Sprintf("kyojin %s %s", role, host), env.Log); err != nil {
+			return nil, nil, nil, err
 		}
-		return n, nil
+		fmt.Fprintf(env.Stderr, "bus: %s stream %s (role %s)\n", cfg.Bus.URL, cfg.Bus.Stream, role)
 	}
-	host, _ := os.Hostname()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bus, err := cloud.ConnectBus(ctx, cfg, fmt.Sprintf("kyojin %s %s", role, host), env.Log)
+	if !n.worker {
+		return n, nil, cfg, nil
+	}
+	st, err := cfg.OpenStore()
 	if err != nil {
-		return nil, err
+		n.close()
+		return nil, nil, nil, err
 	}
-	n.bus = bus
-	fmt.Fprintf(env.Stderr, "bus: %s stream %s (role %s)\n", cfg.Bus.URL, cfg.Bus.Stream, role)
-	return n, nil
+	return n, st, cfg, nil
 }
 
 // attach connects in to the bus: its submissions are published (intake)
@@ -65,24 +76,15 @@ func (n *cloudNode) attach(ctx context.Context, in *cloud.Intake) error {
 	return nil
 }
 
-// listen starts the listeners (none on a worker node).
-func (n *cloudNode) listen(ctx context.Context, env *Env, in *cloud.Intake) (*cloud.Server, error) {
-	cfg := n.cfg
-	if !n.listens {
-		c := *cfg
-		c.Listeners = nil
-		cfg = &c
+// serverConfig is the configuration the listeners run from: none on a
+// worker node.
+func (n *cloudNode) serverConfig() *cloud.Config {
+	if n.listens {
+		return n.cfg
 	}
-	srv := cloud.NewServer(cfg, in)
-	if err := srv.Start(ctx); err != nil {
-		srv.Wait()
-		return nil, err
-	}
-	for _, l := range cfg.Listeners {
-		env.Log.Info("cloud: listening", "listener", l.Name, "type", l.Type, "addr", srv.Addr(l.Name).String())
-		fmt.Fprintf(env.Stderr, "受信中 / listening: %s %s %s\n", l.Name, l.Type, srv.Addr(l.Name))
-	}
-	return srv, nil
+	c := *n.cfg
+	c.Listeners = nil
+	return &c
 }
 
 // serveIntakeOnly runs an intake node: listeners into the bus, no store.
@@ -91,10 +93,15 @@ func (n *cloudNode) serveIntakeOnly(env *Env) error {
 	ctx, stop := serveContext()
 	defer stop()
 	_ = n.attach(ctx, in)
-	srv, err := n.listen(ctx, env, in)
-	if err != nil {
-		n.close()
+	srv := cloud.NewServer(n.cfg, in)
+	if err := srv.Start(ctx); err != nil {
+		stop()
+		srv.Wait()
 		return err
+	}
+	for _, l := range n.cfg.Listeners {
+		env.Log.Info("cloud: listening", "listener", l.Name, "type", l.Type, "addr", srv.Addr(l.Name).String())
+		fmt.Fprintf(env.Stderr, "受信中 / listening: %s %s %s\n", l.Name, l.Type, srv.Addr(l.Name))
 	}
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
@@ -107,7 +114,7 @@ func (n *cloudNode) serveIntakeOnly(env *Env) error {
 		}
 	}
 	srv.Wait()
-	n.close()
+	n.close() // outstanding publishes first, then the figures
 	logStats(env, in)
 	return nil
 }
@@ -118,9 +125,10 @@ func (n *cloudNode) stopConsuming() {
 	}
 }
 
-// close flushes outstanding publishes and disconnects.
+// close flushes outstanding publishes and disconnects (once).
 func (n *cloudNode) close() {
 	if n.bus != nil {
 		_ = n.bus.Close()
+		n.bus = nil
 	}
 }
