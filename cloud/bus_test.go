@@ -25,8 +25,8 @@ func busTestConfig(t *testing.T, url string, ackWait int) *Config {
 // worker starts a worker node: consumers and parse workers into st.
 func worker(t *testing.T, cfg *Config, st EventStore) (*Intake, *BusConn) {
 	t.Helper()
-	in := NewIntake(cfg, st, quietLog())
-	bc, err := ConnectBus(context.Background(), cfg, "worker", quietLog())
+	in := NewIntake(cfg, st, discardLog())
+	bc, err := ConnectBus(context.Background(), cfg, "worker", discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +60,8 @@ func TestBusEndToEnd(t *testing.T) {
 	cfg := busTestConfig(t, ns.URL, 30)
 	st, _ := eventstore.Open(cfg.Store)
 	// intake node: no store, no parse workers
-	front := NewIntake(cfg, nil, quietLog())
-	bc, err := ConnectBus(context.Background(), cfg, "intake", quietLog())
+	front := NewIntake(cfg, nil, discardLog())
+	bc, err := ConnectBus(context.Background(), cfg, "intake", discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,8 +209,8 @@ func TestBusBackpressure(t *testing.T) {
 	ns := natstest.Start(t)
 	cfg := loadTestConfig(t, fmt.Sprintf(floodConfig, 256, fmt.Sprintf("bus: {url: %q, tenant_max_msgs: 50, ack_wait: 30, pending: 16}\n", ns.URL)))
 	st, _ := eventstore.Open(cfg.Store)
-	front := NewIntake(cfg, nil, quietLog())
-	bc, err := ConnectBus(context.Background(), cfg, "intake", quietLog())
+	front := NewIntake(cfg, nil, discardLog())
+	bc, err := ConnectBus(context.Background(), cfg, "intake", discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestBusTLS(t *testing.T) {
 	in.Close()
 	bc.Close()
 	noCert := loadTestConfig(t, fmt.Sprintf(floodConfig, 64, fmt.Sprintf("bus: {url: %q, ca: %q}\n", ns.URL, dir+"/ca.crt")))
-	if bc, err := ConnectBus(context.Background(), noCert, "stranger", quietLog()); err == nil {
+	if bc, err := ConnectBus(context.Background(), noCert, "stranger", discardLog()); err == nil {
 		bc.Close()
 		t.Error("a node without a client certificate joined the bus")
 	}

@@ -63,7 +63,7 @@ func (s slowStore) Append(evs ...*event.Event) error {
 	return s.EventStore.Append(evs...)
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func count(t *testing.T, st EventStore, tenant string, filters ...string) int {
 	t.Helper()
@@ -123,11 +123,11 @@ type floodNode struct {
 
 func startFloodNode(t *testing.T, cfg *Config, st EventStore, withBus bool) *floodNode {
 	t.Helper()
-	n := &floodNode{cfg: cfg, store: st, in: NewIntake(cfg, st, quietLog())}
+	n := &floodNode{cfg: cfg, store: st, in: NewIntake(cfg, st, discardLog())}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	if withBus {
-		bc, err := ConnectBus(ctx, cfg, "test", quietLog())
+		bc, err := ConnectBus(ctx, cfg, "test", discardLog())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,9 +17,9 @@ import (
 func benchPipeline(b *testing.B, bus string) {
 	cfg := loadTestConfig(b, fmt.Sprintf(floodConfig, 65536, bus))
 	st, _ := eventstore.Open(b.TempDir())
-	in := NewIntake(cfg, st, quietLog())
+	in := NewIntake(cfg, st, discardLog())
 	if bus != "" {
-		bc, err := ConnectBus(context.Background(), cfg, "bench", quietLog())
+		bc, err := ConnectBus(context.Background(), cfg, "bench", discardLog())
 		if err != nil {
 			b.Fatal(err)
 		}
