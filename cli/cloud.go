@@ -124,14 +124,14 @@ func cloudServe(env *Env, args []string) error {
 		_ = in.Close()
 		return errors.Join(err, st.Close())
 	}
-	srv := cloud.NewServer(node.serverConfig(), in)
+	srv := cloud.NewServer(cfg, in)
 	if err := srv.Start(ctx); err != nil {
 		stop()
 		srv.Wait()
 		_ = in.Close()
 		return err
 	}
-	for _, l := range node.serverConfig().Listeners {
+	for _, l := range cfg.Listeners {
 		env.Log.Info("cloud: listening", "listener", l.Name, "type", l.Type, "addr", srv.Addr(l.Name).String())
 		fmt.Fprintf(env.Stderr, "受信中 / listening: %s %s %s\n", l.Name, l.Type, srv.Addr(l.Name))
 	}

@@ -50,6 +50,9 @@ func openCloudNode(env *Env, config, role string) (*cloudNode, cloud.EventStore,
 		}
 		fmt.Fprintf(env.Stderr, "bus: %s stream %s (role %s)\n", cfg.Bus.URL, cfg.Bus.Stream, role)
 	}
+	if !n.listens {
+		cfg.Listeners = nil // a worker node takes its lines from the bus only
+	}
 	if !n.worker {
 		return n, nil, cfg, nil
 	}
@@ -74,17 +77,6 @@ func (n *cloudNode) attach(ctx context.Context, in *cloud.Intake) error {
 		return n.bus.Consume(ctx, in)
 	}
 	return nil
-}
-
-// serverConfig is the configuration the listeners run from: none on a
-// worker node.
-func (n *cloudNode) serverConfig() *cloud.Config {
-	if n.listens {
-		return n.cfg
-	}
-	c := *n.cfg
-	c.Listeners = nil
-	return &c
 }
 
 // serveIntakeOnly runs an intake node: listeners into the bus, no store.
