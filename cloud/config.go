@@ -33,7 +33,8 @@ type Config struct {
 	Rules  string `yaml:"rules"`
 	Alerts string `yaml:"alerts"`
 
-	loc *time.Location
+	loc  *time.Location
+	base string // directory of the configuration file
 }
 
 // Listener is one intake endpoint.

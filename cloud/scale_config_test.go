@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,9 @@ func TestBusConfig(t *testing.T) {
 		b.Stream != "KYOJIN_RAW" || b.Subject != "kyojin.raw" || b.TenantMaxMsgs != 100_000 || b.MaxBytes != -1 ||
 		b.Fetch != 256 || b.AckWait != 30 || b.Pending != 4096 || b.Replicas != 1 || b.MaxAgeHours != 168 {
 		t.Errorf("defaults: store %q alerts %q bus %+v", cfg.Store, cfg.Alerts, b)
+	}
+	if cfg.FileDir() != filepath.Dir(cfg.Alerts) {
+		t.Errorf("FileDir %q with a DSN store", cfg.FileDir())
 	}
 }
 

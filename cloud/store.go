@@ -57,13 +57,24 @@ func (c *Config) OpenStore() (EventStore, error) {
 // (a PostgreSQL DSN may carry a password: keep it out of the file), the
 // alerts file when the store is no directory, and the bus.
 func (c *Config) checkScale(base string, diags *diag.List) {
+	c.base = base
 	if name, ok := strings.CutPrefix(c.Store, "env:"); ok {
 		if c.Store = os.Getenv(name); c.Store == "" {
 			diags.Add(cfgErr(&c.Meta, "", "store", "store", "環境変数が空です: "+name, "environment variable is empty: "+name))
 		}
 	}
 	if pgevents.IsDSN(c.Store) && c.Alerts == "" {
-		c.Alerts = filepath.Join(base, "alerts.jsonl") // not inside a DSN
+		c.Alerts = filepath.Join(base, "alerts.jsonl") // not inside a DSN (FileDir)
 	}
 	c.checkBus(base, diags)
+}
+
+// FileDir is where the cloud keeps its own files (alerts, spills, counters):
+// the store directory, or the configuration's directory when the events are
+// in PostgreSQL.
+func (c *Config) FileDir() string {
+	if pgevents.IsDSN(c.Store) {
+		return c.base
+	}
+	return c.Store
 }
