@@ -222,6 +222,9 @@ func TestFloodIsolation(t *testing.T) {
 			took := time.Since(start)
 			stored := count(t, node.store, "city-a")
 			t.Logf("city-b stored in %v; city-a had written %d, stored %d", took, written.Load(), stored)
+			if written.Load() >= total {
+				t.Errorf("city-a's TCP sender was never held back")
+			}
 			if stored >= total/2 {
 				t.Errorf("city-a was not backlogged (%d stored): the test proves nothing", stored)
 			}
