@@ -126,6 +126,7 @@ type BusConn struct {
 
 	consumers []jetstream.ConsumeContext
 	stop      context.CancelFunc
+	closeWait time.Duration // how long Close waits for publishes to land
 }
 
 // pubLane holds a tenant's lines JetStream refused; while it holds any,
@@ -155,7 +156,7 @@ func ConnectBus(ctx context.Context, cfg *Config, name string, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("cloud: connect to the bus: %w", err)
 	}
-	bc := &BusConn{cfg: cfg, b: b, log: log, nc: nc, lanes: map[string]*pubLane{}, closing: make(chan struct{})}
+	bc := &BusConn{cfg: cfg, b: b, log: log, nc: nc, lanes: map[string]*pubLane{}, closing: make(chan struct{}), closeWait: 10 * time.Second}
 	// an unanswered publish is retried after 30 s like a refused one
 	bc.js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(b.Pending), jetstream.WithPublishAsyncTimeout(30*time.Second),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) { bc.refused(m, err) }))
@@ -231,8 +232,13 @@ func (bc *BusConn) push(ctx context.Context, it item, wait bool) error {
 		m.Header.Set(hdrLossy, "1")
 	}
 	m.Data = it.line
+	var opts []jetstream.PublishOpt
+	if !wait {
+		// the UDP reader must not wait for a full publish window
+		opts = append(opts, jetstream.WithStallWait(time.Millisecond))
+	}
 	for {
-		_, err := bc.js.PublishMsgAsync(m)
+		_, err := bc.js.PublishMsgAsync(m, opts...)
 		if err == nil {
 			return nil
 		}
@@ -415,17 +421,34 @@ func (bc *BusConn) StopConsuming() {
 	bc.consumers = nil
 }
 
-// Close waits (up to 10 s) for outstanding publishes, stops retrying, and
+// Close waits (up to 10 s) for outstanding and refused publishes, stops retrying, and
 // closes the connection. Stop listeners and in's workers first.
 func (bc *BusConn) Close() error {
+	deadline := time.Now().Add(bc.closeWait)
 	select {
 	case <-bc.js.PublishAsyncComplete():
-	case <-time.After(10 * time.Second):
+	case <-time.After(bc.closeWait):
 		bc.log.Error("cloud: closing with unacknowledged publishes", "pending", bc.js.PublishAsyncPending())
+	}
+	// give refused lines their chance while JetStream drains
+	for bc.congested() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
 	}
 	close(bc.closing)
 	bc.retries.Wait()
 	bc.StopConsuming()
 	bc.nc.Close()
 	return nil
+}
+
+// congested reports whether any tenant has refused lines waiting.
+func (bc *BusConn) congested() bool {
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	for _, l := range bc.lanes {
+		if l.clear != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -132,6 +132,7 @@ func startFloodNode(t *testing.T, cfg *Config, st EventStore, withBus bool) *flo
 			t.Fatal(err)
 		}
 		n.bus = bc
+		bc.closeWait = time.Second // the flood's refused lines are given up quickly
 		bc.Publish(n.in)
 		if err := bc.Consume(ctx, n.in); err != nil {
 			t.Fatal(err)
