@@ -99,7 +99,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if v >= migrations[len(migrations)-1].Version {
+	latest := migrations[len(migrations)-1].Version
+	if v > latest {
+		return fmt.Errorf("pgevents: the database schema (version %d) is newer than this kyojin (%d)", v, latest)
+	}
+	if v == latest {
 		return nil
 	}
 	conn, err := s.db.Conn(ctx)

@@ -44,6 +44,9 @@ func setup(t testing.TB, srv *pgtest.Server) (owner, app string) {
 	if err := st.Grant(ctx, appRole); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.Grant(ctx, "x; DROP TABLE kyojin_events"); err == nil {
+		t.Error("role name with SQL accepted")
+	}
 	u, _ := url.Parse(owner)
 	u.User = url.User(appRole)
 	return owner, u.String()
@@ -247,5 +250,20 @@ func TestDefinerSearchPath(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d definer functions", n)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	owner, _ := setup(t, pgtest.Start(t))
+	if _, err := sqlDB(t, owner).Exec(`INSERT INTO kyojin_events_schema (version, name) VALUES (99, 'future')`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := pgevents.Open(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(context.Background()); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("newer schema: %v", err)
 	}
 }
