@@ -35,6 +35,8 @@ func init() {
       ファイルを一括取り込みします（FILE が - なら標準入力）。
   kyojin cloud search --tenant T [--from 2026-11-22T00:00:00Z] [--to ...] [FIELD=VALUE] [FIELD~TEXT]
       一つのテナントの保存済みイベントを検索します（JSON Lines で出力）。
+  kyojin cloud migrate --store postgres://OWNER@HOST/DB [--grant ROLE]
+      PostgreSQL のイベント表を作成・更新し、クラウドが使うロールに必要な権限だけを与えます。
 
 形式 (--format): ` + strings.Join(logparse.Formats(), ", ") + `
 項目名は docs/event-schema.md を参照してください。`,
@@ -48,6 +50,8 @@ func runCloud(env *Env, _ *flag.FlagSet, args []string) error {
 		return usageError("cloud: サブコマンド（serve, import, search）を指定してください")
 	}
 	switch args[0] {
+	case "migrate":
+		return cloudMigrate(env, args[1:])
 	case "serve":
 		return cloudServe(env, args[1:])
 	case "import":

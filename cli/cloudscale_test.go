@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +19,27 @@ import (
 // TestCloudSearchPostgres: import and search work the same with the events
 // in PostgreSQL (--store postgres://…), one tenant at a time.
 func TestCloudSearchPostgres(t *testing.T) {
-	dsn := pgtest.Start(t).NewDB(t)
+	owner := pgtest.Start(t).NewDB(t)
+	db, err := sql.Open("pgx", owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE ROLE kyojin_cli LOGIN NOSUPERUSER NOBYPASSRLS`); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--store", "/tmp/dir"}, {"--store", owner, "--grant", "x;y"}} {
+		if code, _, _ := runCloudCLI(t, "", append([]string{"cloud", "migrate"}, args...)...); code == 0 {
+			t.Errorf("migrate %v accepted", args)
+		}
+	}
+	if code, out, errs := runCloudCLI(t, "", "cloud", "migrate", "--store", owner, "--grant", "kyojin_cli"); code != 0 || !strings.Contains(out, "version 1") {
+		t.Fatalf("migrate: %d %s %s", code, out, errs)
+	}
+	// the cloud works as the granted, unprivileged role
+	u, _ := url.Parse(owner)
+	u.User = url.User("kyojin_cli")
+	dsn := u.String()
 	for _, c := range []struct{ tenant, line string }{
 		{"city-a", `203.0.113.5 - - [22/Nov/2026:05:00:00 +0900] "GET /a?id=1%20union%20select HTTP/1.1" 200 5 "-" "sqlmap/1.5"`},
 		{"city-b", `10.0.0.1 - - [22/Nov/2026:05:00:00 +0900] "GET /b HTTP/1.1" 200 1 "-" "sqlmap/1.5"`},
