@@ -401,7 +401,7 @@ func (bc *BusConn) handle(ctx context.Context, in *Intake, tenant string, m jets
 		}
 	}}
 	// on error (stopping) the line stays unacknowledged and is redelivered
-	_ = in.queue.push(ctx, it, true)
+	_ = in.lanes.push(ctx, it, true)
 }
 
 // StopConsuming stops pulling; lines not yet stored are redelivered later.

@@ -176,6 +176,22 @@ func (q *fairQueue) free(tenant string) int {
 
 func (q *fairQueue) capacity() int { return q.perLane }
 
+// dispatch hands lines to the parse workers through out, in round-robin
+// order; out is unbuffered so the order stays fair. It closes out once the
+// queue is closed and drained.
+func (q *fairQueue) dispatch(out chan<- item) {
+	for {
+		it, ok, done := q.pop(time.Minute)
+		if done {
+			close(out)
+			return
+		}
+		if ok {
+			out <- it
+		}
+	}
+}
+
 // close stops pushes; pop drains what is queued, then reports done.
 func (q *fairQueue) close() {
 	q.mu.Lock()

@@ -50,8 +50,9 @@ type Intake struct {
 	cfg   *Config
 	store EventStore
 	log   *slog.Logger
-	queue *fairQueue
-	front front // where Submit sends lines: the queue, or the bus (bus.go)
+	queue chan item
+	lanes *fairQueue // per-tenant lanes feeding queue fairly (fairqueue.go)
+	front front      // where Submit sends lines: lanes, or the bus (bus.go)
 	now   func() time.Time
 
 	mu       sync.Mutex
@@ -61,12 +62,14 @@ type Intake struct {
 	wg sync.WaitGroup
 }
 
-// NewIntake prepares intake for cfg into store. Call Start, then Close.
-// store may be nil on an intake-only node (bus.go).
+// NewIntake prepares intake for cfg into store (nil on an intake-only node,
+// bus.go). Call Start, then Close.
 func NewIntake(cfg *Config, store EventStore, log *slog.Logger) *Intake {
-	in := &Intake{cfg: cfg, store: store, log: log, queue: newFairQueue(cfg.laneSize()),
+	in := &Intake{cfg: cfg, store: store, log: log, queue: make(chan item),
 		now: time.Now, counters: map[string]*Counters{Unassigned: {}}}
-	in.front = in.queue
+	in.lanes = newFairQueue(cfg.laneSize())
+	in.front = in.lanes
+	go in.lanes.dispatch(in.queue)
 	for _, t := range cfg.Tenants {
 		in.counters[t.ID] = &Counters{}
 	}
@@ -108,7 +111,7 @@ func (in *Intake) Start(n int) {
 // Close stops accepting, drains the queue and flushes storage. Listeners
 // must be stopped first.
 func (in *Intake) Close() error {
-	in.queue.close()
+	in.lanes.close() // the dispatcher drains the lanes, then closes queue
 	in.wg.Wait()
 	if in.store == nil {
 		return nil
@@ -189,14 +192,15 @@ func (in *Intake) worker() {
 		}
 		batch, acks = batch[:0], acks[:0]
 	}
-	last := time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
-		it, ok, done := in.queue.pop(50 * time.Millisecond) // idle: store what is batched
-		if done {
-			flush()
-			return
-		}
-		if ok {
+		select {
+		case it, ok := <-in.queue:
+			if !ok {
+				flush()
+				return
+			}
 			ev := &event.Event{Tenant: it.tenant, Received: it.received}
 			p.Parse(it.format, it.line, ev)
 			c := in.Counter(it.tenant)
@@ -212,10 +216,11 @@ func (in *Intake) worker() {
 			if it.ack != nil {
 				acks = append(acks, it.ack)
 			}
-		}
-		if len(batch) == batchSize || !ok || time.Since(last) >= time.Second {
+			if len(batch) == batchSize {
+				flush()
+			}
+		case <-tick.C:
 			flush()
-			last = time.Now()
 		}
 	}
 }
