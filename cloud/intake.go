@@ -163,21 +163,25 @@ const batchSize = 256
 func (in *Intake) worker() {
 	defer in.wg.Done()
 	p := logparse.New(in.cfg.Location(), in.now)
+	acks := make([]func(bool), 0, batchSize) // of the lines in batch that came from the bus
 	batch := make([]*event.Event, 0, batchSize)
-	acks := make([]func(bool), 0, batchSize)
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		err := in.store.Append(batch...)
-		if err == nil && len(acks) > 0 {
+		err, fromBus := in.store.Append(batch...), len(acks) > 0
+		if err == nil && fromBus {
 			err = in.store.Flush() // acknowledged lines must be durable
 		}
+		for _, ack := range acks {
+			ack(err == nil) // stored: acknowledged; not: redelivered
+		}
+		acks = acks[:0]
 		if err != nil {
 			in.log.Error("cloud: storing events failed", "err", err, "events", len(batch))
 			for _, ev := range batch {
 				c := in.Counter(ev.Tenant)
-				if len(acks) == 0 {
+				if !fromBus {
 					c.Dropped.Add(1) // lines from the bus are redelivered instead
 				}
 				if ev.Failed() {
@@ -187,10 +191,7 @@ func (in *Intake) worker() {
 				}
 			}
 		}
-		for _, ack := range acks {
-			ack(err == nil)
-		}
-		batch, acks = batch[:0], acks[:0]
+		batch = batch[:0]
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
