@@ -176,18 +176,31 @@ func (q *fairQueue) free(tenant string) int {
 
 func (q *fairQueue) capacity() int { return q.perLane }
 
+// idleFlush is how long the queue stays empty before the workers are told
+// to store their partial batches: lines from the bus are acknowledged only
+// then, and JetStream sends a tenant no more than its unacknowledged limit.
+const idleFlush = 50 * time.Millisecond
+
 // dispatch hands lines to the parse workers through out, in round-robin
-// order; out is unbuffered so the order stays fair. It closes out once the
-// queue is closed and drained.
-func (q *fairQueue) dispatch(out chan<- item) {
+// order; out is unbuffered so the order stays fair. When the queue goes
+// idle after some work, each of the workers() gets a flush marker. It
+// closes out once the queue is closed and drained.
+func (q *fairQueue) dispatch(out chan<- item, workers func() int) {
+	busy := false
 	for {
-		it, ok, done := q.pop(time.Minute)
-		if done {
+		it, ok, done := q.pop(idleFlush)
+		switch {
+		case done:
 			close(out)
 			return
-		}
-		if ok {
+		case ok:
 			out <- it
+			busy = true
+		case busy:
+			for range workers() {
+				out <- item{flush: true}
+			}
+			busy = false
 		}
 	}
 }

@@ -43,6 +43,7 @@ type item struct {
 	line           []byte
 	received       time.Time
 	ack            func(stored bool) // set for lines from the bus: acknowledged once stored
+	flush          bool              // no line: the queue went idle, store what is batched
 }
 
 // Intake owns the queue, the parse workers and the counters.
@@ -51,9 +52,11 @@ type Intake struct {
 	store EventStore
 	log   *slog.Logger
 	queue chan item
-	lanes *fairQueue // per-tenant lanes feeding queue fairly (fairqueue.go)
-	front front      // where Submit sends lines: lanes, or the bus (bus.go)
 	now   func() time.Time
+
+	lanes   *fairQueue   // per-tenant lanes feeding queue fairly (fairqueue.go)
+	front   front        // where Submit sends lines: lanes, or the bus (bus.go)
+	workers atomic.Int32 // started parse workers (each gets the idle flush marker)
 
 	mu       sync.Mutex
 	counters map[string]*Counters
@@ -69,7 +72,7 @@ func NewIntake(cfg *Config, store EventStore, log *slog.Logger) *Intake {
 		now: time.Now, counters: map[string]*Counters{Unassigned: {}}}
 	in.lanes = newFairQueue(cfg.laneSize())
 	in.front = in.lanes
-	go in.lanes.dispatch(in.queue)
+	go in.lanes.dispatch(in.queue, func() int { return int(in.workers.Load()) })
 	for _, t := range cfg.Tenants {
 		in.counters[t.ID] = &Counters{}
 	}
@@ -103,6 +106,7 @@ func (in *Intake) Stats() map[string]Snapshot {
 // Start runs n parse workers until Close.
 func (in *Intake) Start(n int) {
 	for range max(n, 1) {
+		in.workers.Add(1)
 		in.wg.Add(1)
 		go in.worker()
 	}
@@ -198,6 +202,10 @@ func (in *Intake) worker() {
 	for {
 		select {
 		case it, ok := <-in.queue:
+			if it.flush {
+				flush() // idle: batched lines are stored (and acknowledged) now
+				continue
+			}
 			if !ok {
 				flush()
 				return
