@@ -86,10 +86,10 @@ func TestBusEndToEnd(t *testing.T) {
 		t.Errorf("published message: %v %q", m.Header, m.Data)
 	}
 	const n = 3000
-	sendLines(t, srv.Addr("tcp-a").String(), "app", n)
-	sendLines(t, srv.Addr("tcp-b").String(), "app", n)
 	in1, w1 := worker(t, cfg, st)
 	in2, w2 := worker(t, cfg, st)
+	sendLines(t, srv.Addr("tcp-a").String(), "app", n)
+	sendLines(t, srv.Addr("tcp-b").String(), "app", n)
 	waitCount(t, st, "city-a", n, 20*time.Second)
 	waitCount(t, st, "city-b", n+1, 20*time.Second)
 	t0 := time.Now()
@@ -172,12 +172,21 @@ func TestBusRedelivery(t *testing.T) {
 	bad.Header.Set(hdrTenant, "city-a")
 	bad.Data = []byte("<13>Nov 22 05:00:00 h forged: x")
 	js.PublishMsg(context.Background(), bad)
-	deadline := time.Now().Add(10 * time.Second)
-	for in1.Counter("city-a").Parsed.Load() < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	// every line delivered to the first worker and none acknowledged
+	cons, err := js.Consumer(context.Background(), "KYOJIN_RAW", "kyojin-city-a")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := in1.Counter("city-a").Parsed.Load(); got != n {
-		t.Fatalf("first worker took %d lines", got)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ci, err := cons.Info(context.Background())
+		if err == nil && ci.NumAckPending == n && ci.NumPending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("first worker holds %+v", ci)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	// crash: the connection goes away without a single acknowledgement
 	w1.nc.Close()
@@ -186,10 +195,6 @@ func TestBusRedelivery(t *testing.T) {
 	in2, w2 := worker(t, cfg, st)
 	defer func() { w2.StopConsuming(); in2.Close(); w2.Close() }()
 	waitCount(t, st, "city-a", n, 15*time.Second)
-	cons, err := js.Consumer(context.Background(), "KYOJIN_RAW", "kyojin-city-a")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ci, _ := cons.Info(context.Background())
 	if ci.NumRedelivered == 0 && ci.Delivered.Consumer <= n {
 		t.Errorf("no redelivery recorded: %+v", ci)

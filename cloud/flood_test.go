@@ -198,18 +198,28 @@ func TestFloodIsolation(t *testing.T) {
 				u.Write([]byte("<13>Nov 22 05:00:00 h udp: x"))
 			}
 			u.Close()
-			// HTTP of the flooded tenant: 429, nothing taken
-			req, _ := http.NewRequest("POST", "http://"+node.srv.Addr("http").String()+"/v1/events", strings.NewReader("{}\n"))
-			req.Header.Set("Authorization", "Bearer a-token")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
+			// HTTP of the flooded tenant: 429 while its queue is full (a
+			// request that meets a moment of room is taken, not lost: try a
+			// few times and require the refusal)
+			refused := false
+			for range 20 {
+				req, _ := http.NewRequest("POST", "http://"+node.srv.Addr("http").String()+"/v1/events", strings.NewReader("{}\n"))
+				req.Header.Set("Authorization", "Bearer a-token")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusTooManyRequests {
+					refused = true
+					break
+				}
+				if resp.StatusCode != http.StatusAccepted {
+					t.Fatalf("http while city-a floods: %d", resp.StatusCode)
+				}
 			}
-			resp.Body.Close()
-			// with the bus, a line taken in a gap of the congestion is
-			// retried until JetStream has it, so 202 is not a loss there
-			if resp.StatusCode != http.StatusTooManyRequests && (bus == "" || resp.StatusCode != http.StatusAccepted) {
-				t.Errorf("http while city-a floods: %d", resp.StatusCode)
+			if !refused {
+				t.Error("http of the flooded tenant never pushed back (429)")
 			}
 			// city-b is served within a bound
 			start := time.Now()
@@ -233,14 +243,11 @@ func TestFloodIsolation(t *testing.T) {
 			for node.in.Counter("city-a").Dropped.Load() < 1 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
-			// embedded: the lane stays full, every datagram is dropped; bus:
-			// JetStream refuses those arriving while city-a is at its quota
-			want := int64(50)
-			if bus != "" {
-				want = 1
-			}
-			if d := node.in.Counter("city-a").Dropped.Load(); d < want {
-				t.Errorf("city-a's udp overflow counted %d, want ≥ %d", d, want)
+			// datagrams meeting a full lane (embedded) or the tenant's quota
+			// (bus) are dropped and counted; one meeting a moment of room
+			// is taken
+			if d := node.in.Counter("city-a").Dropped.Load(); d < 1 {
+				t.Errorf("city-a's udp overflow not counted (%d)", d)
 			}
 			if d := node.in.Counter("city-b").Dropped.Load(); d != 0 {
 				t.Errorf("city-b lost %d lines", d)
