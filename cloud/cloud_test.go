@@ -289,7 +289,7 @@ func TestBackpressure(t *testing.T) {
 		c.Close()
 	}()
 	deadline := time.Now().Add(2 * time.Second)
-	for r.in.Free() > 0 && time.Now().Before(deadline) {
+	for r.in.Free("pref") > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	req, _ := http.NewRequest("POST", "http://"+r.srv.Addr("http").String()+"/v1/events", strings.NewReader("{}\n"))

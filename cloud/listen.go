@@ -384,7 +384,9 @@ func (s *Server) httpHandler(l *Listener) http.Handler {
 			http.Error(w, "bad batch: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if s.in.Free() < len(lines) {
+		// a batch larger than the tenant's queue goes in once the queue is
+		// empty, the rest as workers drain it (503 below if they stall)
+		if s.in.Free(tenant) < min(len(lines), s.in.Capacity()) {
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "queue full", http.StatusTooManyRequests)
 			return

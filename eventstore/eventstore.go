@@ -221,7 +221,10 @@ func ParseFilter(s string) (Filter, error) {
 	return Filter{Field: s[:i], Op: op, Value: s[i+1:]}, nil
 }
 
-func (q *Query) match(ev *event.Event) bool {
+// Match reports whether ev falls in q's time range and passes every
+// filter. Other backends (eventstore/pgevents) use it as the final word so
+// that a search means the same everywhere.
+func (q *Query) Match(ev *event.Event) bool {
 	if ev.Time.Before(q.From) || !q.To.IsZero() && !ev.Time.Before(q.To) {
 		return false
 	}
@@ -272,7 +275,7 @@ func (s *Store) Search(q Query, fn func(*event.Event) bool) error {
 				continue
 			}
 			stop, err := scanSegment(path, q.Tenant, func(ev *event.Event) bool {
-				if !q.match(ev) {
+				if !q.Match(ev) {
 					return true
 				}
 				n++
