@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,4 +82,49 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Fatalf("mismatch %q vs %q", got.Raw, want.Raw)
 		}
 	})
+}
+
+// TestAppendTime: appendTime writes what AppendFormat(RFC3339Nano) writes.
+func TestAppendTime(t *testing.T) {
+	jst := time.FixedZone("JST", 9*3600)
+	odd := time.FixedZone("LMT", 9*3600+18*60+59) // seconds in the offset: AppendFormat path
+	for _, tm := range []time.Time{
+		{}, time.Unix(0, 0), time.Unix(0, 0).UTC(), time.Date(2026, 11, 22, 5, 0, 0, 123456789, jst),
+		time.Date(2026, 11, 22, 5, 0, 0, 120000000, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(12*3600+30*60))),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(1888, 1, 1, 0, 0, 0, 0, odd), time.Now(),
+	} {
+		if got, want := string(appendTime(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Errorf("appendTime %q, want %q", got, want)
+		}
+	}
+}
+
+func FuzzAppendTime(f *testing.F) {
+	f.Add(int64(1700000000), int64(5), 32400)
+	f.Fuzz(func(t *testing.T, sec, nsec int64, off int) {
+		tm := time.Unix(sec%253402300799, nsec%1e9).In(time.FixedZone("", off%(24*3600)))
+		if y := tm.Year(); y < 0 || y > 9999 {
+			return
+		}
+		if got, want := string(appendTime(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("appendTime %q, want %q", got, want)
+		}
+	})
+}
+
+// TestAppendStringBytes: the 8-byte skip of appendString gives the bytes
+// the byte-at-a-time loop gives, at every alignment of every special byte.
+func TestAppendStringBytes(t *testing.T) {
+	specials := []string{"\"", "\\", "\x00", "\x1f", "\x7f", " ", "~", "\xff", "é", "\u2028", "日", "\n"}
+	for _, sp := range specials {
+		for pos := range 20 {
+			s := strings.Repeat("a", pos) + sp + strings.Repeat("b", 17-pos%5)
+			got := string(appendString(nil, s))
+			want, _ := json.Marshal(s)
+			var back string
+			if err := json.Unmarshal([]byte(got), &back); err != nil || back != strings.ToValidUTF8(s, "\ufffd") {
+				t.Errorf("%q: %s (%v), encoding/json %s", s, got, err, want)
+			}
+		}
+	}
 }

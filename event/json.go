@@ -18,9 +18,9 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `{"tenant":`...)
 	dst = appendString(dst, e.Tenant)
 	dst = append(dst, `,"time":"`...)
-	dst = e.Time.AppendFormat(dst, time.RFC3339Nano)
+	dst = appendTime(dst, e.Time)
 	dst = append(dst, `","received":"`...)
-	dst = e.Received.AppendFormat(dst, time.RFC3339Nano)
+	dst = appendTime(dst, e.Received)
 	dst = append(dst, `","source":`...)
 	dst = appendString(dst, e.Source)
 	if e.Host != "" {
@@ -52,12 +52,66 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string (RFC 8259 §7); invalid UTF-8 becomes
-// U+FFFD as encoding/json does.
+// appendTime is t.AppendFormat(dst, time.RFC3339Nano) for years 0–9999
+// (AppendJSON checks the range) and whole-minute zone offsets, without the
+// general layout machinery; other offsets use AppendFormat.
+// TestAppendTime and FuzzAppendTime compare the two.
+func appendTime(dst []byte, t time.Time) []byte {
+	_, off := t.Zone()
+	if off%60 != 0 {
+		return t.AppendFormat(dst, time.RFC3339Nano)
+	}
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	if off == 0 {
+		return append(dst, 'Z')
+	}
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	oh, om := off/3600, off/60%60
+	return append(dst, sign, byte('0'+oh/10), byte('0'+oh%10), ':', byte('0'+om/10), byte('0'+om%10))
+}
+
+// plain8 reports whether none of the 8 bytes of x (little endian) needs
+// escaping in a JSON string: no control byte, '"', '\\' or non-ASCII byte.
+// (SWAR: a byte b < n sets the high bit of (b - n) & ^b.)
+func plain8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lo * '"')
+	bs := x ^ (lo * '\\')
+	return ((x-lo*0x20)&^x|(q-lo)&^q|(bs-lo)&^bs|x)&hi == 0
+}
+
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// skip 8 plain bytes at a time (most of a log line)
+		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

@@ -11,13 +11,8 @@ import (
 // sharedDir is the third-party data folder (see /work/shared/data/README.md).
 func sharedDir(t testing.TB, sub string) string {
 	t.Helper()
-	// ../shared relative to the repo root; one level further up from a
-	// git worktree under /work/wt.
-	for _, root := range []string{filepath.Join("..", ".."), filepath.Join("..", "..", "..")} {
-		d := filepath.Join(root, "shared", "data", "logs", sub)
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
+	if d := sharedDirOrEmpty(sub); d != "" {
+		return d
 	}
 	t.Skipf("shared data logs/%s absent (../shared/data next to the repo); skipping", sub)
 	return ""
