@@ -32,11 +32,15 @@ type Counters struct {
 	Parsed   atomic.Int64 // stored with normalized fields
 	Failed   atomic.Int64 // stored raw with a parse error
 	Dropped  atomic.Int64 // lost: UDP queue full, no tenant, storage error
+	// Framing counts TCP/TLS streams cut short by a framing error (an
+	// octet count that is no number, RFC 6587 §3.4.1): the rest of such a
+	// stream cannot be split into messages, so the connection is closed.
+	Framing atomic.Int64
 }
 
 // Snapshot is a copy of Counters.
 type Snapshot struct {
-	Received, Parsed, Failed, Dropped int64
+	Received, Parsed, Failed, Dropped, Framing int64
 }
 
 type item struct {
@@ -89,7 +93,7 @@ func (in *Intake) Stats() map[string]Snapshot {
 	out := map[string]Snapshot{}
 	for _, k := range keys {
 		c := in.Counter(k)
-		out[k] = Snapshot{c.Received.Load(), c.Parsed.Load(), c.Failed.Load(), c.Dropped.Load()}
+		out[k] = Snapshot{c.Received.Load(), c.Parsed.Load(), c.Failed.Load(), c.Dropped.Load(), c.Framing.Load()}
 	}
 	return out
 }
