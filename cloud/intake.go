@@ -210,7 +210,12 @@ func (in *Intake) worker() {
 				flush()
 			}
 		case <-tick.C:
+			// once a second what was appended becomes durable and
+			// searchable (eventstore: a Flush ends the compressed block)
 			flush()
+			if err := in.store.Flush(); err != nil {
+				in.log.Error("cloud: flushing the store failed", "err", err)
+			}
 		}
 	}
 }
