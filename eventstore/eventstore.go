@@ -90,12 +90,14 @@ type segIndex struct {
 }
 
 type segment struct {
-	key   segKey
-	path  string
-	f     *os.File
-	zw    *s2.Writer
-	idx   segIndex
-	dirty bool
+	key    segKey
+	path   string
+	f      *os.File
+	zw     *s2.Writer
+	idx    segIndex
+	dirty  bool
+	idxf   *os.File // the index file, kept open: rewritten in place on every flush
+	idxLen int      // bytes last written to idxf
 }
 
 // Open opens (creating) a store at root.
@@ -209,17 +211,35 @@ func (seg *segment) flush() error {
 		return fmt.Errorf("eventstore: flush %s: %w", seg.path, err)
 	}
 	seg.dirty = false
+	// The index is rewritten in place (one write, no new file and rename
+	// each second per segment): it is only a hint, and a torn or missing
+	// index makes Search scan the segment (overlaps). Trailing spaces pad
+	// a shorter document over a longer one; JSON allows them.
+	if seg.idxf == nil {
+		f, err := os.OpenFile(idxPath(seg.path), os.O_CREATE|os.O_WRONLY, 0o640)
+		if err != nil {
+			return fmt.Errorf("eventstore: index: %w", err)
+		}
+		seg.idxf = f
+	}
 	b, _ := json.Marshal(seg.idx)
-	idx := idxPath(seg.path)
-	if err := os.WriteFile(idx+".tmp", b, 0o640); err != nil {
+	n := len(b)
+	for len(b) < seg.idxLen {
+		b = append(b, ' ')
+	}
+	if _, err := seg.idxf.WriteAt(b, 0); err != nil {
 		return fmt.Errorf("eventstore: index: %w", err)
 	}
-	return os.Rename(idx+".tmp", idx)
+	seg.idxLen = max(seg.idxLen, n)
+	return nil
 }
 
 func (seg *segment) close() error {
-	err := seg.flush()
-	return errors.Join(err, seg.zw.Close(), seg.f.Close())
+	err := errors.Join(seg.flush(), seg.zw.Close(), seg.f.Close())
+	if seg.idxf != nil {
+		err = errors.Join(err, seg.idxf.Close())
+	}
+	return err
 }
 
 // Flush makes every appended event visible to Search and durable.

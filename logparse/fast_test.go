@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +187,17 @@ func FuzzUnframeFast(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		compareParse(t, "syslog", line)
+	})
+}
+
+// FuzzFields: fields splits as strings.Fields does.
+func FuzzFields(f *testing.F) {
+	for _, s := range []string{"", " a  b\tc\n", "日本 語\u3000x", "a\x85b\u00a0c", "\v\f\r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := fields(s, nil), strings.Fields(s); !slices.Equal(got, want) {
+			t.Fatalf("fields(%q) = %q, want %q", s, got, want)
+		}
 	})
 }

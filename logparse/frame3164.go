@@ -2,6 +2,7 @@ package logparse
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kyojin/kyojin/event"
@@ -153,4 +154,33 @@ func isHostByte(c byte) bool {
 // isTagByte: printable, not space, ':', '[' or ']'.
 func isTagByte(c byte) bool {
 	return c > ' ' && c < 0x7f && c != ':' && c != '[' && c != ']'
+}
+
+// fields is strings.Fields appending to dst, so that a parser can split a
+// line into an array on its stack. Non-ASCII text (where strings.Fields
+// also splits at Unicode spaces) goes through strings.Fields itself.
+func fields(s string, dst []string) []string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(dst, strings.Fields(s)...)
+		}
+	}
+	for i := 0; i < len(s); {
+		for i < len(s) && asciiSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !asciiSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			dst = append(dst, s[i:j])
+		}
+		i = j
+	}
+	return dst
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
