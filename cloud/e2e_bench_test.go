@@ -314,3 +314,55 @@ func BenchmarkSegmentCodec(b *testing.B) {
 	run("zstd-fastest", func(dst, src []byte) []byte { return zf.EncodeAll(src, dst) })
 	run("s2", func(dst, src []byte) []byte { return s2.Encode(dst[:cap(dst)], src) })
 }
+
+// BenchmarkStages splits the end-to-end cost on the same stream: kyojin's
+// parser alone (frame and content into event.Event), then with detection
+// (300 rules, 100 tenants), then with the segment store; no queue, one
+// goroutine; go-syslog parse-only of the same lines first. cpu-ns/event is
+// process CPU time per event (steadier than ns/op on a shared machine).
+func BenchmarkStages(b *testing.B) {
+	lines := intakestream.Lines(20_000)
+	rules := e2eRules(b)
+	cfg := e2eConfig(b, b.TempDir())
+	det := Detectors{NewSigmaDetector(rules, &countingWriter{}), NewModelDetector(cfg.Tenants, &countingWriter{})}
+	b.Run("go-syslog", func(b *testing.B) {
+		m := rfc3164.NewParser(rfc3164.WithBestEffort(), rfc3164.WithRFC3339(), rfc3164.WithYear(rfc3164.CurrentYear{}))
+		c0 := cpuTime()
+		for i := 0; b.Loop(); i++ {
+			m.Parse(lines[i%len(lines)])
+		}
+		b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/event")
+	})
+	run := func(name string, detect, store bool) {
+		b.Run(name, func(b *testing.B) {
+			st, err := eventstore.Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			p := logparse.New(time.UTC, nil)
+			batch := make([]*event.Event, 0, 256)
+			now := time.Now()
+			c0 := cpuTime()
+			for i := 0; b.Loop(); i++ {
+				ev := &event.Event{Tenant: cfg.Tenants[i%e2eTenants].ID, Received: now}
+				p.Parse("syslog", lines[i%len(lines)], ev)
+				if detect {
+					det.Detect(ev)
+				}
+				if store {
+					batch = append(batch, ev)
+					if len(batch) == cap(batch) {
+						st.Append(batch...)
+						batch = batch[:0]
+					}
+				}
+			}
+			st.Append(batch...)
+			b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/event")
+		})
+	}
+	run("parse", false, false)
+	run("parse+detect", true, false)
+	run("parse+detect+store", true, true)
+}

@@ -167,6 +167,21 @@ func (in *Intake) worker() {
 	defer in.wg.Done()
 	p := logparse.New(in.cfg.Location(), in.now)
 	batch := make([]*event.Event, 0, batchSize)
+	// Stored events are reused (with their field maps) when no detector
+	// keeps them: storage encodes synchronously in Append.
+	reuse := !keepsEvents(in.detect)
+	var free []*event.Event
+	newEvent := func(tenant string, received time.Time) *event.Event {
+		if n := len(free); n > 0 {
+			ev := free[n-1]
+			free = free[:n-1]
+			fields := ev.Fields
+			clear(fields)
+			*ev = event.Event{Tenant: tenant, Received: received, Fields: fields}
+			return ev
+		}
+		return &event.Event{Tenant: tenant, Received: received}
+	}
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -183,6 +198,10 @@ func (in *Intake) worker() {
 				}
 			}
 		}
+		if reuse {
+			free = append(free, batch...)
+		}
+		clear(batch) // no stale pointers behind the length
 		batch = batch[:0]
 	}
 	tick := time.NewTicker(time.Second)
@@ -194,7 +213,7 @@ func (in *Intake) worker() {
 				flush()
 				return
 			}
-			ev := &event.Event{Tenant: it.tenant, Received: it.received}
+			ev := newEvent(it.tenant, it.received)
 			p.Parse(it.format, it.line, ev)
 			c := in.Counter(it.tenant)
 			if ev.Failed() {

@@ -89,8 +89,21 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 	}
 }
 
+// KeepsEvents implements EventKeeper: alerts copy what they need.
+func (d *ModelDetector) KeepsEvents() bool { return false }
+
 // Detectors runs several detectors in turn.
 type Detectors []Detector
+
+// KeepsEvents implements EventKeeper: true when any member may keep events.
+func (ds Detectors) KeepsEvents() bool {
+	for _, d := range ds {
+		if keepsEvents(d) {
+			return true
+		}
+	}
+	return false
+}
 
 // Detect implements Detector.
 func (ds Detectors) Detect(ev *event.Event) {

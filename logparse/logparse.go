@@ -101,10 +101,12 @@ func New(loc *time.Location, now func() time.Time) *Parser {
 }
 
 // Parse fills ev from line in the given format. ev.Tenant and ev.Received
-// are the caller's; everything else is overwritten. It never panics: a
-// panic in a content parser becomes a ParseError.
+// are the caller's; everything else is overwritten. A Fields map already
+// in ev is cleared and reused (intake recycles stored events). It never
+// panics: a panic in a content parser becomes a ParseError.
 func (p *Parser) Parse(format string, line []byte, ev *event.Event) {
-	ev.Source, ev.Host, ev.Fields, ev.ParseError, ev.Time = sourceOf[format], "", nil, "", time.Time{}
+	clear(ev.Fields)
+	ev.Source, ev.Host, ev.ParseError, ev.Time = sourceOf[format], "", "", time.Time{}
 	if ev.Source == "" {
 		ev.Source = format
 	}
