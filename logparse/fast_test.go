@@ -201,3 +201,27 @@ func FuzzFields(f *testing.F) {
 		}
 	})
 }
+
+// TestStampZone: an RFC 3164 stamp carries no zone and is read as wall
+// clock time in the configured zone, on the fast path, through go-syslog,
+// and on the loose path alike (a Japanese device logging 05:00 means 05:00
+// JST, 20:00 UTC the day before).
+func TestStampZone(t *testing.T) {
+	jst := time.FixedZone("JST", 9*3600)
+	want := time.Date(time.Now().Year(), 11, 22, 5, 0, 0, 0, jst)
+	for _, slow := range []bool{false, true} {
+		p := New(jst, nil)
+		p.slow = slow
+		for _, l := range []string{
+			"<13>Nov 22 05:00:00 h app: x",                      // fast path (or go-syslog when slow)
+			"<13>Nov 22 05:00:00 h app:nospace",                 // go-syslog best effort
+			"Nov 22 05:00:00 h postfix/submission/smtpd[12]: x", // bare file line
+		} {
+			var ev event.Event
+			p.Parse("syslog", []byte(l), &ev)
+			if !ev.Time.Equal(want) {
+				t.Errorf("slow=%v %q: time %v, want %v", slow, l, ev.Time, want)
+			}
+		}
+	}
+}

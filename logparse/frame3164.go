@@ -117,9 +117,9 @@ func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
 	if host == "-" || tag == "-" || pid == "-" {
 		return "", false // go-syslog's "nil value"
 	}
-	// go-syslog parses the stamp as UTC in year 0, adds the configured
-	// year and converts to the parser's zone.
-	ev.Time = time.Date(0, time.Month(mon+1), day, hh, mm, ss, 0, time.UTC).AddDate(p.year, 0, 0).In(p.loc)
+	// as go-syslog configured in New: the stamp is wall clock time in the
+	// parser's zone, in year 0, moved to the configured year
+	ev.Time = time.Date(0, time.Month(mon+1), day, hh, mm, ss, 0, p.loc).AddDate(p.year, 0, 0).In(p.loc)
 	ev.Host = host
 	ev.Set(event.Program, tag)
 	ev.Set("pid", pid)

@@ -91,8 +91,11 @@ func New(loc *time.Location, now func() time.Time) *Parser {
 		now = time.Now
 	}
 	return &Parser{
+		// WithLocaleTimezone reads the zone-less RFC 3164 stamp as wall
+		// clock time in loc (WithTimezone alone would read it as UTC and
+		// only convert: a Japanese device's 05:00 became 14:00 JST).
 		m3164: rfc3164.NewParser(rfc3164.WithBestEffort(), rfc3164.WithRFC3339(),
-			rfc3164.WithYear(rfc3164.CurrentYear{}), rfc3164.WithTimezone(loc)),
+			rfc3164.WithYear(rfc3164.CurrentYear{}), rfc3164.WithLocaleTimezone(loc), rfc3164.WithTimezone(loc)),
 		m5424: rfc5424.NewParser(rfc5424.WithBestEffort()),
 		loc:   loc,
 		now:   now,
