@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyojin/kyojin/mailgate/postfixtest"
 	"github.com/kyojin/kyojin/sigma"
 )
 
@@ -270,5 +271,43 @@ remote-control:
 		if !strings.Contains(out, "b593fd50-7335-4682-a36c-4edcb68e4641") || strings.Contains(out, "www.city.example.lg.jp") {
 			t.Errorf("alerts:\n%s", out)
 		}
+	}
+}
+
+// TestPostfixMailLog: a private Postfix receives a deliverable and an
+// undeliverable message from swaks; its mail log is imported for city-a,
+// every line parses, and the deliveries are searchable by mail fields.
+func TestPostfixMailLog(t *testing.T) {
+	if why := postfixtest.Available(); why != "" {
+		t.Skip(why)
+	}
+	swaks := lookBin(t, "swaks")
+	pf := postfixtest.Start(t, postfixtest.Options{Name: "cloudlog", Domains: []string{"city.lg.jp"}})
+	if out, err := exec.Command(swaks, "--server", pf.Addr, "--from", "a@good.example", "--to", "kakari@city.lg.jp", "--silent", "2").CombinedOutput(); err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	exec.Command(swaks, "--server", pf.Addr, "--from", "spam@bad.example", "--to", "victim@elsewhere.example", "--silent", "2").Run()
+	if !waitFor(20*time.Second, func() bool {
+		l := pf.Log()
+		return strings.Contains(l, "status=sent") && strings.Contains(l, "status=bounced")
+	}) {
+		t.Fatalf("postfix log lacks the deliveries:\n%s", pf.Log())
+	}
+	r, _ := start(t, 4096)
+	defer r.stop(t)
+	r.in.Start(1)
+	n := importLog(t, r, filepath.Join(pf.Dir, "maillog"), "city-a", "postfix")
+	r.stop(t)
+	if st := r.in.Stats()["city-a"]; st.Parsed != int64(n) || st.Failed != 0 {
+		t.Fatalf("%d mail log lines, counters %+v", n, st)
+	}
+	if got := search(t, r.store, "city-a", "source=postfix", "mail_status=sent", "mail_to=kakari@city.lg.jp"); len(got) != 1 {
+		t.Errorf("delivery: %d events", len(got))
+	}
+	if got := search(t, r.store, "city-a", "mail_status=bounced", "mail_to=victim@elsewhere.example"); len(got) != 1 {
+		t.Errorf("bounce: %d events", len(got))
+	}
+	if got := search(t, r.store, "city-a", "mail_from=a@good.example"); len(got) == 0 {
+		t.Errorf("sender not searchable")
 	}
 }
