@@ -274,7 +274,7 @@ func jsonLines() [][]byte {
 	for _, l := range lines {
 		ev := &event.Event{Tenant: "t001", Received: time.Now()}
 		p.Parse("syslog", l, ev)
-		j, _ := ev.AppendJSON(nil)
+		j, _ := ev.AppendStored(nil)
 		out = append(out, append(j, '\n'))
 	}
 	return out

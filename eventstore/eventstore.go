@@ -4,7 +4,9 @@
 // segments per tenant and day (retention = deleting segments)").
 //
 // Layout: ROOT/<tenant>/<YYYY-MM-DD>/<seq>.jsonl.s2 holds JSON lines (one
-// event.Event each) in the S2 framed stream format (klauspost/compress/s2,
+// event.Event each, in the compact form of Event.AppendStored, which leaves
+// out the message and taxonomy aliases the event repeats) in the S2 framed
+// stream format (klauspost/compress/s2,
 // a Snappy-compatible framing with CRC-32C per block); <seq>.idx beside it
 // records the time range and count so searches skip segments outside the
 // asked range. S2 replaced gzip for new segments because compression was
@@ -117,7 +119,7 @@ func (s *Store) Append(evs ...*event.Event) error {
 		if err != nil {
 			return err
 		}
-		b, err := ev.AppendJSON(s.buf[:0])
+		b, err := ev.AppendStored(s.buf[:0])
 		if err != nil {
 			return fmt.Errorf("eventstore: encode: %w", err)
 		}
@@ -411,7 +413,7 @@ func scanSegment(path, tenant string, fn func(*event.Event) bool) (stopped bool,
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		var ev event.Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+		if err := event.DecodeStored(sc.Bytes(), &ev); err != nil {
 			return false, fmt.Errorf("eventstore: %s: corrupt line: %w", path, err)
 		}
 		if ev.Tenant != tenant {
