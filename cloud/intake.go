@@ -33,7 +33,7 @@ type Counters struct {
 	Failed   atomic.Int64 // stored raw with a parse error
 	Dropped  atomic.Int64 // lost: UDP queue full, no tenant, storage error
 	// Framing counts TCP/TLS streams cut short by a framing error (an
-	// octet count that is no number, RFC 6587 §3.4.1): the rest of such a
+	// octet count beyond 1 GiB, RFC 6587 §3.4.1): the rest of such a
 	// stream cannot be split into messages, so the connection is closed.
 	Framing atomic.Int64
 }
