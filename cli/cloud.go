@@ -183,7 +183,7 @@ func cloudServe(env *Env, args []string) error {
 
 func logStats(env *Env, in *cloud.Intake) {
 	for tenant, s := range in.Stats() {
-		env.Log.Info("cloud: intake", "tenant", tenant, "received", s.Received, "parsed", s.Parsed, "failed", s.Failed, "dropped", s.Dropped)
+		env.Log.Info("cloud: intake", "tenant", tenant, "received", s.Received, "parsed", s.Parsed, "failed", s.Failed, "dropped", s.Dropped, "framing_errors", s.Framing)
 	}
 }
 

@@ -31,11 +31,15 @@ type Counters struct {
 	Parsed   atomic.Int64 // stored with normalized fields
 	Failed   atomic.Int64 // stored raw with a parse error
 	Dropped  atomic.Int64 // lost: UDP queue full, no tenant, storage error
+	// Framing counts TCP/TLS streams cut short by a framing error (an
+	// octet count beyond 1 GiB, RFC 6587 §3.4.1): the rest of such a
+	// stream cannot be split into messages, so the connection is closed.
+	Framing atomic.Int64
 }
 
 // Snapshot is a copy of Counters.
 type Snapshot struct {
-	Received, Parsed, Failed, Dropped int64
+	Received, Parsed, Failed, Dropped, Framing int64
 }
 
 type item struct {
@@ -98,7 +102,7 @@ func (in *Intake) Stats() map[string]Snapshot {
 	out := map[string]Snapshot{}
 	for _, k := range keys {
 		c := in.Counter(k)
-		out[k] = Snapshot{c.Received.Load(), c.Parsed.Load(), c.Failed.Load(), c.Dropped.Load()}
+		out[k] = Snapshot{c.Received.Load(), c.Parsed.Load(), c.Failed.Load(), c.Dropped.Load(), c.Framing.Load()}
 	}
 	return out
 }
@@ -164,11 +168,30 @@ func (in *Intake) Unclaimed(listener string) {
 
 const batchSize = 256
 
+// drainMax bounds the lines a worker takes in a row without looking at its
+// flush ticker.
+const drainMax = 1024
+
 func (in *Intake) worker() {
 	defer in.wg.Done()
 	p := logparse.New(in.cfg.Location(), in.now)
 	acks := make([]func(bool), 0, batchSize) // of the lines in batch that came from the bus
 	batch := make([]*event.Event, 0, batchSize)
+	// Stored events are reused (with their field maps) when no detector
+	// keeps them: storage encodes synchronously in Append.
+	reuse := !keepsEvents(in.detect)
+	var free []*event.Event
+	newEvent := func(tenant string, received time.Time) *event.Event {
+		if n := len(free); n > 0 {
+			ev := free[n-1]
+			free = free[:n-1]
+			fields := ev.Fields
+			clear(fields)
+			*ev = event.Event{Tenant: tenant, Received: received, Fields: fields}
+			return ev
+		}
+		return &event.Event{Tenant: tenant, Received: received}
+	}
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -195,7 +218,35 @@ func (in *Intake) worker() {
 				}
 			}
 		}
+		if reuse {
+			free = append(free, batch...)
+		}
+		clear(batch) // no stale pointers behind the length
 		batch = batch[:0]
+	}
+	handle := func(it item) {
+		if it.flush {
+			flush() // idle: batched lines are stored (and acknowledged) now
+			return
+		}
+		ev := newEvent(it.tenant, it.received)
+		p.Parse(it.format, it.line, ev)
+		c := in.Counter(it.tenant)
+		if ev.Failed() {
+			c.Failed.Add(1)
+		} else {
+			c.Parsed.Add(1)
+			if in.detect != nil {
+				in.detect.Detect(ev)
+			}
+		}
+		batch = append(batch, ev)
+		if it.ack != nil {
+			acks = append(acks, it.ack)
+		}
+		if len(batch) == batchSize {
+			flush()
+		}
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -210,26 +261,30 @@ func (in *Intake) worker() {
 				flush()
 				return
 			}
-			ev := &event.Event{Tenant: it.tenant, Received: it.received}
-			p.Parse(it.format, it.line, ev)
-			c := in.Counter(it.tenant)
-			if ev.Failed() {
-				c.Failed.Add(1)
-			} else {
-				c.Parsed.Add(1)
-				if in.detect != nil {
-					in.detect.Detect(ev)
+			handle(it)
+			// While lines are queued, take them with non-blocking receives
+			// (cheaper than a two-way select each); the ticker is checked
+			// again after at most drainMax lines.
+		drain:
+			for range drainMax {
+				select {
+				case it, ok := <-in.queue:
+					if !ok {
+						flush()
+						return
+					}
+					handle(it)
+				default:
+					break drain
 				}
 			}
-			batch = append(batch, ev)
-			if it.ack != nil {
-				acks = append(acks, it.ack)
-			}
-			if len(batch) == batchSize {
-				flush()
-			}
 		case <-tick.C:
+			// once a second what was appended becomes durable and
+			// searchable (eventstore: a Flush ends the compressed block)
 			flush()
+			if err := in.store.Flush(); err != nil {
+				in.log.Error("cloud: flushing the store failed", "err", err)
+			}
 		}
 	}
 }
