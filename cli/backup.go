@@ -40,12 +40,12 @@ func init() {
 	register(&Command{
 		Name:  "backup",
 		Usage: "[--data DIR | --db postgres://…] FILE",
-		Short: "コンソールの状態（利用者、権限、MFA、監査ログ、設定、ファイル転送）を FILE にバックアップする",
+		Short: "コンソールの状態（利用者、権限、MFA、監査ログ、設定、ファイル転送、インシデント）を FILE にバックアップする",
 		Long: `FILE（tar、権限 0600）に、データベースの記録（kyojin-backup.json）と、データディレクトリの
 transfers/（無害化済みの転送ファイル）と quarantine/（暗号化隔離された原本）を書き出します。
 セッション、ログイン試行、ダウンロードリンク、作業中の一時ファイルは含みません。
-TOTP の秘密は secret.key で、原本は quarantine.key で暗号化されたまま書き出されるため、
-二つの鍵は別の媒体に保管してください。既存の FILE は上書きしません。`,
+TOTP の秘密は secret.key で、原本は quarantine.key で、インシデントの証拠ファイルは evidence.key で
+暗号化されたまま書き出されるため、これらの鍵は別の媒体に保管してください。既存の FILE は上書きしません。`,
 		Flags: sf.register,
 		Run: func(env *Env, _ *flag.FlagSet, args []string) error {
 			if len(args) != 1 {

@@ -24,13 +24,15 @@ import (
 func init() {
 	register(&Command{
 		Name:  "cloud",
-		Usage: "serve --config FILE | import FILE --tenant T --format F | search --tenant T [--from T] [--to T] [FIELD=VALUE|FIELD~TEXT ...]",
+		Usage: "serve --config FILE [--role intake|worker|all] | import FILE --tenant T --format F | search --tenant T [--from T] [--to T] [FIELD=VALUE|FIELD~TEXT ...]",
 		Short: "県のセキュリティクラウド: ログ受信・取り込み・検索",
 		Long: `自治体情報セキュリティクラウドのログ基盤です。
 
-  kyojin cloud serve --config cloud.yaml
+  kyojin cloud serve --config cloud.yaml [--role intake|worker|all]
       設定の listeners（udp / tcp / tls / http）でログを受信し、テナントごとに保存します。
-  kyojin cloud import FILE --tenant T --format F (--config cloud.yaml | --store DIR)
+      設定に bus（NATS JetStream）があれば、intake は受信して bus へ、worker は bus から
+      解析・検知・保存します（all は両方）。
+  kyojin cloud import FILE --tenant T --format F (--config cloud.yaml | --store DIR|postgres://…)
       ファイルを一括取り込みします（FILE が - なら標準入力）。
   kyojin cloud operations --tenant T --config cloud.yaml [--from 2026-04-01] [--to 2027-04-01] [-o ops.json]
       モデル規則の期間中の結果（検査件数・検知）を出力します（kyojin assess --operations の入力）。
@@ -38,6 +40,8 @@ func init() {
       県内で共有する脅威情報（ドメイン・IP・URL）を登録・一覧・取り込みします（kyojin cloud intel で詳細）。
   kyojin cloud search --tenant T [--from 2026-11-22T00:00:00Z] [--to ...] [FIELD=VALUE] [FIELD~TEXT]
       一つのテナントの保存済みイベントを検索します（JSON Lines で出力）。
+  kyojin cloud migrate --store postgres://OWNER@HOST/DB [--grant ROLE]
+      PostgreSQL のイベント表を作成・更新し、クラウドが使うロールに必要な権限だけを与えます。
 
 形式 (--format): ` + strings.Join(logparse.Formats(), ", ") + `
 項目名は docs/event-schema.md を参照してください。`,
@@ -51,6 +55,8 @@ func runCloud(env *Env, _ *flag.FlagSet, args []string) error {
 		return usageError("cloud: サブコマンド（serve, import, search）を指定してください")
 	}
 	switch args[0] {
+	case "migrate":
+		return cloudMigrate(env, args[1:])
 	case "serve":
 		return cloudServe(env, args[1:])
 	case "import":
@@ -76,8 +82,9 @@ func loadCloudConfig(env *Env, path string) (*cloud.Config, error) {
 	return cfg, nil
 }
 
-// openCloudStore resolves the store from --store or --config.
-func openCloudStore(env *Env, storeDir, config string) (*eventstore.Store, *cloud.Config, error) {
+// openCloudStore resolves the store from --store (a directory or a
+// postgres:// DSN) or --config.
+func openCloudStore(env *Env, storeDir, config string) (cloud.EventStore, *cloud.Config, error) {
 	var cfg *cloud.Config
 	if config != "" {
 		var err error
@@ -91,7 +98,7 @@ func openCloudStore(env *Env, storeDir, config string) (*eventstore.Store, *clou
 	if storeDir == "" {
 		return nil, nil, usageError("--store DIR または --config FILE を指定してください")
 	}
-	st, err := eventstore.Open(storeDir)
+	st, err := (&cloud.Config{Store: storeDir}).OpenStore()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,12 +110,17 @@ func cloudServe(env *Env, args []string) error {
 	fs.SetOutput(io.Discard)
 	config := fs.String("config", "", "設定ファイル (YAML)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "解析ワーカー数")
+	role := fs.String("role", "all", "intake | worker | all")
 	if err := fs.Parse(args); err != nil || *config == "" {
-		return usageError("cloud serve --config FILE")
+		return usageError("cloud serve --config FILE [--role intake|worker|all]")
 	}
-	st, cfg, err := openCloudStore(env, "", *config)
+	node, st, cfg, err := openCloudNode(env, *config, *role)
 	if err != nil {
 		return err
+	}
+	defer node.close()
+	if !node.worker {
+		return node.serveIntakeOnly(env)
 	}
 	in := cloud.NewIntake(cfg, st, env.Log)
 	// Detection always runs: the shared threat intelligence applies to every
@@ -121,6 +133,10 @@ func cloudServe(env *Env, args []string) error {
 	in.Start(*workers)
 	ctx, stop := serveContext()
 	defer stop()
+	if err := node.attach(ctx, in); err != nil {
+		_ = in.Close()
+		return errors.Join(err, st.Close())
+	}
 	srv := cloud.NewServer(cfg, in)
 	srv.SetIntel(hub)
 	if err := srv.Start(ctx); err != nil {
@@ -159,6 +175,7 @@ func cloudServe(env *Env, args []string) error {
 		}
 	}
 	srv.Wait()
+	node.stopConsuming()
 	err = in.Close()
 	logStats(env, in)
 	return errors.Join(err, st.Close())
@@ -166,7 +183,7 @@ func cloudServe(env *Env, args []string) error {
 
 func logStats(env *Env, in *cloud.Intake) {
 	for tenant, s := range in.Stats() {
-		env.Log.Info("cloud: intake", "tenant", tenant, "received", s.Received, "parsed", s.Parsed, "failed", s.Failed, "dropped", s.Dropped)
+		env.Log.Info("cloud: intake", "tenant", tenant, "received", s.Received, "parsed", s.Parsed, "failed", s.Failed, "dropped", s.Dropped, "framing_errors", s.Framing)
 	}
 }
 

@@ -248,8 +248,13 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	if err != nil {
 		return err
 	}
+	isvc, err := incidentService(cfg, s, svc.Audit, env.Log, m, cat)
+	if err != nil {
+		return err
+	}
 	console, err := web.New(web.Options{Events: events, Store: s, Auth: svc, Audit: svc.Audit, Log: env.Log, Model: m, Result: res, Catalog: cat, Assessment: ar, Secure: !dev,
-		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}, Transfer: tsvc, HomeTenant: cfg.HomeTenant})
+		Activity: web.ActivitySources{SanitizeAudit: cfg.Activity.SanitizeAudit, MailgateAudit: cfg.Activity.MailgateAudit}, Transfer: tsvc, HomeTenant: cfg.HomeTenant,
+		Incidents: isvc})
 	if err != nil {
 		return err
 	}
@@ -329,6 +334,7 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	svc.Audit.Append(ctx, audit.Event{Actor: "system", Action: audit.ServerStart, Target: "console",
 		Details: map[string]any{"listen": cfg.Listen, "dev": dev, "demo": demo, "model": cfg.Model}})
 	go sweepSessions(ctx, s, env.Log)
+	go notifyIncidentWarnings(ctx, isvc, env.Log)
 	errc := make(chan error, len(servers))
 	for i, hs := range servers {
 		go func() {

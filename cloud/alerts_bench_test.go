@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kyojin/kyojin/internal/cputime"
 	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/store/postgres"
 	"github.com/kyojin/kyojin/store/postgres/pgtest"
@@ -129,10 +128,6 @@ func postgresAsApp(b *testing.B, srv *pgtest.Server) (store.Store, error) {
 	u.User = url.User(role)
 	return postgres.Open(u.String())
 }
-
-// cpuTime is the process's CPU time (internal/cputime): on a shared,
-// loaded machine it tells the work done apart from the time spent waiting.
-func cpuTime() time.Duration { return time.Duration(cputime.Now()) }
 
 func report(b *testing.B, cpu time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")

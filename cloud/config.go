@@ -10,6 +10,7 @@ import (
 
 	"github.com/kyojin/kyojin/diag"
 	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/eventstore/pgevents"
 	"github.com/kyojin/kyojin/logparse"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/strictyaml"
@@ -20,9 +21,11 @@ import (
 // declared, never inferred from log content (issue 8 §1).
 type Config struct {
 	strictyaml.Meta `yaml:"-"`
-	Store           string     `yaml:"store,required"` // event storage directory
+	Store           string     `yaml:"store,required"` // event storage directory, or a postgres:// DSN ("env:NAME" reads $NAME)
 	Timezone        string     `yaml:"timezone"`       // zone of stamps without one; default Asia/Tokyo
 	Queue           int        `yaml:"queue"`          // bounded intake queue length; default 65536
+	TenantQueue     int        `yaml:"tenant_queue"`   // lines queued per tenant; default queue / number of tenants
+	Bus             *Bus       `yaml:"bus"`            // NATS JetStream between intake and worker nodes (bus.go); none: one process
 	Listeners       []Listener `yaml:"listeners"`
 	Tenants         []Tenant   `yaml:"tenants,required"`
 	// Rules is a directory of Sigma rules run on every parsed event; Alerts
@@ -36,7 +39,8 @@ type Config struct {
 	DedupBy     []string `yaml:"dedup_by"`     // default host, src_ip, dst_ip
 	AlertQueue  int      `yaml:"alert_queue"`  // bounded alert queue; default 8192
 
-	loc *time.Location
+	loc  *time.Location
+	base string // directory of the configuration file
 }
 
 // Listener is one intake endpoint.
@@ -120,7 +124,8 @@ func (c *Config) check(base string, diags *diag.List) {
 	if c.Queue <= 0 {
 		c.Queue = 65536
 	}
-	if !filepath.IsAbs(c.Store) {
+	c.checkScale(base, diags)
+	if !pgevents.IsDSN(c.Store) && !filepath.IsAbs(c.Store) {
 		c.Store = filepath.Join(base, c.Store)
 	}
 	for _, f := range []*string{&c.Rules, &c.Alerts} { // relative to the file, like store
@@ -285,17 +290,31 @@ func (c *Config) HasTenant(id string) bool {
 // ApplyRetention deletes, for each tenant with retention_days set, the days
 // of events older than that (issue 8 §1 per-tenant retention), and returns
 // the number of days removed per tenant.
-func (c *Config) ApplyRetention(st *eventstore.Store, now time.Time) (map[string]int, error) {
+//
+// Where the store keeps days shared by all tenants (PostgreSQL partitions)
+// and every tenant has a retention, the days past the longest one are
+// dropped whole, which frees their space at once.
+func (c *Config) ApplyRetention(st EventStore, now time.Time) (map[string]int, error) {
 	out := map[string]int{}
+	longest := 0
 	for _, t := range c.Tenants {
 		if t.RetentionDays <= 0 {
+			longest = -1
 			continue
+		}
+		if longest >= 0 {
+			longest = max(longest, t.RetentionDays)
 		}
 		n, err := st.Retain(t.ID, now.AddDate(0, 0, -t.RetentionDays))
 		if err != nil {
 			return out, err
 		}
 		out[t.ID] = n
+	}
+	if dd, ok := st.(dayDropper); ok && longest > 0 {
+		if _, err := dd.DropBefore(now.AddDate(0, 0, -longest)); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }

@@ -17,6 +17,24 @@ type Detector interface {
 	Detect(ev *event.Event)
 }
 
+// EventKeeper is implemented by detectors that say whether they keep ev
+// (or its Fields map) after Detect returns. When every detector reports
+// false, the parse workers reuse events and their field maps once stored,
+// which saves most of intake's allocation (docs/performance-intake.md); a
+// detector that does not implement it is assumed to keep them.
+type EventKeeper interface {
+	KeepsEvents() bool
+}
+
+// keepsEvents reports whether d may keep events after Detect.
+func keepsEvents(d Detector) bool {
+	if d == nil {
+		return false
+	}
+	k, ok := d.(EventKeeper)
+	return !ok || k.KeepsEvents()
+}
+
 // SetDetector attaches detection to the parse workers; call before Start.
 func (in *Intake) SetDetector(d Detector) { in.detect = d }
 
@@ -98,6 +116,9 @@ type SigmaDetector struct {
 func NewSigmaDetector(rules []*sigma.Rule, sink io.Writer) *SigmaDetector {
 	return &SigmaDetector{alertSink: alertSink{w: sink}, ix: sigma.NewIndex(rules)}
 }
+
+// KeepsEvents implements EventKeeper: alerts copy what they need.
+func (d *SigmaDetector) KeepsEvents() bool { return false }
 
 // Index exposes the rule index (for per-tenant exclusions).
 func (d *SigmaDetector) Index() *sigma.Index { return d.ix }

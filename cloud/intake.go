@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/kyojin/kyojin/event"
-	"github.com/kyojin/kyojin/eventstore"
 	"github.com/kyojin/kyojin/logparse"
 )
 
@@ -32,26 +31,36 @@ type Counters struct {
 	Parsed   atomic.Int64 // stored with normalized fields
 	Failed   atomic.Int64 // stored raw with a parse error
 	Dropped  atomic.Int64 // lost: UDP queue full, no tenant, storage error
+	// Framing counts TCP/TLS streams cut short by a framing error (an
+	// octet count beyond 1 GiB, RFC 6587 §3.4.1): the rest of such a
+	// stream cannot be split into messages, so the connection is closed.
+	Framing atomic.Int64
 }
 
 // Snapshot is a copy of Counters.
 type Snapshot struct {
-	Received, Parsed, Failed, Dropped int64
+	Received, Parsed, Failed, Dropped, Framing int64
 }
 
 type item struct {
 	tenant, format string
 	line           []byte
 	received       time.Time
+	ack            func(stored bool) // set for lines from the bus: acknowledged once stored
+	flush          bool              // no line: the queue went idle, store what is batched
 }
 
 // Intake owns the queue, the parse workers and the counters.
 type Intake struct {
 	cfg   *Config
-	store *eventstore.Store
+	store EventStore
 	log   *slog.Logger
 	queue chan item
 	now   func() time.Time
+
+	lanes   *fairQueue   // per-tenant lanes feeding queue fairly (fairqueue.go)
+	front   front        // where Submit sends lines: lanes, or the bus (bus.go)
+	workers atomic.Int32 // started parse workers (each gets the idle flush marker)
 
 	mu       sync.Mutex
 	counters map[string]*Counters
@@ -60,10 +69,14 @@ type Intake struct {
 	wg sync.WaitGroup
 }
 
-// NewIntake prepares intake for cfg into store. Call Start, then Close.
-func NewIntake(cfg *Config, store *eventstore.Store, log *slog.Logger) *Intake {
-	in := &Intake{cfg: cfg, store: store, log: log, queue: make(chan item, cfg.Queue),
+// NewIntake prepares intake for cfg into store (nil on an intake-only node,
+// bus.go). Call Start, then Close.
+func NewIntake(cfg *Config, store EventStore, log *slog.Logger) *Intake {
+	in := &Intake{cfg: cfg, store: store, log: log, queue: make(chan item),
 		now: time.Now, counters: map[string]*Counters{Unassigned: {}}}
+	in.lanes = newFairQueue(cfg.laneSize())
+	in.front = in.lanes
+	go in.lanes.dispatch(in.queue, func() int { return int(in.workers.Load()) })
 	for _, t := range cfg.Tenants {
 		in.counters[t.ID] = &Counters{}
 	}
@@ -89,7 +102,7 @@ func (in *Intake) Stats() map[string]Snapshot {
 	out := map[string]Snapshot{}
 	for _, k := range keys {
 		c := in.Counter(k)
-		out[k] = Snapshot{c.Received.Load(), c.Parsed.Load(), c.Failed.Load(), c.Dropped.Load()}
+		out[k] = Snapshot{c.Received.Load(), c.Parsed.Load(), c.Failed.Load(), c.Dropped.Load(), c.Framing.Load()}
 	}
 	return out
 }
@@ -97,6 +110,7 @@ func (in *Intake) Stats() map[string]Snapshot {
 // Start runs n parse workers until Close.
 func (in *Intake) Start(n int) {
 	for range max(n, 1) {
+		in.workers.Add(1)
 		in.wg.Add(1)
 		go in.worker()
 	}
@@ -105,8 +119,11 @@ func (in *Intake) Start(n int) {
 // Close stops accepting, drains the queue and flushes storage. Listeners
 // must be stopped first.
 func (in *Intake) Close() error {
-	close(in.queue)
+	in.lanes.close() // the dispatcher drains the lanes, then closes queue
 	in.wg.Wait()
+	if in.store == nil {
+		return nil
+	}
 	return in.store.Flush()
 }
 
@@ -114,38 +131,30 @@ func (in *Intake) Close() error {
 // the sender is slowed down, nothing is dropped). It fails only when ctx
 // ends.
 func (in *Intake) Submit(ctx context.Context, tenant, format string, line []byte) error {
-	it := item{tenant, format, line, in.now()}
-	select {
-	case in.queue <- it:
-		in.Counter(tenant).Received.Add(1)
-		return nil
-	default:
-	}
-	select {
-	case in.queue <- it:
-		in.Counter(tenant).Received.Add(1)
-		return nil
-	case <-ctx.Done():
+	if err := in.front.push(ctx, item{tenant: tenant, format: format, line: line, received: in.now()}, true); err != nil {
 		in.Counter(tenant).Dropped.Add(1)
-		return ctx.Err()
+		return err
 	}
+	in.Counter(tenant).Received.Add(1)
+	return nil
 }
 
 // TrySubmit queues a line without blocking (UDP); a full queue drops the
 // line and counts it.
 func (in *Intake) TrySubmit(tenant, format string, line []byte) bool {
-	select {
-	case in.queue <- item{tenant, format, line, in.now()}:
-		in.Counter(tenant).Received.Add(1)
-		return true
-	default:
+	if in.front.push(context.Background(), item{tenant: tenant, format: format, line: line, received: in.now()}, false) != nil {
 		in.Counter(tenant).Dropped.Add(1)
 		return false
 	}
+	in.Counter(tenant).Received.Add(1)
+	return true
 }
 
-// Free reports how many lines the queue can take now.
-func (in *Intake) Free() int { return cap(in.queue) - len(in.queue) }
+// Free reports how many lines of tenant the queue can take now.
+func (in *Intake) Free(tenant string) int { return in.front.free(tenant) }
+
+// Capacity is the most lines of one tenant the queue holds at once.
+func (in *Intake) Capacity() int { return in.front.capacity() }
 
 // Unclaimed counts a line that no tenant claims; it is not stored, since
 // storing it would need a tenant guessed from content.
@@ -159,19 +168,49 @@ func (in *Intake) Unclaimed(listener string) {
 
 const batchSize = 256
 
+// drainMax bounds the lines a worker takes in a row without looking at its
+// flush ticker.
+const drainMax = 1024
+
 func (in *Intake) worker() {
 	defer in.wg.Done()
 	p := logparse.New(in.cfg.Location(), in.now)
+	acks := make([]func(bool), 0, batchSize) // of the lines in batch that came from the bus
 	batch := make([]*event.Event, 0, batchSize)
+	// Stored events are reused (with their field maps) when no detector
+	// keeps them: storage encodes synchronously in Append.
+	reuse := !keepsEvents(in.detect)
+	var free []*event.Event
+	newEvent := func(tenant string, received time.Time) *event.Event {
+		if n := len(free); n > 0 {
+			ev := free[n-1]
+			free = free[:n-1]
+			fields := ev.Fields
+			clear(fields)
+			*ev = event.Event{Tenant: tenant, Received: received, Fields: fields}
+			return ev
+		}
+		return &event.Event{Tenant: tenant, Received: received}
+	}
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		if err := in.store.Append(batch...); err != nil {
+		err, fromBus := in.store.Append(batch...), len(acks) > 0
+		if err == nil && fromBus {
+			err = in.store.Flush() // acknowledged lines must be durable
+		}
+		for _, ack := range acks {
+			ack(err == nil) // stored: acknowledged; not: redelivered
+		}
+		acks = acks[:0]
+		if err != nil {
 			in.log.Error("cloud: storing events failed", "err", err, "events", len(batch))
 			for _, ev := range batch {
 				c := in.Counter(ev.Tenant)
-				c.Dropped.Add(1)
+				if !fromBus {
+					c.Dropped.Add(1) // lines from the bus are redelivered instead
+				}
 				if ev.Failed() {
 					c.Failed.Add(-1)
 				} else {
@@ -179,34 +218,73 @@ func (in *Intake) worker() {
 				}
 			}
 		}
+		if reuse {
+			free = append(free, batch...)
+		}
+		clear(batch) // no stale pointers behind the length
 		batch = batch[:0]
+	}
+	handle := func(it item) {
+		if it.flush {
+			flush() // idle: batched lines are stored (and acknowledged) now
+			return
+		}
+		ev := newEvent(it.tenant, it.received)
+		p.Parse(it.format, it.line, ev)
+		c := in.Counter(it.tenant)
+		if ev.Failed() {
+			c.Failed.Add(1)
+		} else {
+			c.Parsed.Add(1)
+			if in.detect != nil {
+				in.detect.Detect(ev)
+			}
+		}
+		batch = append(batch, ev)
+		if it.ack != nil {
+			acks = append(acks, it.ack)
+		}
+		if len(batch) == batchSize {
+			flush()
+		}
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case it, ok := <-in.queue:
+			if it.flush {
+				flush() // idle: batched lines are stored (and acknowledged) now
+				continue
+			}
 			if !ok {
 				flush()
 				return
 			}
-			ev := &event.Event{Tenant: it.tenant, Received: it.received}
-			p.Parse(it.format, it.line, ev)
-			c := in.Counter(it.tenant)
-			if ev.Failed() {
-				c.Failed.Add(1)
-			} else {
-				c.Parsed.Add(1)
-				if in.detect != nil {
-					in.detect.Detect(ev)
+			handle(it)
+			// While lines are queued, take them with non-blocking receives
+			// (cheaper than a two-way select each); the ticker is checked
+			// again after at most drainMax lines.
+		drain:
+			for range drainMax {
+				select {
+				case it, ok := <-in.queue:
+					if !ok {
+						flush()
+						return
+					}
+					handle(it)
+				default:
+					break drain
 				}
 			}
-			batch = append(batch, ev)
-			if len(batch) == batchSize {
-				flush()
-			}
 		case <-tick.C:
+			// once a second what was appended becomes durable and
+			// searchable (eventstore: a Flush ends the compressed block)
 			flush()
+			if err := in.store.Flush(); err != nil {
+				in.log.Error("cloud: flushing the store failed", "err", err)
+			}
 		}
 	}
 }

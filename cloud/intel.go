@@ -29,6 +29,9 @@ func NewIntelDetector(hub *intel.Hub, sink io.Writer) *IntelDetector {
 	return &IntelDetector{alertSink: alertSink{w: sink}, hub: hub}
 }
 
+// KeepsEvents implements EventKeeper: an alert copies what it needs.
+func (d *IntelDetector) KeepsEvents() bool { return false }
+
 // Detect implements Detector.
 func (d *IntelDetector) Detect(ev *event.Event) {
 	x := d.hub.Index()

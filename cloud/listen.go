@@ -206,10 +206,16 @@ func (s *Server) serveConn(ctx context.Context, l *Listener, c net.Conn, tc *tls
 	err := ReadFrames(bufio.NewReaderSize(c, 64<<10), func(frame []byte) error {
 		return s.in.Submit(ctx, tenant, format, frame)
 	})
+	if errors.Is(err, ErrFraming) {
+		s.in.Counter(tenant).Framing.Add(1)
+	}
 	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 		s.in.log.Warn("cloud: stream ended", "listener", l.Name, "tenant", tenant, "err", err)
 	}
 }
+
+// ErrFraming marks a stream that cannot be split into messages any more.
+var ErrFraming = errors.New("syslog framing error")
 
 // ReadFrames splits a syslog stream into messages (RFC 6587 §3.4): a frame
 // starting with a digit is octet-counted ("LEN SP MSG"), otherwise it ends
@@ -225,11 +231,11 @@ func ReadFrames(r *bufio.Reader, fn func([]byte) error) error {
 		if octetCounted(r) {
 			lenStr, err := r.ReadSlice(' ')
 			if err != nil {
-				return fmt.Errorf("octet count: %w", err)
+				return fmt.Errorf("%w: octet count: %w", ErrFraming, err)
 			}
 			n, err := strconv.Atoi(string(lenStr[:len(lenStr)-1]))
 			if err != nil || n <= 0 || n > 1<<30 {
-				return fmt.Errorf("bad octet count %q", lenStr)
+				return fmt.Errorf("%w: bad octet count %q", ErrFraming, lenStr)
 			}
 			frame := make([]byte, min(n, limit))
 			if _, err := io.ReadFull(r, frame); err != nil {
@@ -384,7 +390,9 @@ func (s *Server) httpHandler(l *Listener) http.Handler {
 			http.Error(w, "bad batch: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if s.in.Free() < len(lines) {
+		// a batch larger than the tenant's queue goes in once the queue is
+		// empty, the rest as workers drain it (503 below if they stall)
+		if s.in.Free(tenant) < min(len(lines), s.in.Capacity()) {
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "queue full", http.StatusTooManyRequests)
 			return

@@ -233,8 +233,21 @@ func blockedAction(ev *event.Event) bool {
 		strings.Contains(a, "denied")
 }
 
+// KeepsEvents implements EventKeeper: alerts copy what they need.
+func (d *ModelDetector) KeepsEvents() bool { return false }
+
 // Detectors runs several detectors in turn.
 type Detectors []Detector
+
+// KeepsEvents implements EventKeeper: true when any member may keep events.
+func (ds Detectors) KeepsEvents() bool {
+	for _, d := range ds {
+		if keepsEvents(d) {
+			return true
+		}
+	}
+	return false
+}
 
 // Detect implements Detector. A detector that panics on an event (hostile
 // content must never stop a parse worker) is counted in DetectorPanics and

@@ -1,6 +1,8 @@
 package eventstore
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,7 +83,7 @@ func TestSearchIsolationRetention(t *testing.T) {
 	if got := collect(t, s2, Query{Tenant: "city-a", Filters: []Filter{{Field: "src_ip", Value: "192.0.2.9"}}}); len(got) != 1 {
 		t.Errorf("after reopen: %d", len(got))
 	}
-	segs, _ := filepath.Glob(filepath.Join(dir, "city-a", "2026-11-20", "*.jsonl.gz"))
+	segs, _ := filepath.Glob(filepath.Join(dir, "city-a", "2026-11-20", "*.jsonl.s2"))
 	if len(segs) != 2 {
 		t.Errorf("segments after reopen: %v", segs)
 	}
@@ -97,8 +99,8 @@ func TestSearchIsolationRetention(t *testing.T) {
 	}
 	s2.Close()
 	// plant city-b data under city-a: refused
-	b, _ := os.ReadFile(filepath.Join(dir, "city-b", "2026-11-21", "000001.jsonl.gz"))
-	os.WriteFile(filepath.Join(dir, "city-a", "2026-11-21", "000009.jsonl.gz"), b, 0o600)
+	b, _ := os.ReadFile(filepath.Join(dir, "city-b", "2026-11-21", "000001.jsonl.s2"))
+	os.WriteFile(filepath.Join(dir, "city-a", "2026-11-21", "000009.jsonl.s2"), b, 0o600)
 	if err := s2.Search(Query{Tenant: "city-a"}, func(*event.Event) bool { return true }); err == nil {
 		t.Error("foreign segment under tenant accepted")
 	}
@@ -115,9 +117,9 @@ func TestTruncatedSegmentTail(t *testing.T) {
 		s.Append(mk("t1", i, "10.0.0.2"))
 	}
 	s.Close()
-	p := filepath.Join(dir, "t1", "2026-11-20", "000001.jsonl.gz")
+	p := filepath.Join(dir, "t1", "2026-11-20", "000001.jsonl.s2")
 	fi, _ := os.Stat(p)
-	os.Truncate(p, fi.Size()-7) // crash in the second member
+	os.Truncate(p, fi.Size()-7) // crash in the second block
 	os.Remove(filepath.Join(dir, "t1", "2026-11-20", "000001.idx"))
 	var n int
 	err := s.Search(Query{Tenant: "t1"}, func(*event.Event) bool { n++; return true })
@@ -138,5 +140,43 @@ func TestParseFilter(t *testing.T) {
 	}
 	if _, err := ParseFilter("=x"); err == nil {
 		t.Error("empty field accepted")
+	}
+}
+
+// TestLegacyGzipSegments: segments written as gzip members by earlier
+// versions are still searched, and new appends to that day start the next
+// segment number in S2.
+func TestLegacyGzipSegments(t *testing.T) {
+	dir := t.TempDir()
+	day := filepath.Join(dir, "t1", "2026-11-20")
+	if err := os.MkdirAll(day, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for i := range 3 {
+		b, err := mk("t1", i, "10.0.0.3").AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw.Write(append(b, '\n'))
+	}
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(day, "000001.jsonl.gz"), buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := Open(dir)
+	if err := s.Append(mk("t1", 4, "10.0.0.4")); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, s, Query{Tenant: "t1", Filters: []Filter{{Field: "src_ip", Value: "10.0.0.3"}}}); len(got) != 3 {
+		t.Errorf("legacy gzip segment: %d events, want 3", len(got))
+	}
+	if got := collect(t, s, Query{Tenant: "t1"}); len(got) != 4 {
+		t.Errorf("all: %d events, want 4", len(got))
+	}
+	s.Close()
+	if _, err := os.Stat(filepath.Join(day, "000002.jsonl.s2")); err != nil {
+		t.Errorf("new segment after a legacy one: %v", err)
 	}
 }

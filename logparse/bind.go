@@ -58,7 +58,8 @@ func parseBIND(p *Parser, msg string, ev *event.Event) error {
 	ev.Set(event.Message, rest)
 	if q, ok := strings.CutPrefix(rest, "query: "); ok {
 		// NAME CLASS TYPE FLAGS (server)
-		f := strings.Fields(q)
+		var buf [16]string
+		f := fields(q, buf[:0])
 		if len(f) >= 3 {
 			ev.Set(event.Query, f[0])
 			ev.Set("query_class", f[1])

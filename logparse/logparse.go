@@ -77,6 +77,8 @@ type Parser struct {
 	m5424 syslog.Machine
 	loc   *time.Location
 	now   func() time.Time
+	year  int  // RFC 3164 stamps carry no year: go-syslog's CurrentYear, fixed at New
+	slow  bool // tests: always use go-syslog (reference for the fast path)
 }
 
 // New returns a Parser. loc is the zone of timestamps that carry none
@@ -89,35 +91,48 @@ func New(loc *time.Location, now func() time.Time) *Parser {
 		now = time.Now
 	}
 	return &Parser{
+		// WithLocaleTimezone reads the zone-less RFC 3164 stamp as wall
+		// clock time in loc (WithTimezone alone would read it as UTC and
+		// only convert: a Japanese device's 05:00 became 14:00 JST).
 		m3164: rfc3164.NewParser(rfc3164.WithBestEffort(), rfc3164.WithRFC3339(),
-			rfc3164.WithYear(rfc3164.CurrentYear{}), rfc3164.WithTimezone(loc)),
+			rfc3164.WithYear(rfc3164.CurrentYear{}), rfc3164.WithLocaleTimezone(loc), rfc3164.WithTimezone(loc)),
 		m5424: rfc5424.NewParser(rfc5424.WithBestEffort()),
 		loc:   loc,
 		now:   now,
+		year:  rfc3164.CurrentYear{}.Apply(),
 	}
 }
 
 // Parse fills ev from line in the given format. ev.Tenant and ev.Received
-// are the caller's; everything else is overwritten. It never panics: a
-// panic in a content parser becomes a ParseError.
+// are the caller's; everything else is overwritten. A Fields map already
+// in ev is cleared and reused (intake recycles stored events). It never
+// panics: a panic in a content parser becomes a ParseError.
 func (p *Parser) Parse(format string, line []byte, ev *event.Event) {
-	ev.Source, ev.Host, ev.Fields, ev.ParseError, ev.Time = sourceOf[format], "", nil, "", time.Time{}
+	clear(ev.Fields)
+	ev.Source, ev.Host, ev.ParseError, ev.Time = sourceOf[format], "", "", time.Time{}
 	if ev.Source == "" {
 		ev.Source = format
 	}
 	if ev.Received.IsZero() {
 		ev.Received = p.now()
 	}
-	line = bytes.TrimRight(line, "\r\n")
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
 	if len(line) > MaxLine {
 		ev.Raw = validText(line[:MaxLine])
 		ev.ParseError = ErrTooLong.Error()
 		ev.Time = ev.Received
 		return
 	}
-	ev.Raw = validText(line)
+	valid := utf8.Valid(line)
+	if valid {
+		ev.Raw = string(line)
+	} else {
+		ev.Raw = validText(line)
+	}
 	text := ev.Raw
-	if !utf8.Valid(line) {
+	if !valid {
 		// Japanese devices still log in Shift_JIS; decode when the bytes are
 		// valid Shift_JIS, otherwise parse the escaped text.
 		if dec, err := japanese.ShiftJIS.NewDecoder().Bytes(line); err == nil && utf8.Valid(dec) && !bytes.ContainsRune(dec, utf8.RuneError) {
@@ -215,6 +230,11 @@ func (p *Parser) unframe(s string, ev *event.Event) (string, bool) {
 	if !hasSyslogHeader(s) {
 		return s, false
 	}
+	if !p.slow {
+		if msg, ok := p.unframe3164(s, ev); ok {
+			return msg, true
+		}
+	}
 	in := s
 	if s[0] != '<' {
 		in = "<13>" + s // bare file lines: user.notice, as syslogd writes them without PRI
@@ -254,8 +274,8 @@ func (p *Parser) unframe(s string, ev *event.Event) (string, bool) {
 		ev.Set("pid", *base.ProcID)
 	}
 	if base.Severity != nil && s[0] == '<' {
-		ev.Set(event.Severity, fmt.Sprint(*base.Severity))
-		ev.Set(event.Facility, fmt.Sprint(*base.Facility))
+		ev.Set(event.Severity, smallInts[*base.Severity])
+		ev.Set(event.Facility, smallInts[*base.Facility])
 	}
 	msg := ""
 	if base.Message != nil {

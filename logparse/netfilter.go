@@ -40,7 +40,8 @@ func parseNetfilter(_ *Parser, msg string, ev *event.Event) error {
 		}
 	}
 	var flags []string
-	for _, tok := range strings.Fields(s[start:]) {
+	var buf [40]string
+	for _, tok := range fields(s[start:], buf[:0]) {
 		k, v, ok := strings.Cut(tok, "=")
 		if !ok {
 			flags = append(flags, tok)

@@ -15,7 +15,8 @@ import (
 // parseSquid reads Squid's native access.log format (logformat "squid"):
 // time elapsed remotehost code/status bytes method URL rfc931 peerstatus/peerhost type
 func parseSquid(_ *Parser, msg string, ev *event.Event) error {
-	f := strings.Fields(msg)
+	var buf [16]string
+	f := fields(msg, buf[:0])
 	if len(f) < 7 {
 		return errors.New("squid: fewer than 7 fields")
 	}

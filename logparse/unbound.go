@@ -37,7 +37,8 @@ func parseUnbound(_ *Parser, msg string, ev *event.Event) error {
 	}
 	ev.Set(event.Severity, level)
 	rest = strings.TrimPrefix(strings.TrimPrefix(rest, "reply: "), "query: ")
-	f := strings.Fields(rest)
+	var buf [16]string
+	f := fields(rest, buf[:0])
 	if len(f) < 4 {
 		ev.Set(event.Message, rest)
 		if level == "info" {

@@ -41,7 +41,8 @@ func parseWeb(p *Parser, msg string, ev *event.Event) error {
 	if open < 0 || closeB < open {
 		return errors.New("web: no [time]")
 	}
-	if f := strings.Fields(rest[:open]); len(f) == 2 {
+	var buf [16]string
+	if f := fields(rest[:open], buf[:0]); len(f) == 2 {
 		ev.Set(event.User, f[1])
 	}
 	if t, err := time.Parse("02/Jan/2006:15:04:05 -0700", rest[open+1:closeB]); err == nil {
@@ -55,7 +56,7 @@ func parseWeb(p *Parser, msg string, ev *event.Event) error {
 		return errors.New("web: no request")
 	}
 	setRequest(ev, req)
-	f := strings.Fields(rest)
+	f := fields(rest, buf[:0])
 	if len(f) < 2 {
 		return errors.New("web: no status")
 	}
@@ -75,7 +76,8 @@ func parseWeb(p *Parser, msg string, ev *event.Event) error {
 
 // setRequest splits "METHOD URI PROTO".
 func setRequest(ev *event.Event, req string) {
-	f := strings.Fields(req)
+	var buf [8]string
+	f := fields(req, buf[:0])
 	if len(f) == 0 {
 		return
 	}

@@ -21,6 +21,10 @@ const (
 	Para
 	Item  // numbered clause: Label + Text
 	Table // Rows, first row is the header
+	// Chart is a bar chart of Rows (first row the header, then label and
+	// count), titled Text: a native DrawingML chart in DOCX (so Word and
+	// LibreOffice draw it with the document's fonts), a table in HTML.
+	Chart
 )
 
 // Block is a paragraph-level element.
@@ -42,6 +46,11 @@ type Document struct {
 	Date      time.Time // effective date
 	Revisions [][2]string
 	Blocks    []Block
+	// DateNote follows the date under the title ("" means 施行); other
+	// documents built with this renderer (incident reports) say 作成.
+	DateNote string
+	// NoRevisions leaves out the revision history table.
+	NoRevisions bool
 }
 
 // DateLabel is the 和暦 effective date.

@@ -327,3 +327,50 @@ func TestStandardsForAlphaTown(t *testing.T) {
 		}
 	}
 }
+
+// A chart block becomes a DrawingML chart part, referenced from the body,
+// declared in the content types and well-formed.
+func TestDOCXChart(t *testing.T) {
+	d := &Document{Name: "c", Title: "統計", Date: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), NoRevisions: true,
+		Blocks: []Block{{Kind: Chart, Text: "種別 <件数>", Rows: [][]string{{"区分", "件数"}, {"ランサムウェア", "3"}, {"改ざん & 誘導", "12"}}}}}
+	var buf bytes.Buffer
+	if err := WriteDOCX(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := map[string]string{}
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		parts[f.Name] = string(b)
+	}
+	chart, ok := parts["word/charts/chart1.xml"]
+	if !ok {
+		t.Fatalf("no chart part among %d parts", len(parts))
+	}
+	for name, want := range map[string]string{"[Content_Types].xml": "/word/charts/chart1.xml", "word/_rels/document.xml.rels": `Target="charts/chart1.xml"`,
+		"word/document.xml": `r:id="rIdChart1"`} {
+		if !strings.Contains(parts[name], want) {
+			t.Errorf("%s lacks %s", name, want)
+		}
+	}
+	for _, want := range []string{"種別 &lt;件数&gt;", "改ざん &amp; 誘導", "<c:v>12</c:v>", `<c:majorUnit val="3"/>`} {
+		if !strings.Contains(chart, want) {
+			t.Errorf("chart lacks %s", want)
+		}
+	}
+	for name, x := range parts {
+		dec := xml.NewDecoder(strings.NewReader(x))
+		for {
+			if _, err := dec.Token(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s is not well-formed: %v", name, err)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package policy
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/xml"
@@ -111,8 +112,9 @@ func table(rows [][]string) string {
 // LibreOffice (bodies adopt it as a 訓令 or 要綱 after editing).
 func WriteDOCX(w io.Writer, d *Document) error {
 	var body strings.Builder
+	var charts []string
 	body.WriteString(para("Title", d.Title))
-	body.WriteString(`<w:p><w:pPr><w:jc w:val="right"/></w:pPr>` + run(d.DateLabel()+" 施行", false) + `</w:p>`)
+	body.WriteString(`<w:p><w:pPr><w:jc w:val="right"/></w:pPr>` + run(d.DateLabel()+" "+cmp.Or(d.DateNote, "施行"), false) + `</w:p>`)
 	for _, bl := range d.Blocks {
 		switch bl.Kind {
 		case Heading1:
@@ -125,23 +127,31 @@ func WriteDOCX(w io.Writer, d *Document) error {
 			body.WriteString(`<w:p><w:pPr><w:pStyle w:val="Clause"/></w:pPr>` + run(bl.Label, true) + run("　"+bl.Text, false) + `</w:p>`)
 		case Table:
 			body.WriteString(table(bl.Rows))
+		case Chart:
+			charts = append(charts, chartXML(bl.Text, bl.Rows))
+			body.WriteString(chartInline(len(charts)))
 		}
 	}
-	body.WriteString(para("Heading1", "改定履歴"))
-	rev := [][]string{{"年月日", "内容"}}
-	for _, r := range d.Revisions {
-		rev = append(rev, []string{r[0], r[1]})
+	if !d.NoRevisions {
+		body.WriteString(para("Heading1", "改定履歴"))
+		rev := [][]string{{"年月日", "内容"}}
+		for _, r := range d.Revisions {
+			rev = append(rev, []string{r[0], r[1]})
+		}
+		body.WriteString(table(rev))
 	}
-	body.WriteString(table(rev))
 	doc := xml.Header + `<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` + body.String() +
 		`<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1701" w:right="1417" w:bottom="1417" w:left="1417" w:header="851" w:footer="992" w:gutter="0"/></w:sectPr></w:body></w:document>`
 	files := []struct{ name, data string }{
-		{"[Content_Types].xml", xml.Header + `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/></Types>`},
+		{"[Content_Types].xml", xml.Header + `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>` + chartTypes(len(charts)) + `</Types>`},
 		{"_rels/.rels", xml.Header + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/></Relationships>`},
-		{"word/_rels/document.xml.rels", xml.Header + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>`},
+		{"word/_rels/document.xml.rels", xml.Header + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>` + chartRels(len(charts)) + `</Relationships>`},
 		{"word/styles.xml", stylesXML},
 		{"docProps/core.xml", xml.Header + `<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:title>` + esc(d.Title) + `</dc:title><dc:creator>kyojin</dc:creator><dcterms:created xsi:type="dcterms:W3CDTF">` + d.Date.Format("2006-01-02") + `T00:00:00Z</dcterms:created></cp:coreProperties>`},
 		{"word/document.xml", doc},
+	}
+	for i, c := range charts {
+		files = append(files, struct{ name, data string }{fmt.Sprintf("word/charts/chart%d.xml", i+1), c})
 	}
 	zw := zip.NewWriter(w)
 	for _, f := range files {

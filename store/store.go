@@ -173,6 +173,7 @@ type Store interface {
 
 	TransferStore
 	AlertStore
+	IncidentStore
 
 	Setting(ctx context.Context, key string) (string, error) // ErrNotFound when unset
 	SetSetting(ctx context.Context, key, value string) error
@@ -201,6 +202,9 @@ type Snapshot struct {
 	// (schema 4).
 	Alerts       []Alert       `json:"alerts,omitempty"`
 	Suppressions []Suppression `json:"suppressions,omitempty"`
+	// Incidents are the CSIRT's incidents with timeline and (still
+	// sealed) evidence (schema 5).
+	Incidents []IncidentRecord `json:"incidents,omitempty"`
 }
 
 // TransferRecord is a transfer with its files, as backed up.

@@ -64,6 +64,7 @@ func (s *Server) routes() {
 	s.transferRoutes()
 	s.transferHistoryRoutes()
 	s.alertRoutes()
+	s.incidentRoutes()
 	m.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 }
 
@@ -84,6 +85,8 @@ var nav = []navItem{
 	{"/audit/transfers", "転送の履歴", auth.PermTransferAudit},
 	{"/alerts", "アラート", auth.PermAlertsView},
 	{"/events", "イベント検索", auth.PermEventsSearch},
+	{"/incidents", "インシデント", auth.PermIncidentsView},
+	{"/incidents/report", "インシデントの報告", auth.PermIncidentsReport},
 	{"/account/mfa", "二要素認証", auth.PermSelfMFA},
 	{"/account/password", "パスワード", auth.PermSelfPassword},
 }
@@ -170,7 +173,7 @@ func (s *Server) parseTemplates() error {
 		if name == "layout" || name == "partials" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+f.Name())
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(incidentFuncs).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+f.Name())
 		if err != nil {
 			return fmt.Errorf("template %s: %w", f.Name(), err)
 		}
@@ -251,7 +254,7 @@ func (s *Server) renderTo(w http.ResponseWriter, r *http.Request, name, title st
 		p.Roles = strings.Join(roles, tr(lang, "、"))
 		if st.session.State == stOK {
 			for _, n := range nav {
-				if p.Subject.Can(n.Perm) && (n.Path != "/transfer" || (sideOf(r) != "" && s.o.Transfer != nil)) {
+				if p.Subject.Can(n.Perm) && (n.Path != "/transfer" || (sideOf(r) != "" && s.o.Transfer != nil)) && (!strings.HasPrefix(n.Path, "/incidents") || s.o.Incidents != nil) {
 					n.Label = tr(lang, n.Label)
 					p.Nav = append(p.Nav, n)
 				}

@@ -29,6 +29,7 @@ import (
 	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/incident"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/transfer"
@@ -56,6 +57,8 @@ type Options struct {
 	// Transfer is the zone-to-zone file transfer; nil (or a request on
 	// the console's own listener) hides its pages.
 	Transfer *transfer.Service
+	// Incidents is the CSIRT's incident handling; nil hides its pages.
+	Incidents *incident.Service
 	// HomeTenant is the security-cloud tenant this console is deployed for
 	// (config home_tenant): what organisation-wide roles see on the alert,
 	// event and incident pages (auth.Subject.TenantsFor).

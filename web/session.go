@@ -161,7 +161,7 @@ func (s *Server) checkCSRF(r *http.Request, st *reqState) error {
 		return errCSRF
 	}
 	tok := r.Header.Get("X-CSRF-Token")
-	if tok == "" && r.URL.Path == "/transfer/upload" && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+	if tok == "" && (r.URL.Path == "/transfer/upload" || evidencePath.MatchString(r.URL.Path)) && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		// A large upload is not parsed here: the handler checks the csrf
 		// field, which the form sends before the files, and refuses any
 		// file part that comes before a valid token.

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/kyojin/kyojin/store"
@@ -26,7 +27,71 @@ func Migrations(t Types) []store.Migration {
 	for i, m := range migrations {
 		out[i] = store.Migration{Version: i + 1, Name: m.name, SQL: r.Replace(m.sql)}
 	}
+	// Migrations written on parallel branches carry the number they were
+	// given; they follow the positional ones in version order.
+	for _, m := range numbered {
+		out = append(out, store.Migration{Version: m.version, Name: m.name, SQL: r.Replace(m.sql)})
+	}
+	slices.SortStableFunc(out, func(a, b store.Migration) int { return a.Version - b.Version })
 	return out
+}
+
+// numbered are migrations with a version fixed in advance (issue 9: 4 is
+// alerts, 5 is incidents).
+var numbered = []struct {
+	version   int
+	name, sql string
+}{
+	{5, "incidents", `
+CREATE TABLE incidents (
+	tenant TEXT NOT NULL,
+	id TEXT PRIMARY KEY,
+	ref TEXT NOT NULL UNIQUE,
+	title TEXT NOT NULL,
+	type TEXT NOT NULL,
+	source TEXT NOT NULL,
+	impact INTEGER NOT NULL DEFAULT 0,
+	state TEXT NOT NULL,
+	assignee TEXT NOT NULL DEFAULT '',
+	reporter TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	state_since BIGINT NOT NULL,
+	contained_at BIGINT NOT NULL DEFAULT 0,
+	closed_at BIGINT NOT NULL DEFAULT 0,
+	warn_at BIGINT NOT NULL DEFAULT 0,
+	version BIGINT NOT NULL,
+	data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX incidents_tenant_created ON incidents(tenant, created_at, id);
+CREATE INDEX incidents_created ON incidents(created_at, id);
+CREATE INDEX incidents_open ON incidents(closed_at, created_at, id);
+CREATE INDEX incidents_warn ON incidents(closed_at, warn_at);
+CREATE TABLE incident_events (
+	tenant TEXT NOT NULL,
+	incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+	seq INTEGER NOT NULL,
+	at BIGINT NOT NULL,
+	actor TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	from_state TEXT NOT NULL DEFAULT '',
+	to_state TEXT NOT NULL DEFAULT '',
+	comment TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (incident_id, seq)
+);
+CREATE TABLE incident_evidence (
+	tenant TEXT NOT NULL,
+	incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+	id TEXT NOT NULL,
+	name TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	size BIGINT NOT NULL,
+	sha256 TEXT NOT NULL,
+	sealed {{blob}} NOT NULL,
+	uploaded_by TEXT NOT NULL,
+	uploaded_at BIGINT NOT NULL,
+	PRIMARY KEY (incident_id, id)
+);`},
 }
 
 var migrations = []struct{ name, sql string }{

@@ -58,6 +58,9 @@ func (s *DB) Dump(ctx context.Context) (*store.Snapshot, error) {
 	if err := s.dumpAlerts(ctx, snap); err != nil {
 		return nil, err
 	}
+	if snap.Incidents, err = s.dumpIncidents(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT k, v FROM settings ORDER BY k`)
 	if err != nil {
 		return nil, s.wrap("settings", err)
@@ -83,11 +86,15 @@ func (s *DB) Restore(ctx context.Context, snap *store.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	if snap.Schema > len(st) {
-		return fmt.Errorf("restore: backup has schema %d, this kyojin knows %d: upgrade kyojin first", snap.Schema, len(st))
+	known := 0
+	for _, m := range st {
+		known = max(known, m.Version)
+	}
+	if snap.Schema > known {
+		return fmt.Errorf("restore: backup has schema %d, this kyojin knows %d: upgrade kyojin first", snap.Schema, known)
 	}
 	var n int
-	for _, t := range []string{"users", "audit_log", "settings", "transfers"} {
+	for _, t := range []string{"users", "audit_log", "settings", "transfers", "incidents"} {
 		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
 			return s.wrap("count "+t, err)
 		}
@@ -152,6 +159,11 @@ func (s *DB) Restore(ctx context.Context, snap *store.Snapshot) error {
 	}
 	if err := s.restoreAlerts(ctx, tx, snap); err != nil {
 		return err
+	}
+	for i := range snap.Incidents {
+		if err := s.restoreIncident(ctx, tx, &snap.Incidents[i]); err != nil {
+			return err
+		}
 	}
 	if s.d.Numbered && maxID > 0 {
 		// PostgreSQL identity sequences do not follow explicit ids.

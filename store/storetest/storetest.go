@@ -48,6 +48,10 @@ func Run(t *testing.T, open Opener) {
 		{"AlertConcurrentMerge", testAlertConcurrentMerge},
 		{"AlertHints", testAlertHints},
 		{"AlertHostileText", testAlertHostileText},
+		{"Incidents", testIncidents},
+		{"IncidentTenants", testIncidentTenants},
+		{"IncidentEvidence", testIncidentEvidence},
+		{"IncidentDumpRestore", testIncidentDumpRestore},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,8 +80,10 @@ func testMigrations(t *testing.T, s store.Store, _ Opener) {
 		if !m.Applied || m.AppliedAt.IsZero() {
 			t.Errorf("migration %d %q not applied: %+v", m.Version, m.Name, m)
 		}
-		if m.Version != i+1 {
-			t.Errorf("migration %d has version %d: versions must be 1..n", i, m.Version)
+		// Versions increase; a branch may hold a number reserved for
+		// another one (issue 9: 4 alerts, 5 incidents) before the merge.
+		if i > 0 && m.Version <= st[i-1].Version {
+			t.Errorf("migration %d has version %d after %d: versions must increase", i, m.Version, st[i-1].Version)
 		}
 	}
 }

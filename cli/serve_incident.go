@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/kyojin/kyojin/audit"
+	"github.com/kyojin/kyojin/catalog"
+	"github.com/kyojin/kyojin/incident"
+	"github.com/kyojin/kyojin/model"
+	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/web"
+)
+
+// incidentService builds the console's incident handling. Evidence is
+// sealed with data/evidence.key (created on first use, mode 0600), kept
+// apart from the database like secret.key. The alert store, the
+// notification channels and the threat-intelligence lists are wired here
+// once they exist (incident.AlertSource, Notifier, IndicatorPublisher);
+// until then incidents are created by hand or from reports, notices go to
+// the log and indicator publishing is off.
+func incidentService(cfg *web.Config, s store.Store, al *audit.Log, log *slog.Logger, m *model.Model, cat *catalog.Catalog) (*incident.Service, error) {
+	sealer, err := incident.LoadKey(filepath.Join(cfg.Data, "evidence.key"))
+	if err != nil {
+		return nil, fmt.Errorf("evidence key: %w", err)
+	}
+	var models incident.ModelSource
+	if m != nil && cfg.HomeTenant != "" {
+		models = incident.SingleModel{Tenant: cfg.HomeTenant, M: m}
+	}
+	return incident.New(incident.Options{Store: s, Audit: al, Sealer: sealer, Log: log, Models: models, Catalog: cat,
+		Notify: incident.LogNotifier{Log: log}})
+}
+
+// notifyIncidentWarnings sends the incidents' SLA warnings every minute.
+func notifyIncidentWarnings(ctx context.Context, svc *incident.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := svc.NotifyWarnings(ctx); err != nil {
+				log.Warn("incident SLA sweep failed", "err", err)
+			} else if n > 0 {
+				log.Info("incident SLA warnings sent", "n", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package logparse
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kyojin/kyojin/event"
+)
+
+// smallInts are the decimal strings of facility and severity numbers, so
+// that the frame's numbers become fields without formatting.
+var smallInts = func() (s [192]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(i)
+	}
+	return s
+}()
+
+// daysIn is the longest month length time.Parse accepts for a stamp that
+// carries no year (year 0 is a leap year, so February has 29 days).
+var daysIn = [12]int{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// unframe3164 is the hot path of unframe: the RFC 3164 shape nearly every
+// device sends, "<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG" (or the same
+// without PRI from a file). It produces exactly what go-syslog's RFC 3164
+// machine (as configured in New) and unframe make of such a line, and
+// declines (ok false) anything it does not fully recognise, which then goes
+// through go-syslog: every byte is checked against the grammar subset
+// below, so a declined line costs a few comparisons.
+// TestUnframeFastAgrees and FuzzUnframeFast compare both paths.
+func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
+	i := 0
+	pri := -1
+	if s != "" && s[0] == '<' {
+		// prival: "0" or 1..191 without leading zeros (RFC 3164 §4.1.1)
+		j := 1
+		v := 0
+		for j < len(s) && j < 5 && s[j] >= '0' && s[j] <= '9' {
+			v = v*10 + int(s[j]-'0')
+			j++
+		}
+		if j == 1 || j > 4 || j >= len(s) || s[j] != '>' || v > 191 || (s[1] == '0' && j > 2) {
+			return "", false
+		}
+		pri, i = v, j+1
+	}
+	// "Mmm dd hh:mm:ss " — day is " d" or "dd" (10..31), as go-syslog's datemday
+	if len(s) < i+16 {
+		return "", false
+	}
+	st := s[i : i+16]
+	mon := monthIndex(st[:3])
+	if mon < 0 || st[3] != ' ' || st[6] != ' ' || st[9] != ':' || st[12] != ':' || st[15] != ' ' {
+		return "", false
+	}
+	var day int
+	switch d0, d1 := st[4], st[5]; {
+	case d0 == ' ' && d1 >= '1' && d1 <= '9':
+		day = int(d1 - '0')
+	case d0 >= '1' && d0 <= '3' && d1 >= '0' && d1 <= '9':
+		day = int(d0-'0')*10 + int(d1-'0')
+	default:
+		return "", false
+	}
+	hh, ok1 := twoDigits(st[7:9])
+	mm, ok2 := twoDigits(st[10:12])
+	ss, ok3 := twoDigits(st[13:15])
+	if !ok1 || !ok2 || !ok3 || day > daysIn[mon] || hh > 23 || mm > 59 || ss > 59 {
+		return "", false
+	}
+	rest := s[i+16:]
+	// HOST: go-syslog takes graph{1,255} minus ':'; the fast path takes the
+	// usual host name characters only.
+	h := 0
+	for h < len(rest) && isHostByte(rest[h]) {
+		h++
+	}
+	if h == 0 || h > 255 || h >= len(rest) || rest[h] != ' ' {
+		return "", false
+	}
+	host := rest[:h]
+	rest = rest[h+1:]
+	// TAG: print minus " :[" up to 48 bytes; PID in brackets; then ": "
+	t := 0
+	for t < len(rest) && isTagByte(rest[t]) {
+		t++
+	}
+	if t == 0 || t > 48 || t >= len(rest) {
+		return "", false
+	}
+	tag := rest[:t]
+	rest = rest[t:]
+	pid := ""
+	if rest[0] == '[' {
+		k := 1
+		for k < len(rest) && isTagByte(rest[k]) {
+			k++
+		}
+		if k == 1 || k >= len(rest) || rest[k] != ']' {
+			return "", false
+		}
+		pid = rest[1:k]
+		rest = rest[k+1:]
+	}
+	if len(rest) < 3 || rest[0] != ':' || rest[1] != ' ' {
+		return "", false
+	}
+	msg = rest[2:]
+	// MSG: visible characters (print and 0x80..0xFF); a control byte makes
+	// go-syslog stop, so such lines take the slow path.
+	for k := 0; k < len(msg); k++ {
+		if c := msg[k]; c < 0x20 || c == 0x7f {
+			return "", false
+		}
+	}
+	if host == "-" || tag == "-" || pid == "-" {
+		return "", false // go-syslog's "nil value"
+	}
+	// as go-syslog configured in New: the stamp is wall clock time in the
+	// parser's zone, in year 0, moved to the configured year
+	ev.Time = time.Date(0, time.Month(mon+1), day, hh, mm, ss, 0, p.loc).AddDate(p.year, 0, 0).In(p.loc)
+	ev.Host = host
+	ev.Set(event.Program, tag)
+	ev.Set("pid", pid)
+	if pri >= 0 {
+		ev.Set(event.Severity, smallInts[pri%8])
+		ev.Set(event.Facility, smallInts[pri/8])
+	}
+	ev.Set(event.Message, msg)
+	return msg, true
+}
+
+func monthIndex(m string) int {
+	for i, name := range months {
+		if name[:3] == m {
+			return i
+		}
+	}
+	return -1
+}
+
+func twoDigits(s string) (int, bool) {
+	if s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' {
+		return 0, false
+	}
+	return int(s[0]-'0')*10 + int(s[1]-'0'), true
+}
+
+func isHostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+}
+
+// isTagByte: printable, not space, ':', '[' or ']'.
+func isTagByte(c byte) bool {
+	return c > ' ' && c < 0x7f && c != ':' && c != '[' && c != ']'
+}
+
+// fields is strings.Fields appending to dst, so that a parser can split a
+// line into an array on its stack. Non-ASCII text (where strings.Fields
+// also splits at Unicode spaces) goes through strings.Fields itself.
+func fields(s string, dst []string) []string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(dst, strings.Fields(s)...)
+		}
+	}
+	for i := 0; i < len(s); {
+		for i < len(s) && asciiSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !asciiSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			dst = append(dst, s[i:j])
+		}
+		i = j
+	}
+	return dst
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
