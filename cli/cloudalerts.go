@@ -9,13 +9,17 @@ import (
 
 	"github.com/kyojin/kyojin/cloud"
 	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/notify"
+	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/web"
 )
 
 // cloudAlertStore opens (and migrates) the console's store named by the
 // cloud configuration's db — a postgres:// URL or the console's data
 // directory — and starts the alert sink writing into it. Alerts that the
-// store cannot take go to STORE/alerts-unstored.jsonl.
+// store cannot take go to FILEDIR/alerts-unstored.jsonl. With notify set,
+// a notify.Dispatcher runs and every alert the sink opens is notified
+// (cloudNotifier).
 func cloudAlertStore(env *Env, cfg *cloud.Config) (*cloud.StoreSink, func(), error) {
 	sf := storeFlags{data: cfg.DB}
 	if cloud.IsPostgres(cfg.DB) {
@@ -25,14 +29,53 @@ func cloudAlertStore(env *Env, cfg *cloud.Config) (*cloud.StoreSink, func(), err
 	if err != nil {
 		return nil, nil, err
 	}
-	fb, err := os.OpenFile(filepath.Join(cfg.Store, "alerts-unstored.jsonl"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	fb, err := os.OpenFile(cfg.UnstoredAlertsPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
+	created, stopNotify, err := cloudNotifier(env, cfg, st)
+	if err != nil {
+		fb.Close()
+		st.Close()
+		return nil, nil, err
+	}
 	sink := cloud.NewStoreSink(st, cloud.StoreSinkOptions{Window: cfg.DedupWindow.Duration, DedupBy: cfg.DedupBy,
-		Queue: cfg.AlertQueue, Fallback: fb, Log: env.Log})
-	return sink, func() { fb.Close(); st.Close() }, nil
+		Queue: cfg.AlertQueue, Fallback: fb, Log: env.Log, Created: created})
+	// The sink is closed (its last batch notified) before this runs.
+	return sink, func() { stopNotify(); fb.Close(); st.Close() }, nil
+}
+
+// cloudNotifier starts the dispatcher of cfg.NotifyConfig (nil hook
+// without one) and returns the StoreSink's Created hook; the returned stop
+// notifies what is queued, then stops the dispatcher.
+func cloudNotifier(env *Env, cfg *cloud.Config, st store.AlertStore) (func([]int64), func(), error) {
+	if cfg.NotifyConfig == nil {
+		return nil, func() {}, nil
+	}
+	d, err := notify.New(cfg.NotifyConfig, notify.Options{Log: env.Log, Acker: cloud.AlertAcker(st)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("notify: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		if err := d.Run(ctx); err != nil && ctx.Err() == nil {
+			env.Log.Error("notify: dispatcher stopped", "err", err)
+		}
+	}()
+	an := cloud.NewAlertNotifier(st, d, cloud.AlertNotifierOptions{ConsoleURL: cfg.NotifyConfig.ConsoleURL, Ladder: cfg.NotifyLadder, Log: env.Log})
+	fmt.Fprintf(env.Stderr, "アラートの通知: %s\n", cfg.Notify)
+	return an.Created, func() {
+		an.Close()
+		n, e, lost := an.Counts()
+		c := d.Counters()
+		env.Log.Info("cloud: notifications", "alerts", n, "escalations", e, "lost", lost, "delivered", c.Delivered, "pending", c.Pending, "dead", c.Dead)
+		cancel()
+		<-ran
+		d.Close()
+	}, nil
 }
 
 // cloudDBLabel names the alert store for the operator without the

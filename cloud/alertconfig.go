@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kyojin/kyojin/diag"
+	"github.com/kyojin/kyojin/notify"
 	"github.com/kyojin/kyojin/strictyaml"
 )
 
@@ -47,17 +48,43 @@ func (c *Config) checkAlerts(base string, diags *diag.List) {
 	if c.AlertQueue < 0 {
 		diags.Add(cfgErr(&c.Meta, "", "alert_queue", "alert_queue", "alert_queue は正の数です", "alert_queue must be positive"))
 	}
+	c.checkNotify(base, diags)
 	if c.DB != "" {
 		return
 	}
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"dedup_window", c.DedupWindow.Duration > 0}, {"dedup_by", len(c.DedupBy) > 0}, {"alert_queue", c.AlertQueue > 0}} {
+	}{{"dedup_window", c.DedupWindow.Duration > 0}, {"dedup_by", len(c.DedupBy) > 0}, {"alert_queue", c.AlertQueue > 0}, {"notify", c.Notify != ""}} {
 		if !f.set {
 			continue
 		}
-		diags.Add(cfgErr(&c.Meta, "", f.name, "db", "dedup_window, dedup_by, alert_queue には db が必要です", "dedup_window, dedup_by and alert_queue need db"))
+		diags.Add(cfgErr(&c.Meta, "", f.name, "db", "dedup_window, dedup_by, alert_queue, notify には db が必要です", "dedup_window, dedup_by, alert_queue and notify need db"))
 		return
+	}
+}
+
+// checkNotify loads the notification configuration named by notify; its
+// problems are reported with the cloud configuration's, each with the
+// notification file's own file:line.
+func (c *Config) checkNotify(base string, diags *diag.List) {
+	if c.Notify == "" {
+		if c.NotifyLadder != "" {
+			diags.Add(cfgErr(&c.Meta, "", "notify_ladder", "notify", "notify_ladder には notify が必要です", "notify_ladder needs notify"))
+		}
+		return
+	}
+	if !filepath.IsAbs(c.Notify) {
+		c.Notify = filepath.Join(base, c.Notify)
+	}
+	nc, nd := notify.LoadConfig(c.Notify)
+	diags.Append(nd)
+	if nc == nil || nd.HasErrors() {
+		diags.Add(cfgErr(&c.Meta, "", "notify", "notify", "通知設定にエラーがあります: "+c.Notify, "the notification configuration has errors: "+c.Notify+" (kyojin notify validate)"))
+		return
+	}
+	c.NotifyConfig = nc
+	if c.NotifyLadder != "" && !slices.ContainsFunc(nc.Ladders, func(l notify.LadderConfig) bool { return l.Name == c.NotifyLadder }) {
+		diags.Add(cfgErr(&c.Meta, "", "notify_ladder", "notify_ladder", "通知設定にこのエスカレーションがありません: "+c.NotifyLadder, "no ladder "+c.NotifyLadder+" in "+c.Notify))
 	}
 }

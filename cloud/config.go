@@ -13,6 +13,7 @@ import (
 	"github.com/kyojin/kyojin/eventstore/pgevents"
 	"github.com/kyojin/kyojin/logparse"
 	"github.com/kyojin/kyojin/model"
+	"github.com/kyojin/kyojin/notify"
 	"github.com/kyojin/kyojin/strictyaml"
 )
 
@@ -38,6 +39,14 @@ type Config struct {
 	DedupWindow Duration `yaml:"dedup_window"` // default 10m
 	DedupBy     []string `yaml:"dedup_by"`     // default host, src_ip, dst_ip
 	AlertQueue  int      `yaml:"alert_queue"`  // bounded alert queue; default 8192
+	// Notify is a notification configuration (package notify,
+	// docs/notify.md): new alerts are sent by mail and webhook. Needs db.
+	Notify string `yaml:"notify"`
+	// NotifyLadder is the escalation ladder of that file started for each
+	// new alert of level high or critical.
+	NotifyLadder string `yaml:"notify_ladder"`
+
+	NotifyConfig *notify.Config `yaml:"-"` // loaded from Notify
 
 	loc  *time.Location
 	base string // directory of the configuration file

@@ -78,3 +78,12 @@ func (c *Config) FileDir() string {
 	}
 	return c.Store
 }
+
+// UnstoredAlertsPath is the JSON-lines file of alerts the console's store
+// could not take (in FileDir: never inside a DSN).
+func (c *Config) UnstoredAlertsPath() string {
+	return filepath.Join(c.FileDir(), "alerts-unstored.jsonl")
+}
+
+// OperationsDir holds the model rules' operations evidence (operations.go).
+func (c *Config) OperationsDir() string { return filepath.Join(c.FileDir(), "operations") }

@@ -1,0 +1,217 @@
+package cloud
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kyojin/kyojin/notify"
+	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/store/storetest"
+)
+
+const testHookSecret = "0123456789abcdef-cloud-hook"
+
+// hookReceiver is a real HTTPS webhook endpoint that checks signatures as a
+// chat or ticketing system would.
+type hookReceiver struct {
+	srv    *httptest.Server
+	caFile string
+	mu     sync.Mutex
+	got    []notify.WebhookPayload
+	bad    int
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	r := &hookReceiver{}
+	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err := notify.VerifySignature([]byte(testHookSecret), req.Header.Get(notify.HeaderTimestamp), req.Header.Get(notify.HeaderSignature), body, time.Now(), 5*time.Minute); err != nil {
+			r.bad++
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var p notify.WebhookPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			http.Error(w, "bad json", http.StatusBadRequest)
+			return
+		}
+		r.got = append(r.got, p)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	r.caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(r.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// ofKind returns the verified payloads of kind.
+func (r *hookReceiver) ofKind(k notify.Kind) (out []notify.WebhookPayload, bad int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.got {
+		if p.Kind == k {
+			out = append(out, p)
+		}
+	}
+	return out, r.bad
+}
+
+// waitFor polls until n payloads of kind arrived.
+func (r *hookReceiver) waitFor(t *testing.T, k notify.Kind, n int) []notify.WebhookPayload {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, bad := r.ofKind(k)
+		if len(got) >= n || time.Now().After(deadline) {
+			if bad > 0 {
+				t.Errorf("%d requests with a bad signature", bad)
+			}
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// notifyCloudConfig writes a cloud configuration with notify: and a
+// notification file sending every alert to the receiver's webhook.
+func notifyCloudConfig(t *testing.T, r *hookReceiver, ladder string) *Config {
+	t.Helper()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "hook.secret")
+	if err := os.WriteFile(secret, []byte(testHookSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ny := fmt.Sprintf(`console_url: https://soc.pref.example.lg.jp/
+outbox: {dir: %s, retry_base: 1s, retry_max: 2s, give_up_after: 1m}
+webhooks:
+  - {name: soc, url: %s/hook, ca_file: %s, timeout: 5s, secret: {file: %s}}
+routes:
+  - {name: all, webhooks: [soc]}
+  - {name: lead, explicit: true, webhooks: [soc]}
+ladders:
+  - name: alert-ladder
+    steps:
+      - {after: 1h, level: CSIRT責任者, route: lead}
+`, filepath.Join(dir, "outbox"), r.srv.URL, r.caFile, secret)
+	if err := os.WriteFile(filepath.Join(dir, "notify.yaml"), []byte(ny), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body := "store: s\ndb: data\nnotify: notify.yaml\n" + ladder + "tenants: []\n"
+	cfg, diags := LoadConfig(writeConfig(t, dir, body))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	return cfg
+}
+
+// TestAlertNotifications: alerts stored through the sink reach a real
+// HTTPS webhook receiver signed, once per alert opened — a dedup merge,
+// in the same batch or a later one, notifies nobody again — with the
+// rule, credit, host and the console link; high alerts start the
+// configured ladder, which an acknowledgement in the store stops.
+func TestAlertNotifications(t *testing.T) {
+	rcv := newHookReceiver(t)
+	cfg := notifyCloudConfig(t, rcv, "notify_ladder: alert-ladder\n")
+	st := storetest.SQLite(t)
+	d, err := notify.New(cfg.NotifyConfig, notify.Options{Log: quietLog(), Acker: AlertAcker(st)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); _ = d.Run(ctx) }()
+	defer func() { cancel(); <-ran; d.Close() }()
+
+	an := NewAlertNotifier(st, d, AlertNotifierOptions{ConsoleURL: cfg.NotifyConfig.ConsoleURL, Ladder: cfg.NotifyLadder, Log: quietLog()})
+	sink := NewStoreSink(st, StoreSinkOptions{Window: 10 * time.Minute, Batch: 4, FlushEvery: 20 * time.Millisecond, Log: quietLog(), Created: an.Created})
+	t0 := time.Now().Add(-time.Minute).UTC()
+	for i := range 10 { // one alert: ten hits across three batches
+		sink.Raise(alertAt("city-a", "r1", "10.0.0.1", t0.Add(time.Duration(i)*time.Second)))
+	}
+	low := alertAt("city-b", "r2", "10.0.0.2", t0)
+	low.Level = "low"
+	sink.Raise(low)
+	got := rcv.waitFor(t, notify.KindAlert, 2)
+	time.Sleep(300 * time.Millisecond) // a merge must not notify: give it the chance
+	sink.Raise(alertAt("city-a", "r1", "10.0.0.1", t0.Add(30*time.Second)))
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	an.Close()
+	time.Sleep(300 * time.Millisecond)
+	got, _ = rcv.ofKind(notify.KindAlert)
+	if len(got) != 2 {
+		t.Fatalf("alert webhooks = %d, want 2 (one per alert opened): %+v", len(got), got)
+	}
+	list, n, err := st.ListAlerts(context.Background(), store.AlertFilter{Tenants: store.OneTenant("city-a")})
+	if err != nil || n != 1 || list[0].Count != 11 {
+		t.Fatalf("city-a alerts %d %+v %v", n, list, err)
+	}
+	byTenant := map[string]notify.WebhookPayload{}
+	for _, p := range got {
+		byTenant[p.Tenant] = p
+	}
+	a := byTenant["city-a"]
+	wantLink := fmt.Sprintf("https://soc.pref.example.lg.jp/alerts/%d", list[0].ID)
+	if a.Title != "t r1" || a.Severity != notify.SevHigh || a.Link != wantLink || a.Data["rule_author"] != "c" || a.Data["host"] != "proxy1" ||
+		a.Ref == nil || a.Ref.ID != fmt.Sprint(list[0].ID) || !strings.Contains(a.Text, "t r1") {
+		t.Errorf("city-a payload %+v", a)
+	}
+	if byTenant["city-b"].Severity != notify.SevLow {
+		t.Errorf("city-b payload %+v", byTenant["city-b"])
+	}
+	if notified, escalated, lost := an.Counts(); notified != 2 || escalated != 1 || lost != 0 {
+		t.Errorf("counts notified %d escalated %d lost %d", notified, escalated, lost)
+	}
+	ls := d.Ladders()
+	if len(ls) != 1 || ls[0].Ref.Tenant != "city-a" || ls[0].Ladder != "alert-ladder" {
+		t.Fatalf("ladders %+v", ls)
+	}
+	acker := AlertAcker(st)
+	if ok, err := acker.Acknowledged(context.Background(), ls[0].Ref); ok || err != nil {
+		t.Errorf("new alert acknowledged=%v %v", ok, err)
+	}
+	if err := st.SetAlertStatus(context.Background(), store.OneTenant("city-a"), list[0].ID, store.AlertAcknowledged, store.AlertNote{Time: time.Now(), Author: "soc", Text: "見ています"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := acker.Acknowledged(context.Background(), ls[0].Ref); !ok || err != nil {
+		t.Errorf("acknowledged alert: %v %v", ok, err)
+	}
+}
+
+// TestNotifyConfigErrors: the notification file's problems are reported
+// with the cloud configuration's, with their own file and line.
+func TestNotifyConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notify.yaml"), []byte("outbox: {dir: o}\nroutes:\n  - {name: r, webhoks: [x]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ body, want string }{
+		{"store: s\ndb: data\nnotify: notify.yaml\ntenants: []\n", "notify.yaml:3"},
+		{"store: s\ndb: data\nnotify: missing.yaml\ntenants: []\n", "missing.yaml"},
+		{"store: s\nnotify: notify.yaml\ntenants: []\n", "need db"},
+		{"store: s\ndb: data\nnotify_ladder: x\ntenants: []\n", "notify_ladder needs notify"},
+	} {
+		_, diags := LoadConfig(writeConfig(t, dir, c.body))
+		var out strings.Builder
+		diags.Write(&out, "en")
+		if !diags.HasErrors() || !strings.Contains(out.String(), c.want) {
+			t.Errorf("%q: got %q, want %q", c.body, out.String(), c.want)
+		}
+	}
+}
