@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/kyojin/kyojin/cloud"
-	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/eventstore/pgevents"
 	"github.com/kyojin/kyojin/notify"
 	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/web"
@@ -92,18 +92,30 @@ func cloudDBLabel(db string) string {
 }
 
 // consoleEvents opens the security cloud's event store named by the
-// console configuration's events, for /events (nil when unset).
-func consoleEvents(env *Env, cfg *web.Config) (*eventstore.Store, error) {
+// console configuration's events — the cloud's store directory or its
+// postgres:// DSN ("env:NAME" reads $NAME, as in the cloud configuration)
+// — for /events (nil when unset).
+func consoleEvents(env *Env, cfg *web.Config) (web.EventSearcher, error) {
 	if cfg.Events == "" {
 		return nil, nil
 	}
-	if _, err := os.Stat(cfg.Events); err != nil {
-		return nil, &ExitError{Code: 2, Err: fmt.Errorf("events: %w", err), Hint: "events はクラウド設定の store（イベントの保存先）を指定します"}
-	}
-	st, err := eventstore.Open(cfg.Events)
+	loc, err := cloud.ResolveStore(cfg.Events)
 	if err != nil {
-		return nil, err
+		return nil, &ExitError{Code: 2, Err: fmt.Errorf("events: %w", err)}
 	}
-	fmt.Fprintf(env.Stdout, "イベントの保存先: %s\n", cfg.Events)
+	if !pgevents.IsDSN(loc) {
+		if _, err := os.Stat(loc); err != nil {
+			return nil, &ExitError{Code: 2, Err: fmt.Errorf("events: %w", err), Hint: "events はクラウド設定の store（イベントの保存先）を指定します"}
+		}
+	}
+	st, err := (&cloud.Config{Store: loc}).OpenStore()
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	label := loc
+	if pgevents.IsDSN(loc) {
+		label = cloudDBLabel(loc)
+	}
+	fmt.Fprintf(env.Stdout, "イベントの保存先: %s\n", label)
 	return st, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kyojin/kyojin/store"
+	"github.com/kyojin/kyojin/store/postgres/pgtest"
 	"github.com/kyojin/kyojin/store/sqlite"
 )
 
@@ -102,5 +103,24 @@ func TestServeEventsDirectory(t *testing.T) {
 	os.WriteFile(cfg, []byte("events: "+filepath.Join(dir, "nope")+"\n"), 0o600)
 	if code, _, errs := run(t, "serve", "--dev", "--config", cfg, "--data", filepath.Join(dir, "data2"), "--listen", "127.0.0.1:0"); code != 2 || !strings.Contains(errs, "nope") {
 		t.Errorf("missing events directory: %d %s", code, errs)
+	}
+}
+
+// `events: env:NAME` naming a PostgreSQL event store reaches `kyojin
+// serve` through the cloud's store helpers (schema migrated, DSN read from
+// the environment, shown without secrets).
+func TestServeEventsPostgres(t *testing.T) {
+	dsn := pgtest.Start(t).NewDB(t)
+	t.Setenv("KYOJIN_TEST_EVENTS_DSN", dsn)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "kyojin.yaml")
+	os.WriteFile(cfg, []byte("home_tenant: city-a\nevents: env:KYOJIN_TEST_EVENTS_DSN\n"), 0o600)
+	out, _ := startServe(t, regexp.MustCompile(`イベントの保存先: .*\n`), "--dev", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0")
+	if !strings.Contains(out.String(), "イベントの保存先: postgres://postgres@/") {
+		t.Errorf("startup output: %s", out.String())
+	}
+	os.WriteFile(cfg, []byte("events: env:KYOJIN_TEST_EVENTS_UNSET\n"), 0o600)
+	if code, _, errs := run(t, "serve", "--dev", "--config", cfg, "--data", filepath.Join(dir, "data2"), "--listen", "127.0.0.1:0"); code != 2 || !strings.Contains(errs, "KYOJIN_TEST_EVENTS_UNSET") {
+		t.Errorf("unset events variable: %d %s", code, errs)
 	}
 }

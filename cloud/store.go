@@ -58,10 +58,10 @@ func (c *Config) OpenStore() (EventStore, error) {
 // alerts file when the store is no directory, and the bus.
 func (c *Config) checkScale(base string, diags *diag.List) {
 	c.base = base
-	if name, ok := strings.CutPrefix(c.Store, "env:"); ok {
-		if c.Store = os.Getenv(name); c.Store == "" {
-			diags.Add(cfgErr(&c.Meta, "", "store", "store", "環境変数が空です: "+name, "environment variable is empty: "+name))
-		}
+	if s, err := ResolveStore(c.Store); err != nil {
+		diags.Add(cfgErr(&c.Meta, "", "store", "store", "環境変数が空です: "+strings.TrimPrefix(c.Store, "env:"), err.Error()))
+	} else {
+		c.Store = s
 	}
 	if pgevents.IsDSN(c.Store) && c.Alerts == "" {
 		c.Alerts = filepath.Join(base, "alerts.jsonl") // not inside a DSN (FileDir)
@@ -87,3 +87,17 @@ func (c *Config) UnstoredAlertsPath() string {
 
 // OperationsDir holds the model rules' operations evidence (operations.go).
 func (c *Config) OperationsDir() string { return filepath.Join(c.FileDir(), "operations") }
+
+// ResolveStore reads a store given as "env:NAME" (a PostgreSQL DSN may
+// carry a password: keep it out of configuration files); anything else is
+// returned as it is.
+func ResolveStore(s string) (string, error) {
+	name, ok := strings.CutPrefix(s, "env:")
+	if !ok {
+		return s, nil
+	}
+	if v := os.Getenv(name); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("environment variable is empty: %s", name)
+}

@@ -48,6 +48,21 @@ func withEvents(t *testing.T, at time.Time) func(*Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return withEventStore(t, st, at)
+}
+
+// eventAppender is an event store the tests can fill (segments or
+// PostgreSQL).
+type eventAppender interface {
+	EventSearcher
+	Append(evs ...*event.Event) error
+	Flush() error
+}
+
+// withEventStore fills st with one event per tenant and gives it to the
+// console.
+func withEventStore(t *testing.T, st eventAppender, at time.Time) func(*Options) {
+	t.Helper()
 	for _, tn := range []string{"kakuu", "town-b"} {
 		ev := &event.Event{Tenant: tn, Time: at.Add(-time.Hour), Source: "squid", Host: "proxy1", Raw: "event-of-" + tn}
 		ev.Set(event.SrcIP, "10.0.0.1")
@@ -61,6 +76,18 @@ func withEvents(t *testing.T, at time.Time) func(*Options) {
 	return func(o *Options) { o.Events = st; o.HomeTenant = "kakuu" }
 }
 
+// tenantViewer is a CSIRT member of one body and the body it must not see.
+type tenantViewer struct{ user, own, other string }
+
+// tenantUsers creates CSIRT members of kakuu and town-b and a prefecture
+// SOC operator ("soc"), and returns the two members.
+func tenantUsers(e *env) []tenantViewer {
+	e.user("csirt-a", true, store.Grant{Role: "csirt", Scope: "tenant:kakuu"})
+	e.user("csirt-b", true, store.Grant{Role: "csirt", Scope: "tenant:town-b"})
+	e.user("soc", true, store.Grant{Role: "soc-operator"})
+	return []tenantViewer{{"csirt-a", "kakuu", "town-b"}, {"csirt-b", "town-b", "kakuu"}}
+}
+
 // TestAlertTenantIsolation: a CSIRT member of one body never sees, opens,
 // handles, exports or searches another body's alerts and events; the
 // prefecture SOC sees both. Refusals look like "not found".
@@ -68,10 +95,7 @@ func TestAlertTenantIsolation(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	e := newEnv(t, withEvents(t, now))
 	ids := cloudData(t, e)
-	e.user("csirt-a", true, store.Grant{Role: "csirt", Scope: "tenant:kakuu"})
-	e.user("csirt-b", true, store.Grant{Role: "csirt", Scope: "tenant:town-b"})
-	e.user("soc", true, store.Grant{Role: "soc-operator"})
-	for _, c := range []struct{ user, own, other string }{{"csirt-a", "kakuu", "town-b"}, {"csirt-b", "town-b", "kakuu"}} {
+	for _, c := range tenantUsers(e) {
 		b := e.browser()
 		b.login(c.user)
 		for _, p := range []string{"/alerts", "/alerts?tenant=" + c.other, "/alerts?q=title-of-" + c.other, "/alerts?rule=rule-" + c.other} {

@@ -17,10 +17,18 @@ const dtLayout = "2006-01-02T15:04"
 // maxEvents bounds one search page.
 const maxEvents = 200
 
+// EventSearcher is what /events needs of the security cloud's event store;
+// both eventstore.Store (segments) and pgevents.Store (PostgreSQL) have it.
+// A search is always for one tenant (Query.Tenant), which each store
+// enforces on its own (directories per tenant; row-level security).
+type EventSearcher interface {
+	Search(q eventstore.Query, fn func(*event.Event) bool) error
+}
+
 // eventsPage searches one tenant's stored events by time range and field
 // filters (issue 8 §4 "searchable by time range and fields from the
 // console"). The tenant must be within the viewer's scope; the event store
-// itself keeps tenants in separate directories and checks every line.
+// then searches that tenant only (EventSearcher).
 func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) error {
 	ts := s.tenants(r, auth.PermEventsSearch)
 	q := r.URL.Query()

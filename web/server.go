@@ -28,7 +28,6 @@ import (
 	"github.com/kyojin/kyojin/auth"
 	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
-	"github.com/kyojin/kyojin/eventstore"
 	"github.com/kyojin/kyojin/incident"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/store"
@@ -63,9 +62,9 @@ type Options struct {
 	// (config home_tenant): what organisation-wide roles see on the alert,
 	// event and incident pages (auth.Subject.TenantsFor).
 	HomeTenant string
-	// Events is the security cloud's event store (/events); nil hides
-	// the search.
-	Events *eventstore.Store
+	// Events is the security cloud's event store (/events): the segment
+	// store or PostgreSQL (eventstore/pgevents); nil hides the search.
+	Events EventSearcher
 	// Secure marks cookies Secure and uses the __Host- prefix. Only the
 	// loopback development mode turns it off.
 	Secure bool
