@@ -326,11 +326,14 @@ func cloudSearch(env *Env, args []string) error {
 // the tenants' models and the shared threat intelligence (whose hub it
 // returns for the HTTP feed), and sends alerts to the console's store when
 // cfg.DB is set (cloudAlertStore) and/or to the JSON-lines file cfg.Alerts
-// (default STORE/alerts.jsonl without db).
+// (default FILEDIR/alerts.jsonl without db). The cloud's own files
+// (operations evidence, threat intelligence, unstored alerts) are under
+// cfg.FileDir(): the store directory, or the configuration's directory
+// when events are in PostgreSQL.
 func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub, func(), error) {
 	alerts := cfg.Alerts
 	if alerts == "" && cfg.DB == "" {
-		alerts = filepath.Join(cfg.Store, "alerts.jsonl")
+		alerts = filepath.Join(cfg.FileDir(), "alerts.jsonl")
 	}
 	var w io.Writer // nil interface without a file: detectors then only raise on the sink
 	closeOut := func() {}
@@ -360,8 +363,8 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub,
 	}
 	md := cloud.NewModelDetector(cfg.Tenants, w)
 	md.SetLocation(cfg.Location())
-	stopOps := flushOperations(env, md, filepath.Join(cfg.Store, "operations"))
-	hub, stopIntel, err := startIntel(env, cfg.Store)
+	stopOps := flushOperations(env, md, cfg.OperationsDir())
+	hub, stopIntel, err := startIntel(env, cfg.FileDir())
 	if err != nil {
 		stopOps()
 		closeOut()

@@ -11,6 +11,7 @@ import (
 	"github.com/kyojin/kyojin/assess"
 	"github.com/kyojin/kyojin/cloud"
 	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/intel"
 	"github.com/kyojin/kyojin/model"
 )
 
@@ -100,5 +101,23 @@ func TestOperationsIntoAssessment(t *testing.T) {
 	os.WriteFile(ops, []byte(`{"kind":"Operations"}`), 0o600)
 	if code, _, _ := run(t, "assess", "--model", kakuu, "--operations", ops, kakuuR8); code != 2 {
 		t.Errorf("bad operations file: exit %d, want 2", code)
+	}
+}
+
+// With events in PostgreSQL, `cloud intel` keeps the indicators beside
+// the configuration (cloud.Config.FileDir), where `cloud serve` reads them;
+// a bare DSN as --store is refused rather than taken for a directory.
+func TestCloudIntelPostgresFileDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "cloud.yaml")
+	os.WriteFile(cfg, []byte("store: postgres://kyojin_cloud@db.invalid/kyojin\ntenants:\n  - {id: city-a, name: A市, sources: [{cidr: 10.0.0.0/8}]}\n"), 0o600)
+	if code, _, errs := run(t, "cloud", "intel", "add", "c2.example", "--tenant", "city-a", "--publisher", "市CSIRT", "--reason", "INC-1", "--config", cfg); code != 0 {
+		t.Fatalf("intel add: %d %s", code, errs)
+	}
+	if _, err := os.Stat(intel.Path(dir)); err != nil {
+		t.Errorf("indicators not beside the configuration: %v", err)
+	}
+	if code, _, _ := run(t, "cloud", "intel", "list", "--store", "postgres://kyojin_cloud@db.invalid/kyojin"); code != 2 {
+		t.Errorf("DSN as --store: exit %d", code)
 	}
 }

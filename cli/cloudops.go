@@ -10,6 +10,7 @@ import (
 	"github.com/kyojin/kyojin/assess"
 	"github.com/kyojin/kyojin/cloud"
 	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/eventstore/pgevents"
 )
 
 // cloudOperations writes one tenant's model-rule results over a period
@@ -104,9 +105,11 @@ func every(d time.Duration, fn func()) func() {
 	}
 }
 
-// resolveCloudStore gives the store directory from --store or the
-// configuration of --config (which is returned, nil without one); with a
-// configuration, tenant (when set) must be one of its tenants.
+// resolveCloudStore gives the directory of the cloud's own files
+// (operations, intel) from --store or the configuration of --config (which
+// is returned, nil without one): cloud.Config.FileDir, so that a store in
+// PostgreSQL keeps them beside the configuration. With a configuration,
+// tenant (when set) must be one of its tenants.
 func resolveCloudStore(env *Env, store, config, tenant string) (string, *cloud.Config, error) {
 	var cfg *cloud.Config
 	if config != "" {
@@ -115,7 +118,7 @@ func resolveCloudStore(env *Env, store, config, tenant string) (string, *cloud.C
 			return "", nil, err
 		}
 		if store == "" {
-			store = cfg.Store
+			store = cfg.FileDir()
 		}
 		if tenant != "" && !cfg.HasTenant(tenant) {
 			return "", nil, usageError("テナント %q は設定にありません", tenant)
@@ -123,6 +126,9 @@ func resolveCloudStore(env *Env, store, config, tenant string) (string, *cloud.C
 	}
 	if store == "" {
 		return "", nil, usageError("--store DIR または --config FILE を指定してください")
+	}
+	if pgevents.IsDSN(store) {
+		return "", nil, usageError("--store が PostgreSQL のときは --config FILE を指定してください（ファイルは設定ファイルの場所に置かれます）")
 	}
 	return store, cfg, nil
 }

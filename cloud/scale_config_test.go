@@ -108,3 +108,31 @@ func TestHTTPBatchLargerThanLane(t *testing.T) {
 		t.Errorf("stored %d of 50", n)
 	}
 }
+
+// TestFileDirPaths: the cloud's own files (alerts, unstored alerts,
+// operations evidence, threat intelligence) live in the store directory,
+// or beside the configuration when events are in PostgreSQL — never
+// inside a DSN.
+func TestFileDirPaths(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("KYOJIN_TEST_STORE_DSN", "postgres://kyojin_cloud@db/kyojin")
+	for _, c := range []struct {
+		name, body, fileDir, alerts string
+	}{
+		{"directory", "store: s\ntenants: []\n", filepath.Join(dir, "s"), ""},
+		{"directory with db", "store: /var/lib/kyojin/cloud\ndb: data\ntenants: []\n", "/var/lib/kyojin/cloud", ""},
+		{"postgres", "store: postgres://kyojin_cloud@db/kyojin\ntenants: []\n", dir, filepath.Join(dir, "alerts.jsonl")},
+		{"postgres from env", "store: env:KYOJIN_TEST_STORE_DSN\ntenants: []\n", dir, filepath.Join(dir, "alerts.jsonl")},
+		{"postgres with db", "store: postgres://kyojin_cloud@db/kyojin\ndb: postgres://kyojin@db/kyojin\ntenants: []\n", dir, ""},
+	} {
+		cfg, diags := LoadConfig(writeConfig(t, dir, c.body))
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", c.name, diags.Err())
+		}
+		if cfg.FileDir() != c.fileDir || cfg.Alerts != c.alerts ||
+			cfg.UnstoredAlertsPath() != filepath.Join(c.fileDir, "alerts-unstored.jsonl") ||
+			cfg.OperationsDir() != filepath.Join(c.fileDir, "operations") {
+			t.Errorf("%s: file dir %q alerts %q unstored %q operations %q", c.name, cfg.FileDir(), cfg.Alerts, cfg.UnstoredAlertsPath(), cfg.OperationsDir())
+		}
+	}
+}

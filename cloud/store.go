@@ -63,7 +63,7 @@ func (c *Config) checkScale(base string, diags *diag.List) {
 	} else {
 		c.Store = s
 	}
-	if pgevents.IsDSN(c.Store) && c.Alerts == "" {
+	if pgevents.IsDSN(c.Store) && c.Alerts == "" && c.DB == "" {
 		c.Alerts = filepath.Join(base, "alerts.jsonl") // not inside a DSN (FileDir)
 	}
 	c.checkBus(base, diags)
