@@ -19,6 +19,7 @@ import (
 	"github.com/kyojin/kyojin/intel"
 	"github.com/kyojin/kyojin/logparse"
 	"github.com/kyojin/kyojin/sigma"
+	"github.com/kyojin/kyojin/store"
 )
 
 func init() {
@@ -125,7 +126,7 @@ func cloudServe(env *Env, args []string) error {
 	in := cloud.NewIntake(cfg, st, env.Log)
 	// Detection always runs: the shared threat intelligence applies to every
 	// tenant, with or without Sigma rules and models.
-	hub, closeAlerts, err := attachDetection(env, cfg, in)
+	hub, retainAlerts, closeAlerts, err := attachDetection(env, cfg, in)
 	if err != nil {
 		return err
 	}
@@ -150,6 +151,7 @@ func cloudServe(env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "受信中 / listening: %s %s %s\n", l.Name, l.Type, srv.Addr(l.Name))
 	}
 	retain := func() {
+		retainAlerts(time.Now())
 		removed, err := cfg.ApplyRetention(st, time.Now())
 		if err != nil {
 			env.Log.Error("cloud: retention", "err", err)
@@ -330,7 +332,7 @@ func cloudSearch(env *Env, args []string) error {
 // (operations evidence, threat intelligence, unstored alerts) are under
 // cfg.FileDir(): the store directory, or the configuration's directory
 // when events are in PostgreSQL.
-func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub, func(), error) {
+func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (hub *intel.Hub, retainAlerts func(time.Time), stop func(), err error) {
 	alerts := cfg.Alerts
 	if alerts == "" && cfg.DB == "" {
 		alerts = filepath.Join(cfg.FileDir(), "alerts.jsonl")
@@ -340,18 +342,20 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub,
 	if alerts != "" {
 		f, err := os.OpenFile(alerts, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			return nil, nil, fmt.Errorf("alerts: %w", err)
+			return nil, nil, nil, fmt.Errorf("alerts: %w", err)
 		}
 		w, closeOut = f, func() { f.Close() }
 	}
 	var sink *cloud.StoreSink
+	retainAlerts = func(time.Time) {} // alerts in JSON lines are the operator's to rotate
 	if cfg.DB != "" {
 		var closeStore func()
-		var err error
-		if sink, closeStore, err = cloudAlertStore(env, cfg); err != nil {
+		var ast store.AlertStore
+		if sink, ast, closeStore, err = cloudAlertStore(env, cfg); err != nil {
 			closeOut()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		retainAlerts = cloudAlertRetention(env, cfg, ast)
 		closeFile := closeOut
 		closeOut = func() {
 			sink.Close()
@@ -364,11 +368,12 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub,
 	md := cloud.NewModelDetector(cfg.Tenants, w)
 	md.SetLocation(cfg.Location())
 	stopOps := flushOperations(env, md, cfg.OperationsDir())
-	hub, stopIntel, err := startIntel(env, cfg.FileDir())
+	var stopIntel func()
+	hub, stopIntel, err = startIntel(env, cfg.FileDir())
 	if err != nil {
 		stopOps()
 		closeOut()
-		return nil, nil, fmt.Errorf("intel: %w", err)
+		return nil, nil, nil, fmt.Errorf("intel: %w", err)
 	}
 	stopOps = func(stop func()) func() { return func() { stopIntel(); stop() } }(stopOps)
 	id := cloud.NewIntelDetector(hub, w)
@@ -379,7 +384,7 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub,
 		if err != nil {
 			stopOps()
 			closeOut()
-			return nil, nil, fmt.Errorf("rules: %w", err)
+			return nil, nil, nil, fmt.Errorf("rules: %w", err)
 		}
 		for _, fe := range bad {
 			env.Log.Warn("sigma rule not loaded", "rule", fe.Error())
@@ -388,7 +393,7 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub,
 		if err := sd.EnableCorrelations(set.Correlations, set.Rules, cloud.CorrelationOptions{Tenants: len(cfg.Tenants)}); err != nil {
 			stopOps()
 			closeOut()
-			return nil, nil, fmt.Errorf("rules: %w", err)
+			return nil, nil, nil, fmt.Errorf("rules: %w", err)
 		}
 		for _, t := range cfg.Tenants {
 			for _, id := range t.ExcludeRules {
@@ -416,5 +421,5 @@ func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (*intel.Hub,
 	if alerts != "" {
 		fmt.Fprintf(env.Stderr, "アラートの出力先: %s\n", alerts)
 	}
-	return hub, func() { stopOps(); closeOut() }, nil
+	return hub, retainAlerts, func() { stopOps(); closeOut() }, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kyojin/kyojin/cloud"
 	"github.com/kyojin/kyojin/eventstore/pgevents"
@@ -20,30 +21,30 @@ import (
 // store cannot take go to FILEDIR/alerts-unstored.jsonl. With notify set,
 // a notify.Dispatcher runs and every alert the sink opens is notified
 // (cloudNotifier).
-func cloudAlertStore(env *Env, cfg *cloud.Config) (*cloud.StoreSink, func(), error) {
+func cloudAlertStore(env *Env, cfg *cloud.Config) (*cloud.StoreSink, store.AlertStore, func(), error) {
 	sf := storeFlags{data: cfg.DB}
 	if cloud.IsPostgres(cfg.DB) {
 		sf = storeFlags{db: cfg.DB}
 	}
 	st, err := sf.openMigrated(context.Background())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	fb, err := os.OpenFile(cfg.UnstoredAlertsPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		st.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	created, stopNotify, err := cloudNotifier(env, cfg, st)
 	if err != nil {
 		fb.Close()
 		st.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sink := cloud.NewStoreSink(st, cloud.StoreSinkOptions{Window: cfg.DedupWindow.Duration, DedupBy: cfg.DedupBy,
 		Queue: cfg.AlertQueue, Fallback: fb, Log: env.Log, Created: created})
 	// The sink is closed (its last batch notified) before this runs.
-	return sink, func() { stopNotify(); fb.Close(); st.Close() }, nil
+	return sink, st, func() { stopNotify(); fb.Close(); st.Close() }, nil
 }
 
 // cloudNotifier starts the dispatcher of cfg.NotifyConfig (nil hook
@@ -76,6 +77,24 @@ func cloudNotifier(env *Env, cfg *cloud.Config, st store.AlertStore) (func([]int
 		<-ran
 		d.Close()
 	}, nil
+}
+
+// cloudAlertRetention applies the tenants' retention to the alerts of st
+// and logs what it removed.
+func cloudAlertRetention(env *Env, cfg *cloud.Config, st store.AlertStore) func(time.Time) {
+	return func(now time.Time) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		removed, err := cfg.ApplyAlertRetention(ctx, st, now)
+		if err != nil {
+			env.Log.Error("cloud: alert retention", "err", err)
+		}
+		for tenant, n := range removed {
+			if n > 0 {
+				env.Log.Info("cloud: retention removed alerts", "tenant", tenant, "alerts", n)
+			}
+		}
+	}
 }
 
 // cloudDBLabel names the alert store for the operator without the

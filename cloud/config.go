@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/kyojin/kyojin/logparse"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/notify"
+	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/strictyaml"
 )
 
@@ -305,14 +307,9 @@ func (c *Config) HasTenant(id string) bool {
 // dropped whole, which frees their space at once.
 func (c *Config) ApplyRetention(st EventStore, now time.Time) (map[string]int, error) {
 	out := map[string]int{}
-	longest := 0
 	for _, t := range c.Tenants {
 		if t.RetentionDays <= 0 {
-			longest = -1
 			continue
-		}
-		if longest >= 0 {
-			longest = max(longest, t.RetentionDays)
 		}
 		n, err := st.Retain(t.ID, now.AddDate(0, 0, -t.RetentionDays))
 		if err != nil {
@@ -320,10 +317,53 @@ func (c *Config) ApplyRetention(st EventStore, now time.Time) (map[string]int, e
 		}
 		out[t.ID] = n
 	}
-	if dd, ok := st.(dayDropper); ok && longest > 0 {
-		if _, err := dd.DropBefore(now.AddDate(0, 0, -longest)); err != nil {
+	if dd, ok := st.(dayDropper); ok {
+		if longest := c.longestRetention(); longest > 0 {
+			if _, err := dd.DropBefore(now.AddDate(0, 0, -longest)); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// longestRetention is the longest retention_days when every tenant has
+// one, else 0: only then may days be removed for all tenants at once.
+func (c *Config) longestRetention() int {
+	longest := 0
+	for _, t := range c.Tenants {
+		if t.RetentionDays <= 0 {
+			return 0
+		}
+		longest = max(longest, t.RetentionDays)
+	}
+	return longest
+}
+
+// ApplyAlertRetention applies the tenants' retention_days to their alerts
+// in the console's store (issue 8 §1 per-tenant retention): each tenant's
+// alerts last seen before its period are deleted; when every tenant has a
+// retention, alerts past the longest go for all at once (on PostgreSQL as
+// whole day partitions). It returns the alerts deleted per tenant ("*" for
+// the all-tenant pass).
+func (c *Config) ApplyAlertRetention(ctx context.Context, st store.AlertStore, now time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
+	if longest := c.longestRetention(); longest > 0 {
+		n, err := st.DropAlertsBefore(ctx, now.AddDate(0, 0, -longest))
+		if err != nil {
 			return out, err
 		}
+		out["*"] = n
+	}
+	for _, t := range c.Tenants {
+		if t.RetentionDays <= 0 {
+			continue
+		}
+		n, err := st.RetainAlerts(ctx, t.ID, now.AddDate(0, 0, -t.RetentionDays))
+		if err != nil {
+			return out, err
+		}
+		out[t.ID] = n
 	}
 	return out, nil
 }

@@ -215,3 +215,36 @@ func TestNotifyConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyAlertRetention: each tenant's retention_days applies to its
+// alerts; the all-tenant pass runs only when every tenant has one.
+func TestApplyAlertRetention(t *testing.T) {
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name      string
+		retention [2]int
+		want      map[string]int64
+		left      int
+	}{
+		{"both", [2]int{30, 400}, map[string]int64{"*": 0, "city-a": 1, "city-b": 0}, 2},
+		{"one without", [2]int{30, 0}, map[string]int64{"city-a": 1}, 2},
+		{"both short", [2]int{30, 60}, map[string]int64{"*": 1, "city-a": 1, "city-b": 0}, 1},
+	} {
+		st := storetest.SQLite(t)
+		ctx := context.Background()
+		for _, h := range []store.Alert{storetest.Hit("city-a", "r", "k", now.AddDate(0, 0, -45)), storetest.Hit("city-b", "r", "k", now.AddDate(0, 0, -100)),
+			storetest.Hit("city-b", "r2", "k", now.AddDate(0, 0, -1))} {
+			if _, err := st.RecordAlerts(ctx, []store.Alert{h}, time.Hour, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg := &Config{Tenants: []Tenant{{ID: "city-a", RetentionDays: c.retention[0]}, {ID: "city-b", RetentionDays: c.retention[1]}}}
+		got, err := cfg.ApplyAlertRetention(ctx, st, now)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: removed %v %v, want %v", c.name, got, err, c.want)
+		}
+		if _, n, _ := st.ListAlerts(ctx, store.AlertFilter{Tenants: store.AllTenants}); n != c.left {
+			t.Errorf("%s: %d alerts left, want %d", c.name, n, c.left)
+		}
+	}
+}

@@ -175,6 +175,16 @@ type AlertStore interface {
 	// Suppressions lists the suppressions of ts still active at at (zero:
 	// all), newest first.
 	Suppressions(ctx context.Context, ts Tenants, at time.Time) ([]Suppression, error)
+	// RetainAlerts deletes tenant's alerts (with their events) last seen
+	// before keepFrom, whatever their status: the tenant's retention
+	// (issue 8 §1) applies to alerts as to events. It returns how many
+	// alerts went.
+	RetainAlerts(ctx context.Context, tenant string, keepFrom time.Time) (int64, error)
+	// DropAlertsBefore deletes every tenant's alerts last seen before cut;
+	// call it only when every tenant's retention has passed cut. On
+	// PostgreSQL a day partition whose alerts were all last seen before
+	// cut is dropped whole, which frees its space at once.
+	DropAlertsBefore(ctx context.Context, cut time.Time) (int64, error)
 }
 
 // RaiseAlert records one alert raised outside the security cloud's

@@ -39,6 +39,7 @@ func Open(dsn string) (*sqlstore.DB, error) {
 		Name:                 "postgres",
 		ScopeTx:              scopeTx,
 		EnsureAlertPartition: parts.ensure,
+		DropAlertPartitions:  parts.drop,
 		Numbered:             true,
 		Migrations:           Migrations,
 		LockAudit: func(ctx context.Context, tx *sql.Tx) error {

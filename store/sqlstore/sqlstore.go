@@ -37,6 +37,10 @@ type Dialect struct {
 	// EnsureAlertPartition creates the alerts partition holding t (nil
 	// where the table is not partitioned).
 	EnsureAlertPartition func(ctx context.Context, db *sql.DB, t time.Time) error
+	// DropAlertPartitions drops the alerts partitions of days before cut
+	// whose alerts were all last seen before cut, and returns how many
+	// alerts they held (nil where the table is not partitioned).
+	DropAlertPartitions func(ctx context.Context, db *sql.DB, cut time.Time) (int64, error)
 }
 
 // DB is a store.Store over a database/sql handle.

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"AlertConcurrentMerge", testAlertConcurrentMerge},
 		{"AlertHints", testAlertHints},
 		{"AlertHostileText", testAlertHostileText},
+		{"AlertRetention", testAlertRetention},
 		{"Incidents", testIncidents},
 		{"IncidentTenants", testIncidentTenants},
 		{"IncidentEvidence", testIncidentEvidence},
