@@ -16,6 +16,24 @@ import (
 	"github.com/kyojin/kyojin/store/sqlite"
 )
 
+// writeExeRule writes into dir a high Sigma rule matching proxy requests
+// for .exe files (author "kyojin tests").
+func writeExeRule(t *testing.T, dir string) {
+	t.Helper()
+	os.MkdirAll(dir, 0o700)
+	if err := os.WriteFile(filepath.Join(dir, "exe.yml"), []byte(`title: Executable download
+id: 11111111-2222-3333-4444-555555555555
+author: kyojin tests
+logsource: {category: proxy}
+detection:
+  selection: {c-uri|endswith: .exe}
+  condition: selection
+level: high
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCloudServeAlertStore: with db set, `kyojin cloud serve` writes Sigma
 // alerts into the console's SQLite store with dedup, and no JSON-lines
 // file unless alerts is set.
@@ -27,16 +45,7 @@ func TestCloudServeAlertStore(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	os.MkdirAll(filepath.Join(dir, "rules"), 0o700)
-	os.WriteFile(filepath.Join(dir, "rules", "exe.yml"), []byte(`title: Executable download
-id: 11111111-2222-3333-4444-555555555555
-author: kyojin tests
-logsource: {category: proxy}
-detection:
-  selection: {c-uri|endswith: .exe}
-  condition: selection
-level: high
-`), 0o600)
+	writeExeRule(t, filepath.Join(dir, "rules"))
 	cfg := filepath.Join(dir, "cloud.yaml")
 	os.WriteFile(cfg, []byte("store: store\ntimezone: UTC\nrules: "+filepath.Join(dir, "rules")+"\ndb: console-data\ndedup_window: 1h\nlisteners:\n  - {name: tcp, type: tcp, format: squid, address: \""+addr+"\"}\ntenants:\n  - {id: city-a, name: A市, sources: [{listener: tcp}]}\n"), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,112 +2,35 @@ package cloud
 
 import (
 	"context"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kyojin/kyojin/notify"
+	"github.com/kyojin/kyojin/notify/notifytest"
 	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/store/storetest"
 )
 
-const testHookSecret = "0123456789abcdef-cloud-hook"
-
-// hookReceiver is a real HTTPS webhook endpoint that checks signatures as a
-// chat or ticketing system would.
-type hookReceiver struct {
-	srv    *httptest.Server
-	caFile string
-	mu     sync.Mutex
-	got    []notify.WebhookPayload
-	bad    int
-}
-
-func newHookReceiver(t *testing.T) *hookReceiver {
-	r := &hookReceiver{}
-	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if err := notify.VerifySignature([]byte(testHookSecret), req.Header.Get(notify.HeaderTimestamp), req.Header.Get(notify.HeaderSignature), body, time.Now(), 5*time.Minute); err != nil {
-			r.bad++
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		var p notify.WebhookPayload
-		if err := json.Unmarshal(body, &p); err != nil {
-			http.Error(w, "bad json", http.StatusBadRequest)
-			return
-		}
-		r.got = append(r.got, p)
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(r.srv.Close)
-	r.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(r.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// ofKind returns the verified payloads of kind.
-func (r *hookReceiver) ofKind(k notify.Kind) (out []notify.WebhookPayload, bad int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, p := range r.got {
-		if p.Kind == k {
-			out = append(out, p)
-		}
-	}
-	return out, r.bad
-}
-
-// waitFor polls until n payloads of kind arrived.
-func (r *hookReceiver) waitFor(t *testing.T, k notify.Kind, n int) []notify.WebhookPayload {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got, bad := r.ofKind(k)
-		if len(got) >= n || time.Now().After(deadline) {
-			if bad > 0 {
-				t.Errorf("%d requests with a bad signature", bad)
-			}
-			return got
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // notifyCloudConfig writes a cloud configuration with notify: and a
 // notification file sending every alert to the receiver's webhook.
-func notifyCloudConfig(t *testing.T, r *hookReceiver, ladder string) *Config {
+func notifyCloudConfig(t *testing.T, r *notifytest.Receiver, ladder string) *Config {
 	t.Helper()
 	dir := t.TempDir()
-	secret := filepath.Join(dir, "hook.secret")
-	if err := os.WriteFile(secret, []byte(testHookSecret), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	ny := fmt.Sprintf(`console_url: https://soc.pref.example.lg.jp/
 outbox: {dir: %s, retry_base: 1s, retry_max: 2s, give_up_after: 1m}
 webhooks:
-  - {name: soc, url: %s/hook, ca_file: %s, timeout: 5s, secret: {file: %s}}
-routes:
+%sroutes:
   - {name: all, webhooks: [soc]}
   - {name: lead, explicit: true, webhooks: [soc]}
 ladders:
   - name: alert-ladder
     steps:
       - {after: 1h, level: CSIRT責任者, route: lead}
-`, filepath.Join(dir, "outbox"), r.srv.URL, r.caFile, secret)
+`, filepath.Join(dir, "outbox"), r.WebhookYAML(t, "soc", filepath.Join(dir, "hook.secret")))
 	if err := os.WriteFile(filepath.Join(dir, "notify.yaml"), []byte(ny), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +48,7 @@ ladders:
 // rule, credit, host and the console link; high alerts start the
 // configured ladder, which an acknowledgement in the store stops.
 func TestAlertNotifications(t *testing.T) {
-	rcv := newHookReceiver(t)
+	rcv := notifytest.Start(t)
 	cfg := notifyCloudConfig(t, rcv, "notify_ladder: alert-ladder\n")
 	st := storetest.SQLite(t)
 	d, err := notify.New(cfg.NotifyConfig, notify.Options{Log: quietLog(), Acker: AlertAcker(st)})
@@ -146,7 +69,7 @@ func TestAlertNotifications(t *testing.T) {
 	low := alertAt("city-b", "r2", "10.0.0.2", t0)
 	low.Level = "low"
 	sink.Raise(low)
-	got := rcv.waitFor(t, notify.KindAlert, 2)
+	got := rcv.WaitFor(t, notify.KindAlert, 2)
 	time.Sleep(300 * time.Millisecond) // a merge must not notify: give it the chance
 	sink.Raise(alertAt("city-a", "r1", "10.0.0.1", t0.Add(30*time.Second)))
 	if err := sink.Close(); err != nil {
@@ -154,7 +77,7 @@ func TestAlertNotifications(t *testing.T) {
 	}
 	an.Close()
 	time.Sleep(300 * time.Millisecond)
-	got, _ = rcv.ofKind(notify.KindAlert)
+	got, _ = rcv.Payloads(notify.KindAlert)
 	if len(got) != 2 {
 		t.Fatalf("alert webhooks = %d, want 2 (one per alert opened): %+v", len(got), got)
 	}
