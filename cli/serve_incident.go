@@ -32,7 +32,7 @@ func incidentService(cfg *web.Config, s store.Store, al *audit.Log, log *slog.Lo
 		models = incident.SingleModel{Tenant: cfg.HomeTenant, M: m}
 	}
 	return incident.New(incident.Options{Store: s, Audit: al, Sealer: sealer, Log: log, Models: models, Catalog: cat,
-		Notify: incident.LogNotifier{Log: log}})
+		Alerts: incident.StoreAlerts{Store: s}, Notify: incident.LogNotifier{Log: log}})
 }
 
 // notifyIncidentWarnings sends the incidents' SLA warnings every minute.

@@ -245,7 +245,7 @@ func (s *Service) CreateFromAlerts(ctx context.Context, actor, tenant string, id
 	if err != nil {
 		return nil, err
 	}
-	return s.Update(ctx, actor, tenant, inc.ID, "link", func(inc *Incident) (string, error) {
+	inc, err = s.Update(ctx, actor, tenant, inc.ID, "link", func(inc *Incident) (string, error) {
 		for _, a := range alerts {
 			if a.Host != "" {
 				inc.addLink(s.link(tenant, "host", a.Host))
@@ -258,6 +258,18 @@ func (s *Service) CreateFromAlerts(ctx context.Context, actor, tenant string, id
 		}
 		return "アラートから関連付け", nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The incident exists; a failed note on an alert is logged, not fatal.
+	if l, ok := s.o.Alerts.(AlertLinker); ok {
+		for _, id := range ids {
+			if lerr := l.LinkAlert(ctx, tenant, id, actor, inc); lerr != nil {
+				s.o.Log.WarnContext(ctx, "alert not linked to incident", "tenant", tenant, "alert", id, "incident", inc.Ref, "err", lerr)
+			}
+		}
+	}
+	return inc, nil
 }
 
 func (inc *Incident) addLink(l Link) {
