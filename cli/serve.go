@@ -248,7 +248,11 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	if err != nil {
 		return err
 	}
-	isvc, err := incidentService(cfg, s, svc.Audit, env.Log, m, cat)
+	hub, err := consoleIntel(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	isvc, err := incidentService(cfg, s, svc.Audit, env.Log, m, cat, hub)
 	if err != nil {
 		return err
 	}
