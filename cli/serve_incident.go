@@ -20,12 +20,12 @@ import (
 
 // incidentService builds the console's incident handling. Evidence is
 // sealed with data/evidence.key (created on first use, mode 0600), kept
-// apart from the database like secret.key. The alert store, the
-// notification channels and the threat-intelligence lists are wired here
-// once they exist (incident.AlertSource, Notifier, IndicatorPublisher);
-// until then incidents are created by hand or from reports, notices go to
-// the log and indicator publishing is off.
-func incidentService(cfg *web.Config, s store.Store, al *audit.Log, log *slog.Logger, m *model.Model, cat *catalog.Catalog, hub *intel.Hub) (*incident.Service, error) {
+// apart from the database like secret.key. Incidents are opened from the
+// console's alert store (incident.StoreAlerts); notices go to notifier
+// (package notify when the configuration names one, else the log);
+// indicators are published to the threat-intelligence list when hub is
+// set (configuration intel: or events:).
+func incidentService(cfg *web.Config, s store.Store, al *audit.Log, log *slog.Logger, m *model.Model, cat *catalog.Catalog, hub *intel.Hub, notifier incident.Notifier) (*incident.Service, error) {
 	sealer, err := incident.LoadKey(filepath.Join(cfg.Data, "evidence.key"))
 	if err != nil {
 		return nil, fmt.Errorf("evidence key: %w", err)
@@ -39,7 +39,7 @@ func incidentService(cfg *web.Config, s store.Store, al *audit.Log, log *slog.Lo
 		pub = incident.IntelPublisher{Hub: hub, Log: log}
 	}
 	return incident.New(incident.Options{Store: s, Audit: al, Sealer: sealer, Log: log, Models: models, Catalog: cat,
-		Alerts: incident.StoreAlerts{Store: s}, Notify: incident.LogNotifier{Log: log}, Publisher: pub})
+		Alerts: incident.StoreAlerts{Store: s}, Notify: notifier, Publisher: pub})
 }
 
 // consoleIntel opens the prefecture's threat-intelligence list the console
