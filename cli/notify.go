@@ -165,16 +165,28 @@ func loadNotifyConfig(env *Env, file string) (*notify.Config, error) {
 	return cfg, nil
 }
 
+// openNotify loads the notification configuration and opens its
+// dispatcher (taking the outbox lock); the caller runs or processes it and
+// closes it.
+func openNotify(env *Env, file string, acker notify.Acker) (*notify.Dispatcher, *notify.Config, error) {
+	cfg, err := loadNotifyConfig(env, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := notify.New(cfg, notify.Options{Log: env.Log, Acker: acker})
+	if err != nil {
+		return nil, nil, &ExitError{Code: 2, Err: fmt.Errorf("notify %s: %w", file, err)}
+	}
+	return d, cfg, nil
+}
+
 // startNotify loads the notification configuration and runs its
 // dispatcher (deliveries, retries, digests, escalation ladders) until ctx
 // ends. stop cancels nothing: it waits for the dispatcher after ctx is
 // done and releases the outbox. acker may be nil when no ladder is used.
 func startNotify(ctx context.Context, env *Env, file string, acker notify.Acker) (d *notify.Dispatcher, cfg *notify.Config, stop func(), err error) {
-	if cfg, err = loadNotifyConfig(env, file); err != nil {
+	if d, cfg, err = openNotify(env, file, acker); err != nil {
 		return nil, nil, nil, err
-	}
-	if d, err = notify.New(cfg, notify.Options{Log: env.Log, Acker: acker}); err != nil {
-		return nil, nil, nil, &ExitError{Code: 2, Err: fmt.Errorf("notify %s: %w", file, err)}
 	}
 	done := make(chan struct{})
 	go func() {
