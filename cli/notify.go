@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -175,7 +176,11 @@ func openNotify(env *Env, file string, acker notify.Acker) (*notify.Dispatcher, 
 	}
 	d, err := notify.New(cfg, notify.Options{Log: env.Log, Acker: acker})
 	if err != nil {
-		return nil, nil, &ExitError{Code: 2, Err: fmt.Errorf("notify %s: %w", file, err)}
+		ee := &ExitError{Code: 2, Err: fmt.Errorf("notify %s: %w", file, err)}
+		if strings.Contains(err.Error(), "in use by another dispatcher") {
+			ee.Hint = "一つの outbox.dir は一つのプロセスだけが使えます。kyojin serve と kyojin tamper watch などには別の outbox.dir の通知設定を指定してください"
+		}
+		return nil, nil, ee
 	}
 	return d, cfg, nil
 }
