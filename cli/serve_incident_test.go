@@ -17,7 +17,8 @@ import (
 )
 
 // TestServeIncidentNotify: `kyojin serve` with `notify:` in its
-// configuration runs the dispatcher; a report from outside opens an
+// configuration runs the dispatcher (and with `intel:` opens the
+// threat-intelligence list); a report from outside opens an
 // incident in the home tenant, which reaches a real HTTPS receiver as a
 // signed incident-opened webhook and climbs the tenant's ladder (nobody
 // has received it).
@@ -38,13 +39,16 @@ ladders:
       - {after: 0s, level: CSIRT責任者, route: lead}
 `
 	cfg := filepath.Join(dir, "kyojin.yaml")
-	for name, body := range map[string]string{ncfg: ny, cfg: "home_tenant: kakuu\nnotify: " + ncfg + "\n"} {
+	intelDir := filepath.Join(dir, "cloud")
+	os.MkdirAll(intelDir, 0o700)
+	for name, body := range map[string]string{ncfg: ny, cfg: "home_tenant: kakuu\nnotify: " + ncfg + "\nintel: " + intelDir + "\n"} {
 		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	out, _ := startServe(t, regexp.MustCompile(`開発モード、平文 HTTP）: http://\S+/\n`), "--dev", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0")
-	if !strings.Contains(out.String(), "通知: "+ncfg+"（経路 2、Webhook 1、エスカレーション 1）") {
+	if !strings.Contains(out.String(), "通知: "+ncfg+"（経路 2、Webhook 1、エスカレーション 1）") ||
+		!strings.Contains(out.String(), "脅威情報リスト: "+filepath.Join(intelDir, "intel", "indicators.jsonl")) {
 		t.Errorf("startup output: %s", out.String())
 	}
 	base := regexp.MustCompile(`(http://\S+)/\n`).FindStringSubmatch(out.String())[1]
