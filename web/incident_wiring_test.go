@@ -92,3 +92,33 @@ func TestIncidentFromStoredAlert(t *testing.T) {
 		t.Error("auditor sees the create-incident link")
 	}
 }
+
+// TestTamperAlertInConsole: an alert raised outside the cloud's detection
+// (kyojin tamper with db:, through store.RaiseAlert) is listed on /alerts,
+// its change shown as escaped text, and opens a defacement incident.
+func TestTamperAlertInConsole(t *testing.T) {
+	var svc *incident.Service
+	e := newEnv(t, withStoreIncidents(t, &svc))
+	raw := `{"kind":"modified","path":"/srv/www/index.html","details":"<script>alert(1)</script>"}`
+	stats, err := store.RaiseAlert(context.Background(), e.store, store.Alert{Tenant: "kakuu", Rule: "kyojin-tamper-modified", Title: "kakuu/www: ファイルが改ざんされました /srv/www/index.html",
+		Level: "high", Source: "tamper", Credit: "kyojin tamper", DedupKey: "www|/srv/www/index.html",
+		Events: []store.AlertEvent{{Time: e.now(), Source: "tamper/scan", Host: "www", Raw: raw}}}, time.Minute, e.now())
+	if err != nil || len(stats.CreatedIDs) != 1 {
+		t.Fatalf("raise: %+v %v", stats, err)
+	}
+	id := stats.CreatedIDs[0]
+	e.user("csirt-a", true, store.Grant{Role: "csirt", Scope: "tenant:kakuu"})
+	b := e.browser()
+	b.login("csirt-a")
+	if _, body := b.get("/alerts?q=kyojin-tamper"); !strings.Contains(body, "ファイルが改ざんされました") {
+		t.Fatal("tamper alert not listed")
+	}
+	_, body := b.get(fmt.Sprintf("/alerts/%d", id))
+	if strings.Contains(body, "<script>alert(1)") || !strings.Contains(body, "&lt;script&gt;") || !strings.Contains(body, "alert-new-incident") {
+		t.Fatal("tamper alert detail page")
+	}
+	code, body := b.post("/incidents/new", url.Values{"tenant": {"kakuu"}, "alerts": {fmt.Sprint(id)}, "type": {string(incident.TypeDefacement)}})
+	if code != 200 || !strings.Contains(body, "ファイルが改ざんされました") || !strings.Contains(body, "web-defacement") && !strings.Contains(body, "Web サイトの改ざん") {
+		t.Fatalf("incident from tamper alert: %d %s", code, b.last)
+	}
+}
