@@ -17,10 +17,10 @@ import (
 // lines matched (dedup) — linking to the console, and says so at start.
 func TestCloudServeNotifies(t *testing.T) {
 	dir := t.TempDir()
-	rcv := notifytest.Start(t)
+	rcv := notifytest.New(t, nil)
 	writeExeRule(t, filepath.Join(dir, "rules"))
 	os.WriteFile(filepath.Join(dir, "notify.yaml"), []byte("console_url: https://soc.example.lg.jp\noutbox: {dir: "+filepath.Join(dir, "outbox")+"}\nwebhooks:\n"+
-		rcv.WebhookYAML(t, "soc", filepath.Join(dir, "soc.secret"))+"routes:\n  - {name: soc, min_severity: medium, webhooks: [soc]}\n"), 0o600)
+		rcv.Webhook("soc")+"routes:\n  - {name: soc, min_severity: medium, webhooks: [soc]}\n"), 0o600)
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "cloud.yaml")
 	os.WriteFile(cfg, []byte("store: store\ntimezone: UTC\nrules: rules\ndb: console-data\nnotify: notify.yaml\nlisteners:\n  - {name: tcp, type: tcp, format: squid, address: \""+addr+"\"}\n"+
@@ -30,14 +30,16 @@ func TestCloudServeNotifies(t *testing.T) {
 		fmt.Fprintf(c, "%d.000 5 10.20.0.7 TCP_MISS/200 5000 GET http://dl.example/setup.exe - HIER_DIRECT/203.0.113.9 application/octet-stream\n", time.Now().Unix())
 	}
 	c.Close()
-	got := rcv.WaitFor(t, notify.KindAlert, 1)
+	if _, ok := rcv.Wait(20*time.Second, func(ps []notify.WebhookPayload) bool { return len(ps) > 0 }); !ok {
+		t.Error("no webhook within 20 s")
+	}
 	time.Sleep(500 * time.Millisecond) // a merged hit must not notify again
 	code, errs := stop()
 	if code != 0 || !strings.Contains(errs, "notify.yaml") {
 		t.Fatalf("serve exit %d: %s", code, errs)
 	}
-	got, _ = rcv.Payloads(notify.KindAlert)
-	if len(got) != 1 || got[0].Tenant != "city-a" || got[0].Title != "Executable download" || got[0].Severity != notify.SevHigh ||
+	got := rcv.Got()
+	if rcv.BadSignatures() != 0 || len(got) != 1 || got[0].Kind != notify.KindAlert || got[0].Tenant != "city-a" || got[0].Title != "Executable download" || got[0].Severity != notify.SevHigh ||
 		!strings.HasPrefix(got[0].Link, "https://soc.example.lg.jp/alerts/") || !strings.Contains(fmt.Sprint(got[0].Data["rule_author"]), "kyojin tests") {
 		t.Fatalf("webhooks: %+v", got)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -53,11 +54,9 @@ func runNotify(env *Env, _ *flag.FlagSet, args []string) error {
 	if *cfgFile == "" {
 		return usageError("notify %s: --config F を指定してください", args[0])
 	}
-	cfg, diags := notify.LoadConfig(*cfgFile)
-	diags.Write(env.Stderr, env.Lang)
-	if cfg == nil {
-		errs, _ := diags.Count()
-		return &ExitError{Code: 2, Err: fmt.Errorf("%d errors in %s", errs, *cfgFile), Hint: "docs/notify.md で設定の書き方を確認してください"}
+	cfg, err := loadNotifyConfig(env, *cfgFile)
+	if err != nil {
+		return err
 	}
 	switch args[0] {
 	case "validate":
@@ -153,4 +152,59 @@ func notifyOutbox(env *Env, dir string, asJSON bool) error {
 		fmt.Fprintf(w, "ladder\t%s\t%s\t%s\t\t%d\t%s\t\n", st.Key, st.Ladder, st.Ref.String(), st.Fired, st.Started.Format(time.RFC3339))
 	}
 	return w.Flush()
+}
+
+// loadNotifyConfig reads a notification configuration, writing every
+// problem found (file:line:column and a hint) to stderr.
+func loadNotifyConfig(env *Env, file string) (*notify.Config, error) {
+	cfg, diags := notify.LoadConfig(file)
+	diags.Write(env.Stderr, env.Lang)
+	if cfg == nil {
+		errs, _ := diags.Count()
+		return nil, &ExitError{Code: 2, Err: fmt.Errorf("%d errors in %s", errs, file), Hint: "docs/notify.md で設定の書き方を確認してください"}
+	}
+	return cfg, nil
+}
+
+// openNotify loads the notification configuration and opens its
+// dispatcher (taking the outbox lock); the caller runs or processes it and
+// closes it.
+func openNotify(env *Env, file string, acker notify.Acker) (*notify.Dispatcher, *notify.Config, error) {
+	cfg, err := loadNotifyConfig(env, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := notify.New(cfg, notify.Options{Log: env.Log, Acker: acker})
+	if err != nil {
+		ee := &ExitError{Code: 2, Err: fmt.Errorf("notify %s: %w", file, err)}
+		if strings.Contains(err.Error(), "in use by another dispatcher") {
+			ee.Hint = "一つの outbox.dir は一つのプロセスだけが使えます。kyojin serve と kyojin tamper watch などには別の outbox.dir の通知設定を指定してください"
+		}
+		return nil, nil, ee
+	}
+	return d, cfg, nil
+}
+
+// startNotify loads the notification configuration and runs its
+// dispatcher (deliveries, retries, digests, escalation ladders) until ctx
+// ends. stop cancels nothing: it waits for the dispatcher after ctx is
+// done and releases the outbox. acker may be nil when no ladder is used.
+func startNotify(ctx context.Context, env *Env, file string, acker notify.Acker) (d *notify.Dispatcher, cfg *notify.Config, stop func(), err error) {
+	if d, cfg, err = openNotify(env, file, acker); err != nil {
+		return nil, nil, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := d.Run(ctx); err != nil && ctx.Err() == nil {
+			env.Log.Error("notification dispatcher stopped", "err", err)
+		}
+	}()
+	fmt.Fprintf(env.Stdout, "通知: %s（経路 %d、Webhook %d、エスカレーション %d）\n", file, len(cfg.Routes), len(cfg.Webhooks), len(cfg.Ladders))
+	return d, cfg, func() {
+		<-done
+		if err := d.Close(); err != nil {
+			env.Log.Warn("notification outbox not released", "err", err)
+		}
+	}, nil
 }

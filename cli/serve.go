@@ -24,7 +24,9 @@ import (
 	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/diag"
+	"github.com/kyojin/kyojin/incident"
 	"github.com/kyojin/kyojin/model"
+	"github.com/kyojin/kyojin/notify"
 	"github.com/kyojin/kyojin/store"
 	"github.com/kyojin/kyojin/transfer"
 	"github.com/kyojin/kyojin/web"
@@ -248,7 +250,24 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 	if err != nil {
 		return err
 	}
-	isvc, err := incidentService(cfg, s, svc.Audit, env.Log, m, cat)
+	hub, err := consoleIntel(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	// The dispatcher asks the incident service whether a ladder's incident
+	// was received; the service is built after it, before Run starts.
+	var isvc *incident.Service
+	var notifier incident.Notifier = incident.LogNotifier{Log: env.Log}
+	if cfg.Notify != "" {
+		acker := notify.AckerMux{"incident": notify.AckerFunc(func(ctx context.Context, r notify.Ref) (bool, error) { return isvc.Acknowledged(ctx, r) })}
+		d, ncfg, stopNotify, err := startNotify(ctx, env, cfg.Notify, acker)
+		if err != nil {
+			return err
+		}
+		defer func() { stop(); stopNotify() }()
+		notifier = &incident.NotifyChannel{D: d, ConsoleURL: ncfg.ConsoleURL, Ladder: incident.IncidentLadder(ncfg)}
+	}
+	isvc, err = incidentService(cfg, s, svc.Audit, env.Log, m, cat, hub, notifier)
 	if err != nil {
 		return err
 	}

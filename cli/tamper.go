@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/kyojin/kyojin/tamper"
 )
@@ -15,7 +16,7 @@ import (
 func init() {
 	register(&Command{
 		Name:  "tamper",
-		Usage: "keygen --out FILE | baseline|verify|scan|watch --config FILE [--site TENANT[/SITE]] [--alerts FILE]",
+		Usage: "keygen --out FILE | baseline|verify|scan|watch --config FILE [--site TENANT[/SITE]] [--alerts FILE] [--db DIR|URL] [--notify FILE]",
 		Short: "公開 Web サイトのコンテンツ改ざん検知",
 		Long: `テナントごとの公開 Web サイトの改ざんを検知します（付属資料3 ツール7）。
 
@@ -31,6 +32,9 @@ func init() {
       ファイル変更通知と定期全走査・定期取得で監視し続けます。
 
 警告は JSON Lines で出力します（設定の alerts、--alerts FILE、既定は標準出力）。
+設定の db または --db（コンソールのデータディレクトリか postgres://…、クラウド設定の db と同じ）を
+指定すると、警告をコンソールのアラートとしても記録し、そこからインシデントを作成できます。
+設定の notify または --notify で通知の設定ファイルを指定すると、新しい警告をメールと Webhook で通知します。
 設定の書き方は docs/tamper.md を参照してください。`,
 		Subcommands: true,
 		Run:         runTamper,
@@ -79,6 +83,8 @@ func tamperRun(env *Env, sub string, args []string) error {
 	config := fs.String("config", "", "設定ファイル (YAML)")
 	site := fs.String("site", "", "対象（TENANT または TENANT/SITE）。既定はすべて")
 	alerts := fs.String("alerts", "", "警告の出力先（JSON Lines、- は標準出力）")
+	db := fs.String("db", "", "警告をコンソールのアラートとしても記録する先（データディレクトリまたは postgres://…、設定の db）")
+	notifyFile := fs.String("notify", "", "通知の設定ファイル（設定の notify）")
 	if err := fs.Parse(args); err != nil || *config == "" {
 		return usageError("tamper %s --config FILE", sub)
 	}
@@ -109,9 +115,46 @@ func tamperRun(env *Env, sub string, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	counter := &countingAlerter{next: tamper.NewJSONLines(w)}
 	ctx, stop := serveContext()
 	defer stop()
+	sinks := fanout{tamper.NewJSONLines(w)}
+	ta := &tamperAlerts{now: time.Now}
+	if *db != "" {
+		cfg.DB = *db
+	}
+	if *notifyFile != "" {
+		cfg.Notify = *notifyFile
+	}
+	if sub != "verify" && cfg.DB != "" {
+		st, err := openTamperStore(ctx, cfg.DB)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ta.st = st
+		tamperSay(env, "アラートの記録先: "+cloudDBLabel(cfg.DB), "alert store: "+cloudDBLabel(cfg.DB))
+	}
+	if sub != "verify" && cfg.Notify != "" {
+		d, ncfg, err := openNotify(env, cfg.Notify, nil)
+		if err != nil {
+			return err
+		}
+		ta.d, ta.consoleURL = d, ncfg.ConsoleURL
+		if sub == "watch" {
+			done := make(chan struct{})
+			go func() { defer close(done); d.Run(ctx) }()
+			defer func() { stop(); <-done; d.Close() }()
+		} else {
+			// One scan: deliver what it raised before exiting; what
+			// cannot be delivered now stays in the outbox for the next
+			// dispatcher (kyojin serve or tamper watch).
+			defer func() { d.Process(context.WithoutCancel(ctx)); d.Close() }()
+		}
+	}
+	if ta.st != nil || ta.d != nil {
+		sinks = append(sinks, ta)
+	}
+	counter := &countingAlerter{next: sinks}
 	var failed int
 	switch sub {
 	case "verify":

@@ -15,6 +15,17 @@ import (
 	"github.com/kyojin/kyojin/store/storetest"
 )
 
+// alertsOf keeps the alert notifications (not the ladder's).
+func alertsOf(ps []notify.WebhookPayload) []notify.WebhookPayload {
+	var out []notify.WebhookPayload
+	for _, p := range ps {
+		if p.Kind == notify.KindAlert {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // notifyCloudConfig writes a cloud configuration with notify: and a
 // notification file sending every alert to the receiver's webhook.
 func notifyCloudConfig(t *testing.T, r *notifytest.Receiver, ladder string) *Config {
@@ -30,7 +41,7 @@ ladders:
   - name: alert-ladder
     steps:
       - {after: 1h, level: CSIRT責任者, route: lead}
-`, filepath.Join(dir, "outbox"), r.WebhookYAML(t, "soc", filepath.Join(dir, "hook.secret")))
+`, filepath.Join(dir, "outbox"), r.Webhook("soc"))
 	if err := os.WriteFile(filepath.Join(dir, "notify.yaml"), []byte(ny), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +59,7 @@ ladders:
 // rule, credit, host and the console link; high alerts start the
 // configured ladder, which an acknowledgement in the store stops.
 func TestAlertNotifications(t *testing.T) {
-	rcv := notifytest.Start(t)
+	rcv := notifytest.New(t, nil)
 	cfg := notifyCloudConfig(t, rcv, "notify_ladder: alert-ladder\n")
 	st := storetest.SQLite(t)
 	d, err := notify.New(cfg.NotifyConfig, notify.Options{Log: quietLog(), Acker: AlertAcker(st)})
@@ -69,7 +80,9 @@ func TestAlertNotifications(t *testing.T) {
 	low := alertAt("city-b", "r2", "10.0.0.2", t0)
 	low.Level = "low"
 	sink.Raise(low)
-	got := rcv.WaitFor(t, notify.KindAlert, 2)
+	if _, ok := rcv.Wait(20*time.Second, func(ps []notify.WebhookPayload) bool { return len(alertsOf(ps)) >= 2 }); !ok {
+		t.Error("two alert webhooks not received within 20 s")
+	}
 	time.Sleep(300 * time.Millisecond) // a merge must not notify: give it the chance
 	sink.Raise(alertAt("city-a", "r1", "10.0.0.1", t0.Add(30*time.Second)))
 	if err := sink.Close(); err != nil {
@@ -77,7 +90,10 @@ func TestAlertNotifications(t *testing.T) {
 	}
 	an.Close()
 	time.Sleep(300 * time.Millisecond)
-	got, _ = rcv.Payloads(notify.KindAlert)
+	got := alertsOf(rcv.Got())
+	if rcv.BadSignatures() != 0 {
+		t.Errorf("%d webhooks with a bad signature", rcv.BadSignatures())
+	}
 	if len(got) != 2 {
 		t.Fatalf("alert webhooks = %d, want 2 (one per alert opened): %+v", len(got), got)
 	}

@@ -84,6 +84,14 @@ type Notice struct {
 	Kind       string // "created", "transition", "escalation", "sla"
 	Subject    string // Japanese
 	Body       string // Japanese
+	// For channels that compose their own messages (NotifyChannel): the
+	// incident after the action, who acted, the state left by a
+	// "transition" (with its comment) and the warning of an "sla" notice.
+	Incident *Incident
+	Actor    string
+	From     State
+	Comment  string
+	Warning  *Warning
 }
 
 // Notifier sends notices (mail, webhooks: package notify).

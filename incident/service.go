@@ -127,8 +127,17 @@ func (s *Service) audit(ctx context.Context, actor, action string, inc *Incident
 }
 
 func (s *Service) notify(ctx context.Context, inc *Incident, kind, subject string) {
-	n := Notice{Tenant: inc.Tenant, IncidentID: inc.ID, Ref: inc.Ref, Kind: kind, Subject: subject,
-		Body: fmt.Sprintf("%s\n件名: %s\n種別: %s\n状態: %s\n影響度: %s\n", subject, inc.Title, inc.Type.Label().JA, inc.State.Label().JA, inc.Impact.Label().JA)}
+	s.notifyWith(ctx, inc, Notice{Kind: kind, Subject: subject})
+}
+
+// notifyWith sends n completed with the incident's fields; n carries the
+// kind, subject and the optional Actor, From and Warning.
+func (s *Service) notifyWith(ctx context.Context, inc *Incident, n Notice) {
+	kind, subject := n.Kind, n.Subject
+	n.Tenant, n.IncidentID, n.Ref = inc.Tenant, inc.ID, inc.Ref
+	n.Body = fmt.Sprintf("%s\n件名: %s\n種別: %s\n状態: %s\n影響度: %s\n", subject, inc.Title, inc.Type.Label().JA, inc.State.Label().JA, inc.Impact.Label().JA)
+	snap := *inc
+	n.Incident = &snap
 	if err := s.o.Notify.Notify(ctx, n); err != nil {
 		// A failed notice never undoes the recorded action; it is logged.
 		s.o.Log.WarnContext(ctx, "incident notice failed", "incident", inc.ID, "kind", kind, "err", err)
@@ -200,7 +209,7 @@ func (s *Service) Create(ctx context.Context, actor string, in NewIncident) (*In
 	if err := s.audit(ctx, actorName(actor), "incident.create", inc, map[string]any{"source": string(in.Source), "type": string(in.Type), "alerts": in.Alerts}); err != nil {
 		return nil, err
 	}
-	s.notify(ctx, inc, "created", "インシデントの報告を受け付けました: "+inc.Ref)
+	s.notifyWith(ctx, inc, Notice{Kind: "created", Subject: "インシデントの報告を受け付けました: " + inc.Ref, Actor: actorName(actor)})
 	return inc, nil
 }
 
@@ -245,7 +254,7 @@ func (s *Service) CreateFromAlerts(ctx context.Context, actor, tenant string, id
 	if err != nil {
 		return nil, err
 	}
-	return s.Update(ctx, actor, tenant, inc.ID, "link", func(inc *Incident) (string, error) {
+	inc, err = s.Update(ctx, actor, tenant, inc.ID, "link", func(inc *Incident) (string, error) {
 		for _, a := range alerts {
 			if a.Host != "" {
 				inc.addLink(s.link(tenant, "host", a.Host))
@@ -258,6 +267,18 @@ func (s *Service) CreateFromAlerts(ctx context.Context, actor, tenant string, id
 		}
 		return "アラートから関連付け", nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The incident exists; a failed note on an alert is logged, not fatal.
+	if l, ok := s.o.Alerts.(AlertLinker); ok {
+		for _, id := range ids {
+			if lerr := l.LinkAlert(ctx, tenant, id, actor, inc); lerr != nil {
+				s.o.Log.WarnContext(ctx, "alert not linked to incident", "tenant", tenant, "alert", id, "incident", inc.Ref, "err", lerr)
+			}
+		}
+	}
+	return inc, nil
 }
 
 func (inc *Incident) addLink(l Link) {
@@ -361,11 +382,14 @@ func (s *Service) Update(ctx context.Context, actor, tenant, id, kind string, f 
 // Transition moves an incident along the first-response flow.
 func (s *Service) Transition(ctx context.Context, actor, tenant, id string, to State, comment string) (*Incident, error) {
 	comment = cleanText(comment, maxText)
+	var from State
 	inc, err := s.Update(ctx, actor, tenant, id, "transition", func(inc *Incident) (string, error) {
+		from = inc.State
 		return comment, Move(inc, to, comment, s.now())
 	})
 	if err == nil {
-		s.notify(ctx, inc, "transition", fmt.Sprintf("%s は「%s」に進みました", inc.Ref, inc.State.Label().JA))
+		s.notifyWith(ctx, inc, Notice{Kind: "transition", Subject: fmt.Sprintf("%s は「%s」に進みました", inc.Ref, inc.State.Label().JA),
+			Actor: actor, From: from, Comment: comment})
 	}
 	return inc, err
 }

@@ -196,7 +196,7 @@ func (s *Service) NotifyWarnings(ctx context.Context) (int, error) {
 				continue
 			}
 			inc = updated
-			s.notify(ctx, inc, "sla", inc.Ref+": "+w.Msg.JA)
+			s.notifyWith(ctx, inc, Notice{Kind: "sla", Subject: inc.Ref + ": " + w.Msg.JA, Actor: "system", Warning: &w})
 			sent++
 		}
 	}

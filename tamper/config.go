@@ -26,7 +26,15 @@ const (
 type Config struct {
 	strictyaml.Meta `yaml:"-"`
 	// Alerts is the JSON-lines file changes are appended to; stdout when empty.
-	Alerts  string   `yaml:"alerts"`
+	Alerts string `yaml:"alerts"`
+	// DB is where changes are also raised as alerts of the console (so
+	// they can open incidents): the console's data directory or a
+	// postgres:// URL, the same value as the cloud configuration's db.
+	// Empty: JSON lines only.
+	DB string `yaml:"db"`
+	// Notify is a notification configuration (package notify): changes
+	// are mailed and sent to webhooks as "tamper" notifications.
+	Notify  string   `yaml:"notify"`
 	Tenants []Tenant `yaml:"tenants,required"`
 }
 
@@ -198,6 +206,10 @@ func compileAll(meta *strictyaml.Meta, path, field string, pats []string, diags 
 
 func (c *Config) check(base string, diags *diag.List) {
 	c.Alerts = abs(base, c.Alerts)
+	c.Notify = abs(base, c.Notify)
+	if !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		c.DB = abs(base, c.DB)
+	}
 	ids := map[string]bool{}
 	baselines := map[string]string{}
 	for i := range c.Tenants {

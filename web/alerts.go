@@ -156,9 +156,16 @@ func (s *Server) alertPage(w http.ResponseWriter, r *http.Request) error {
 			evs[i].Link = eventsLink(a.Tenant, ev.Time)
 		}
 	}
+	// An incident can be opened from the alert when the console has incident
+	// handling over this alert store and the user handles incidents of the
+	// alert's tenant.
+	var newIncident string
+	if s.o.Incidents != nil && s.o.Incidents.HasAlerts() && sub.Can(auth.PermIncidentsHandle) && s.tenants(r, auth.PermIncidentsHandle).Has(a.Tenant) {
+		newIncident = "/incidents/new?" + url.Values{"tenant": {a.Tenant}, "alerts": {strconv.FormatInt(a.ID, 10)}}.Encode()
+	}
 	return s.render(w, r, "alert", "アラート #"+strconv.FormatInt(a.ID, 10), map[string]any{
 		"A": a, "Events": evs, "StatusJA": statusJA, "CanHandle": canHandle, "Suppressions": sups,
-		"More": a.Count > int64(len(a.Events))})
+		"More": a.Count > int64(len(a.Events)), "NewIncident": newIncident})
 }
 
 // eventsLink searches the event store around one event's time.

@@ -38,6 +38,13 @@ type Config struct {
 	// Events is the security cloud's event store directory (the store of
 	// the cloud configuration), searched by /events.
 	Events string `yaml:"events"`
+	// Intel is the directory of the prefecture's threat-intelligence list
+	// (DIR/intel/indicators.jsonl: the cloud configuration's store), to
+	// which incidents publish indicators. Default: Events.
+	Intel string `yaml:"intel"`
+	// Notify is the notification configuration (package notify): incident
+	// notices, SLA warnings and the escalation ladder of new incidents.
+	Notify string `yaml:"notify"`
 }
 
 // TransferConfig enables the zone-to-zone file transfer. Each side has its

@@ -150,6 +150,7 @@ var messagesEN = map[string]string{
 	"対応":         "Handling",
 	"対応の記録":      "Handling history",
 	"対応を開始する":    "Acknowledge",
+	"インシデントを作成":  "Create incident",
 	"抑止した件数":     "alerts suppressed",
 	"抑止する":       "Suppress",
 	"新しいアラート":    "Newer alerts",

@@ -1,6 +1,7 @@
-// Package notifytest gives tests of notify's users a real HTTPS webhook
-// receiver that checks each request's HMAC signature as a chat or
-// ticketing system would (docs/notify.md).
+// Package notifytest is a webhook receiver for tests of the packages that
+// send notifications: a real HTTPS server (httptest TLS) that verifies each
+// request's signature as a receiver must (notify.VerifySignature) and keeps
+// the payloads.
 package notifytest
 
 import (
@@ -19,87 +20,95 @@ import (
 	"github.com/kyojin/kyojin/notify"
 )
 
-// Secret is the webhook key the receiver verifies (≥ 16 bytes).
-const Secret = "0123456789abcdef-notifytest-key"
+// Secret is the HMAC key of the receiver's webhook (≥ 16 bytes).
+const Secret = "notifytest-webhook-secret-0123456789"
 
-// Receiver is a TLS webhook endpoint stopped when the test ends.
+// Receiver is a signed-webhook endpoint.
 type Receiver struct {
-	URL    string // base URL; post to URL + "/hook"
-	CAFile string // PEM of its certificate, for the webhook's ca_file
-	srv    *httptest.Server
+	Srv    *httptest.Server
+	CAFile string           // PEM of the server certificate, for ca_file
+	Now    func() time.Time // the clock signatures are checked against
+
 	mu     sync.Mutex
 	got    []notify.WebhookPayload
-	bad    int
+	badSig int
 }
 
-// Start starts a receiver.
-func Start(t testing.TB) *Receiver {
+// New starts a receiver, closed at the end of the test. now may be nil.
+func New(t testing.TB, now func() time.Time) *Receiver {
 	t.Helper()
-	r := &Receiver{}
-	r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
-	r.URL = r.srv.URL
-	r.CAFile = filepath.Join(t.TempDir(), "receiver-ca.pem")
-	if err := os.WriteFile(r.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw}), 0o600); err != nil {
+	if now == nil {
+		now = time.Now
+	}
+	r := &Receiver{Now: now}
+	r.Srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		if err := notify.VerifySignature([]byte(Secret), req.Header.Get(notify.HeaderTimestamp), req.Header.Get(notify.HeaderSignature), body, r.Now(), 5*time.Minute); err != nil {
+			r.mu.Lock()
+			r.badSig++
+			r.mu.Unlock()
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var p notify.WebhookPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			http.Error(w, "bad json", http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		r.got = append(r.got, p)
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.Srv.Close)
+	r.CAFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(r.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.Srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+// Webhook is the YAML of a webhooks: list item named name that posts to
+// the receiver, its secret given inline.
+func (r *Receiver) Webhook(name string) string {
+	return fmt.Sprintf("  - name: %s\n    url: %s/hook\n    ca_file: %s\n    timeout: 5s\n    secret: {value: %q}\n", name, r.Srv.URL, r.CAFile, Secret)
+}
+
+// Got returns the payloads received with a valid signature, in order.
+func (r *Receiver) Got() []notify.WebhookPayload {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err := notify.VerifySignature([]byte(Secret), req.Header.Get(notify.HeaderTimestamp), req.Header.Get(notify.HeaderSignature), body, time.Now(), 5*time.Minute)
-	var p notify.WebhookPayload
-	if err == nil {
-		err = json.Unmarshal(body, &p)
-	}
-	if err != nil {
-		r.bad++
-		http.Error(w, "refused", http.StatusUnauthorized)
-		return
-	}
-	r.got = append(r.got, p)
-	w.WriteHeader(http.StatusNoContent)
+	return append([]notify.WebhookPayload(nil), r.got...)
 }
 
-// WebhookYAML is a notify webhooks: list item named name sending to the
-// receiver, its key in secretFile (written here).
-func (r *Receiver) WebhookYAML(t testing.TB, name, secretFile string) string {
-	t.Helper()
-	if err := os.WriteFile(secretFile, []byte(Secret), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("  - {name: %s, url: %s/hook, ca_file: %s, timeout: 5s, secret: {file: %s}}\n", name, r.URL, r.CAFile, secretFile)
-}
-
-// Payloads returns the verified payloads of kind and the number of
-// requests refused (bad signature or body).
-func (r *Receiver) Payloads(kind notify.Kind) (out []notify.WebhookPayload, refused int) {
+// BadSignatures counts the requests refused for their signature.
+func (r *Receiver) BadSignatures() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, p := range r.got {
-		if p.Kind == kind {
-			out = append(out, p)
-		}
-	}
-	return out, r.bad
+	return r.badSig
 }
 
-// WaitFor waits up to 20 s for n payloads of kind and returns those
-// received; refused requests fail the test.
-func (r *Receiver) WaitFor(t testing.TB, kind notify.Kind, n int) []notify.WebhookPayload {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+// Wait polls until cond holds for the payloads received or timeout passes,
+// and returns them.
+func (r *Receiver) Wait(timeout time.Duration, cond func([]notify.WebhookPayload) bool) ([]notify.WebhookPayload, bool) {
+	deadline := time.Now().Add(timeout)
 	for {
-		got, bad := r.Payloads(kind)
-		if len(got) >= n || time.Now().After(deadline) {
-			if bad > 0 {
-				t.Errorf("%d webhook requests refused (signature or body)", bad)
-			}
-			return got
+		got := r.Got()
+		if cond(got) {
+			return got, true
+		}
+		if time.Now().After(deadline) {
+			return got, false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Kinds lists the kinds of payloads.
+func Kinds(ps []notify.WebhookPayload) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p.Kind)
+	}
+	return out
 }
