@@ -24,6 +24,7 @@ import (
 	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
 	"github.com/kyojin/kyojin/diag"
+	"github.com/kyojin/kyojin/eventstore/pgevents"
 	"github.com/kyojin/kyojin/incident"
 	"github.com/kyojin/kyojin/model"
 	"github.com/kyojin/kyojin/notify"
@@ -132,6 +133,17 @@ TOTP の登録を求められます。`,
 					defer os.RemoveAll(tmp)
 					cfg.Data = tmp
 				}
+				// The demo also shows the security cloud: the example city is
+				// the console's tenant and its logs are fed in at start.
+				if cfg.HomeTenant == "" {
+					cfg.HomeTenant = demoTenant
+				}
+				if cfg.Events == "" && cfg.Data != "" {
+					cfg.Events = filepath.Join(cfg.Data, "cloud-events")
+					if err := os.MkdirAll(cfg.Events, 0o700); err != nil {
+						return err
+					}
+				}
 			}
 			if cfg.Assessment != "" && cfg.Model == "" {
 				return usageError("serve: --assessment には --model が必要です")
@@ -226,6 +238,13 @@ func serve(env *Env, cfg *web.Config, dev, demo bool) error {
 		demoPassword = GeneratePassword()
 		if _, err := svc.CreateUser(ctx, "demo", "demo", "デモ管理者", demoPassword, []store.Grant{{Role: string(auth.RoleCISO)}}); err != nil {
 			return fmt.Errorf("create demo admin: %w", err)
+		}
+		if m != nil && cfg.Model == orEmbedded(demoModel) && cfg.HomeTenant == demoTenant && cfg.Events != "" && !pgevents.IsDSN(cfg.Events) {
+			n, err := seedDemoCloud(ctx, env.Log, s, m, cfg.Events, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "デモ: セキュリティクラウドに例のログを取り込み、アラートを %d 件作成しました（テナント %s）\n", n, demoTenant)
 		}
 	}
 	cat, err := catalog.Default()

@@ -149,6 +149,9 @@ func TestServeDemoLoadsEmbeddedAssessment(t *testing.T) {
 		!regexp.MustCompile(`評価: example:kakuu-city-assessment/r8\.yaml（令和8年度、総合評点 \d+\.\d%）`).MatchString(text) {
 		t.Errorf("startup output: %s", text)
 	}
+	if !strings.Contains(text, "アラートを 5 件作成しました（テナント kakuu-city）") {
+		t.Errorf("demo security cloud not seeded: %s", text)
+	}
 }
 
 func TestServeAssessmentNeedsModel(t *testing.T) {
