@@ -119,6 +119,15 @@ var funcs = template.FuncMap{
 		}
 		return string(t)
 	},
+	"roleIn": func(lang, r string) string {
+		if ri, ok := auth.Info(auth.Role(r)); ok {
+			if lang == "en" {
+				return ri.EN
+			}
+			return ri.JA
+		}
+		return r
+	},
 	"roleJA": func(r string) string {
 		if ri, ok := auth.Info(auth.Role(r)); ok {
 			return ri.JA
@@ -193,7 +202,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 // content is rendered once per key. The layout (user, CSRF token, menu) is
 // rendered per request as usual.
 func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name, title, key string, data func() any) error {
-	body, err := s.cachedContent(name, title, key, "ja", data)
+	body, err := s.cachedContent(name, title, key, state(r).lang, data)
 	if err != nil {
 		return err
 	}
