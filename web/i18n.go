@@ -33,6 +33,9 @@ func tr(lang, ja string) string {
 		if en, ok := messagesEN[ja]; ok {
 			return en
 		}
+		if en, ok := trPattern(ja); ok {
+			return en
+		}
 	}
 	return ja
 }

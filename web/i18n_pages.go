@@ -1,5 +1,11 @@
 package web
 
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
 // messagesENPages completes the English catalog for the pages that were
 // Japanese only (account, audit, catalog, findings, model, transfer, users,
 // password, TOTP, error) and for the handlers' error messages. It is kept
@@ -302,4 +308,130 @@ func init() {
 	for ja, en := range messagesENPages {
 		messagesEN[ja] = en
 	}
+}
+
+// patternsEN translates messages composed with values (names, numbers,
+// IDs): the Japanese is a format with %s and %d, the English takes the
+// values in the same order. Values are copied, never translated.
+var patternsEN = compilePatterns([][2]string{
+	// page titles
+	{"利用者: %s", "User: %s"},
+	{"パスワードの再設定: %s", "Password reset: %s"},
+	{"転送 %s", "Transfer %s"},
+	{"アラート #%d", "Alert #%d"},
+	// handler messages
+	{"利用者を作成できません: %s", "Cannot create the user: %s"},
+	{"ロールの指定が正しくありません: %s", "Invalid role: %s"},
+	{"パスワードは %d 文字以上にしてください。", "The password needs %d characters or more."},
+	{"アップロードが大きすぎます（合計 %d MB まで）。", "The upload is too large (%d MB in all at most)."},
+	{"一度に送れるファイルは %d 個までです。", "At most %d files can be sent at once."},
+	{"受取人「%s」は登録されていません。", "Recipient \"%s\" is not registered."},
+	{"ファイル「%s」が大きすぎます（上限 %d MB）。", "File \"%s\" is too large (limit %d MB)."},
+	// transfer service (transfer.Error)
+	{"ファイル名が空です。", "A file name is empty."},
+	{"ファイル名の文字コードが不正です。", "A file name is not valid text."},
+	{"ファイル名が長すぎます（255 バイトまで）。", "A file name is too long (255 bytes at most)."},
+	{"ファイル名「%s」にパス（/ \\ ..）が含まれています。ファイル名だけを指定してください。", "File name \"%s\" contains a path (/ \\ ..). Give the file name only."},
+	{"ファイル名「%s」に制御文字が含まれています。", "File name \"%s\" contains control characters."},
+	{"ファイルを選択してください。", "Choose the files."},
+	{"同じ名前のファイル「%s」が複数あります。名前を変えてから送ってください。", "Several files are named \"%s\". Rename them and send again."},
+	{"ファイル「%s」は空（0 バイト）です。", "File \"%s\" is empty (0 bytes)."},
+	{"ファイル「%s」が大きすぎます（上限 %s）。", "File \"%s\" is too large (limit %s)."},
+	{"ファイルの合計が大きすぎます（上限 %s）。", "The files are too large in all (limit %s)."},
+	{"受取人を指定してください。", "Give the recipients."},
+	{"受取人の指定が不正です。", "Invalid recipients."},
+	{"利用目的を入力してください。", "Enter the purpose."},
+	{"LGWAN からの持ち出しには機密性の分類（1、2、3A、3B、3C）の指定が必要です。", "Taking data out of LGWAN needs a confidentiality class (1, 2, 3A, 3B, 3C)."},
+	{"機密性3 の情報はインターネット側へ持ち出せません。", "Confidentiality 3 information may not be taken to the Internet side."},
+	{"機密性の分類が不正です。", "Invalid confidentiality class."},
+	{"承認・却下の理由を入力してください。", "Enter the reason for approving or rejecting."},
+	{"自分が送った転送は承認できません。", "You cannot approve your own transfer."},
+	{"この転送は承認待ちではありません（状態: %s）。", "This transfer is not awaiting approval (status: %s)."},
+	{"この転送は既に他の承認者が処理しました。", "Another approver has already handled this transfer."},
+	{"この転送を承認する権限がありません。送信者 %s の所属（課室）が登録されていないため、CISO または統括情報セキュリティ責任者だけが承認できます。", "You may not approve this transfer. Sender %s has no division registered, so only the CISO or the CISO's deputy can approve it."},
+	{"この転送を承認する権限がありません。承認できるのは送信者 %s の所属（%s）の情報セキュリティ管理者・情報セキュリティ責任者、CISO または統括情報セキュリティ責任者です。", "You may not approve this transfer. It can be approved by the security managers and officers of sender %s's unit (%s), the CISO or the CISO's deputy."},
+	{"この転送の受取人ではありません。", "You are not a recipient of this transfer."},
+	{"この転送はまだ受け取れないか、期限が切れています（状態: %s）。", "This transfer cannot be collected yet or has expired (status: %s)."},
+	{"このファイルは無害化できなかったため受け取れません。", "This file could not be sanitized and cannot be collected."},
+	{"ダウンロードのリンクが正しくありません。", "The download link is not valid."},
+	{"ダウンロードのリンクの有効期限が切れています。受信一覧からもう一度ダウンロードしてください。", "The download link has expired. Download again from the inbox."},
+	{"このダウンロードのリンクは使用済みです（リンクは一度だけ使えます）。", "This download link has been used (a link works once)."},
+	{"このリンクは別の利用者のものです。", "This link belongs to another user."},
+	{"この転送は受け取れません（状態: %s）。", "This transfer cannot be collected (status: %s)."},
+	{"このファイルは受け取れません。", "This file cannot be collected."},
+	{"原本を取り出す理由を入力してください。", "Enter the reason for releasing the original."},
+	{"原本の保管（隔離）が設定されていません。", "No quarantine for originals is configured."},
+	{"原本の取り出しはインターネットからの転送にだけ使えます。", "Originals can be released only for transfers from the Internet."},
+	{"このファイルの原本は保管されていません。", "The original of this file is not kept."},
+})
+
+type msgPattern struct {
+	re *regexp.Regexp
+	en string // with ${1}, ${2}… for the values
+}
+
+// compilePatterns turns "…%s…%d…" into an anchored regexp and the English
+// into an expansion template.
+func compilePatterns(pairs [][2]string) []msgPattern {
+	verb := regexp.MustCompile(`%[sd]`)
+	out := make([]msgPattern, 0, len(pairs))
+	for _, p := range pairs {
+		re := "^" + verb.ReplaceAllStringFunc(regexp.QuoteMeta(p[0]), func(v string) string {
+			if v == "%d" {
+				return `(-?\d+)`
+			}
+			return `(.*?)`
+		}) + "$"
+		n := 0
+		en := verb.ReplaceAllStringFunc(strings.ReplaceAll(p[1], "$", "$$"), func(string) string {
+			n++
+			return "${" + strconv.Itoa(n) + "}"
+		})
+		out = append(out, msgPattern{regexp.MustCompile(re), en})
+	}
+	return out
+}
+
+// trPattern translates a composed message; a translated status inside one
+// (状態: 承認待ち) is translated too.
+func trPattern(ja string) (string, bool) {
+	for _, p := range patternsEN {
+		m := p.re.FindStringSubmatchIndex(ja)
+		if m == nil {
+			continue
+		}
+		var vals []string
+		for i := 2; i < len(m); i += 2 {
+			v := ja[m[i]:m[i+1]]
+			if en, ok := messagesEN[v]; ok {
+				v = en
+			}
+			vals = append(vals, v)
+		}
+		return expandValues(p.en, vals), true
+	}
+	return "", false
+}
+
+// expandValues puts vals into ${1}, ${2}… without reading "$" in the
+// values themselves.
+func expandValues(tmpl string, vals []string) string {
+	var b strings.Builder
+	for i := 0; i < len(tmpl); i++ {
+		if tmpl[i] == '$' && i+1 < len(tmpl) && tmpl[i+1] == '$' {
+			b.WriteByte('$')
+			i++
+			continue
+		}
+		if tmpl[i] == '$' && i+1 < len(tmpl) && tmpl[i+1] == '{' {
+			end := strings.IndexByte(tmpl[i:], '}')
+			if k, err := strconv.Atoi(tmpl[i+2 : i+end]); err == nil && k >= 1 && k <= len(vals) {
+				b.WriteString(vals[k-1])
+				i += end
+				continue
+			}
+		}
+		b.WriteByte(tmpl[i])
+	}
+	return b.String()
 }

@@ -239,3 +239,55 @@ func TestEnglishPagesRender(t *testing.T) {
 		t.Errorf("the Japanese page shows only %d console strings: the check is blind", len(left))
 	}
 }
+
+func TestTranslateComposedMessages(t *testing.T) {
+	for _, c := range []struct{ ja, en string }{
+		{"受取人「山田$1」は登録されていません。", `Recipient "山田$1" is not registered.`}, // values copied verbatim
+		{"一度に送れるファイルは 20 個までです。", "At most 20 files can be sent at once."},
+		{"この転送は承認待ちではありません（状態: 却下）。", "This transfer is not awaiting approval (status: Rejected)."},
+		{"利用者: alice", "User: alice"},
+		{"パスワードは 12 文字以上にしてください。", "The password needs 12 characters or more."},
+		{"一度に送れるファイルは many 個までです。", "一度に送れるファイルは many 個までです。"}, // %d takes digits only
+		{"まったく別の文", "まったく別の文"},
+	} {
+		if got := tr("en", c.ja); got != c.en {
+			t.Errorf("tr(en, %q) = %q, want %q", c.ja, got, c.en)
+		}
+		if got := tr("ja", c.ja); got != c.ja {
+			t.Errorf("tr(ja, %q) = %q", c.ja, got)
+		}
+	}
+}
+
+// Every message the transfer service and the transfer handlers compose
+// for users has an English form.
+func TestTransferMessagesHaveEnglish(t *testing.T) {
+	formats := map[string]*regexp.Regexp{
+		filepath.Join("..", "transfer", "transfer.go"): regexp.MustCompile(`(?:userErr\(|\w+:\s+)"([^"]*[\p{Hiragana}\p{Katakana}\p{Han}][^"]*)"`),
+		"transfer.go": regexp.MustCompile(`Msg: fmt.Sprintf\("([^"]+)"`),
+	}
+	verb := regexp.MustCompile(`%[sd]`)
+	n := 0
+	for file, re := range formats {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			n++
+			sample := verb.ReplaceAllStringFunc(m[1], func(v string) string {
+				if v == "%d" {
+					return "7"
+				}
+				return "x"
+			})
+			sample = strings.ReplaceAll(sample, `\\`, `\`)
+			if en := tr("en", sample); kanaHan.MatchString(en) {
+				t.Errorf("%s: %q has no English (%q)", file, m[1], en)
+			}
+		}
+	}
+	if n < 30 {
+		t.Errorf("found only %d messages; is the pattern stale?", n)
+	}
+}
