@@ -206,7 +206,7 @@ func TestEnglishPagesRender(t *testing.T) {
 		{fmt.Sprint("/users/", u.ID), "Change roles"},
 		{"/account/mfa", "TOTP (authenticator app)"},
 		{"/account/password", "Current password"},
-		{"/catalog", "Chapters and sections of the requirements"},
+		{"/catalog", "Guideline standards"},
 		{"/no-such-page", "Page not found."},
 	} {
 		code, body := ciso.get(c.path)
