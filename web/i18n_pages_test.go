@@ -114,25 +114,25 @@ func TestEnglishHandlerMessages(t *testing.T) {
 func consoleStrings() map[string]bool {
 	m := map[string]bool{}
 	for ja := range messagesEN {
-		if kanaHan.MatchString(ja) {
+		if kanaHan.MatchString(ja) && !fixtureData[ja] {
 			m[ja] = true
 		}
 	}
 	return m
 }
 
+// fixtureData are values of the test model that happen to equal a catalog
+// key; shown as data (a host's role), they stay as written.
+var fixtureData = map[string]bool{"メール無害化": true}
+
 var (
 	textNode  = regexp.MustCompile(`>([^<]+)<`)
-	svgElem   = regexp.MustCompile(`(?s)<svg.*?</svg>`)
 	attrValue = regexp.MustCompile(`(?:alt|title|aria-label|placeholder)="([^"]*)"`)
 )
 
 // untranslated lists the text nodes and labelling attributes of an English
 // page that are console strings left in Japanese.
 func untranslated(body string, console map[string]bool) []string {
-	// The network diagram is an image drawn in Japanese (also offered as
-	// an SVG download); its labels are not page text.
-	body = svgElem.ReplaceAllString(body, "")
 	var left []string
 	for _, re := range []*regexp.Regexp{textNode, attrValue} {
 		for _, m := range re.FindAllStringSubmatch(body, -1) {
@@ -178,6 +178,9 @@ func TestEnglishPagesRender(t *testing.T) {
 		}
 		if left := untranslated(body, console); len(left) > 0 {
 			t.Errorf("%s %s: Japanese left in English: %q", who, path, left)
+			if os.Getenv("I18N_DUMP") != "" {
+				os.WriteFile(os.Getenv("I18N_DUMP"), []byte(body), 0o644)
+			}
 		}
 	}
 	for _, c := range []struct{ path, want string }{
@@ -211,6 +214,10 @@ func TestEnglishPagesRender(t *testing.T) {
 	} {
 		code, body := ciso.get(c.path)
 		check("ciso", c.path, code, body, c.want)
+	}
+	// The diagram download is drawn in the viewer's language too.
+	if code, svg := ciso.get("/model/diagram.svg"); code != 200 || !strings.Contains(svg, "Specific communications") || len(untranslated(svg, console)) > 0 {
+		t.Errorf("English diagram: %d %q %s", code, untranslated(svg, console), svg)
 	}
 	// A catalog section and entry, found from the catalog page.
 	_, body = ciso.get("/catalog")
