@@ -12,13 +12,17 @@ import (
 	"testing"
 )
 
-// Check compares got with testdata/name; with update it writes got there
-// instead. A difference is reported with its first differing line; pkg
-// names the package for the hint (go test ./pkg -update).
+// Check compares got with testdata/name (name may hold folders); with
+// update it writes got there instead. A difference is reported with its
+// first differing line; pkg names the package for the hint
+// (go test ./pkg -update).
 func Check(t testing.TB, pkg, name string, got []byte, update bool) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
