@@ -12,6 +12,9 @@ import (
 // apart from messagesEN so that parallel work on the incident and alert
 // pages does not collide with it; init merges it.
 var messagesENPages = map[string]string{
+	// full-width punctuation between values
+	"\u3000": " ",
+	"）。":     ").",
 	// account, TOTP, security keys
 	"二要素認証の登録": "Two-factor authentication",
 	"あなたのロールでは二要素認証が必須です。TOTP（認証アプリ）またはセキュリティキーを登録すると、コンソールを利用できます。": "Your role requires two-factor authentication. Set up TOTP (an authenticator app) or a security key to use the console.",
