@@ -11,6 +11,7 @@ import (
 
 	"github.com/kyojin/kyojin/catalog"
 	"github.com/kyojin/kyojin/check"
+	"github.com/kyojin/kyojin/internal/goldenfile"
 	"github.com/kyojin/kyojin/model"
 	"github.com/xuri/excelize/v2"
 )
@@ -54,20 +55,7 @@ func exampleResult(t testing.TB) *Result {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./assess -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./assess -update to refresh)\n--- got (first 2000 bytes) ---\n%.2000s", name, got)
-	}
+	goldenfile.Check(t, "assess", name, got, *update)
 }
 
 func TestExampleGolden(t *testing.T) {

@@ -7,72 +7,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kyojin/kyojin/internal/testdaemon"
 )
 
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func lookBin(t *testing.T, name string) string {
-	t.Helper()
-	for _, d := range []string{"", "/usr/sbin/", "/sbin/"} {
-		if p, err := exec.LookPath(d + name); err == nil {
-			return p
-		}
-	}
-	t.Skipf("%s not installed (Debian package in scripts/test); skipping", name)
-	return ""
-}
-
-// daemonOutput sends the daemon's output to a file (no pipe a forked
-// worker could hold open) and puts it in its own process group.
-func daemonOutput(t *testing.T, cmd *exec.Cmd) func() string {
-	f, err := os.CreateTemp(t.TempDir(), "daemon-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 2 * time.Second
-	return func() string { b, _ := os.ReadFile(f.Name()); return string(b) }
-}
-
-// stopDaemon kills the daemon's process group (nginx forks workers).
-func stopDaemon(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	}
-}
-
-// waitFor polls cond for up to d.
-func waitFor(d time.Duration, cond func() bool) bool {
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-	}
-	return cond()
-}
+// The daemon helpers are shared with the tamper tests (internal/testdaemon);
+// these names keep the cloud tests short.
+func freeUDPPort(t *testing.T) int                           { return testdaemon.FreeUDPPort(t) }
+func freeTCPPort(t *testing.T) int                           { return testdaemon.FreeTCPPort(t) }
+func lookBin(t *testing.T, name string) string               { return testdaemon.LookBin(t, name) }
+func daemonOutput(t *testing.T, cmd *exec.Cmd) func() string { return testdaemon.Output(t, cmd) }
+func stopDaemon(cmd *exec.Cmd)                               { testdaemon.Stop(cmd) }
+func waitFor(d time.Duration, cond func() bool) bool         { return testdaemon.WaitFor(d, cond) }
 
 // TestRsyslogForwarding: a real rsyslogd receives syslog on UDP and
 // forwards it to kyojin over plain TCP (newline framing) and over TLS with
@@ -146,45 +94,17 @@ ruleset(name="fwd") {
 // TestNginxAccessLog: a real nginx writes its access log to kyojin's UDP
 // listener (access_log syslog:server=...), combined format.
 func TestNginxAccessLog(t *testing.T) {
-	nginx := lookBin(t, "nginx")
 	r, dir := start(t, 1024)
 	r.in.Start(1)
 	defer r.stop(t)
 	udp := r.srv.Addr("udp").(*net.UDPAddr).Port
 	port := freeTCPPort(t)
-	prefix := filepath.Join(dir, "nginx")
-	os.MkdirAll(filepath.Join(prefix, "logs"), 0o755)
-	os.MkdirAll(filepath.Join(prefix, "html"), 0o755)
-	os.WriteFile(filepath.Join(prefix, "html", "index.html"), []byte("ok"), 0o644)
-	conf := fmt.Sprintf(`daemon off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/logs/error.log;
-events {}
-http {
-  client_body_temp_path %[1]s/tmp1; proxy_temp_path %[1]s/tmp2; fastcgi_temp_path %[1]s/tmp3;
-  uwsgi_temp_path %[1]s/tmp4; scgi_temp_path %[1]s/tmp5;
-  access_log syslog:server=127.0.0.1:%[2]d,tag=nginx combined;
-  server { listen 127.0.0.1:%[3]d; root %[1]s/html; }
-}
-`, prefix, udp, port)
-	confPath := filepath.Join(prefix, "nginx.conf")
-	os.WriteFile(confPath, []byte(conf), 0o644)
-	cmd := exec.Command(nginx, "-p", prefix, "-c", confPath)
-	logb := daemonOutput(t, cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stopDaemon(cmd)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if !waitFor(10*time.Second, func() bool {
-		resp, err := http.Get(base + "/index.html")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	}) {
-		t.Fatalf("nginx did not start: %s", logb())
-	}
+	html := filepath.Join(dir, "html")
+	os.MkdirAll(html, 0o755)
+	os.WriteFile(filepath.Join(html, "index.html"), []byte("ok"), 0o644)
+	n := testdaemon.StartNginx(t, port, fmt.Sprintf(`  access_log syslog:server=127.0.0.1:%d,tag=nginx combined;
+  server { listen 127.0.0.1:%d; root %s; }`, udp, port, html), "/index.html")
+	base := n.Base
 	req, _ := http.NewRequest("GET", base+"/search.php?q=1%27%20or%201=1--", nil)
 	req.Header.Set("User-Agent", "sqlmap/1.7")
 	if resp, err := http.DefaultClient.Do(req); err == nil {
@@ -193,7 +113,7 @@ http {
 	if !waitFor(5*time.Second, func() bool { return r.in.Counter("pref").Parsed.Load() >= 2 }) {
 		t.Fatalf("nginx lines not received: %+v", r.in.Stats())
 	}
-	stopDaemon(cmd)
+	stopDaemon(n.Cmd)
 	r.stop(t)
 	got := search(t, r.store, "pref", "source=web", "c-useragent=sqlmap/1.7", "cs-method=GET", "c-uri-extension=php", "src_ip=127.0.0.1")
 	if len(got) != 1 {

@@ -1,10 +1,10 @@
 package mailgate
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kyojin/kyojin/diag/diagtest"
 )
 
 func TestExampleConfig(t *testing.T) {
@@ -18,29 +18,8 @@ func TestExampleConfig(t *testing.T) {
 }
 
 // TestBadConfigs: every testdata/*.bad.yaml yields exactly the
-// diagnostics listed in the matching .bad.txt (English, file:line:col).
+// diagnostics listed in the matching .bad.txt (English, sorted,
+// file:line:col).
 func TestBadConfigs(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.bad.yaml")
-	if len(files) == 0 {
-		t.Fatal("no bad configs")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			cfg, diags := LoadConfig(f)
-			if cfg != nil {
-				t.Fatal("accepted")
-			}
-			var got []string
-			for _, d := range diags.Items {
-				got = append(got, d.Format("en"))
-			}
-			want, err := os.ReadFile(strings.TrimSuffix(f, ".yaml") + ".txt")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if g := strings.Join(got, "\n") + "\n"; g != string(want) {
-				t.Errorf("diagnostics:\n%s\nwant:\n%s", g, want)
-			}
-		})
-	}
+	diagtest.BadFiles(t, "testdata/*.bad.yaml", func(f string) string { return strings.TrimSuffix(f, ".yaml") + ".txt" }, false, LoadConfig)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/kyojin/kyojin/clamd/clamdtest"
+	"github.com/kyojin/kyojin/internal/testdaemon"
 	"github.com/kyojin/kyojin/mailgate/queue"
 )
 
@@ -520,14 +521,8 @@ func TestOversizeAndMetrics(t *testing.T) {
 	}
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// freePort is shared with the other daemon tests (internal/testdaemon).
+func freePort(t testing.TB) int { return testdaemon.FreeTCPPort(t) }
 
 // TestLMTPDownstream: delivery over LMTP with a per-recipient refusal.
 func TestLMTPDownstream(t *testing.T) {

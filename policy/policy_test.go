@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kyojin/kyojin/catalog"
+	"github.com/kyojin/kyojin/internal/goldenfile"
 	"github.com/kyojin/kyojin/model"
 )
 
@@ -43,20 +44,7 @@ func documents(t testing.TB) []*Document {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./policy -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test ./policy -update)\n%.1500s", name, got)
-	}
+	goldenfile.Check(t, "policy", name, []byte(got), *update)
 }
 
 // docxText extracts the paragraphs of word/document.xml, one per line.

@@ -14,6 +14,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -166,6 +167,27 @@ func DecodeBytes(file string, data []byte, out any, diags *diag.List) {
 		diags.Add(diag.Diagnostic{File: file, Line: posOf(docs[1]).lineInt(), Col: 1, Code: "multiple-documents",
 			Msg: diag.T("このファイルには YAML 文書を一つだけ書けます", "this file must hold a single YAML document")})
 	}
+}
+
+// DecodeFile reads a configuration file and decodes it like DecodeBytes; a
+// file that cannot be read is reported as a "read" error at the file. It
+// reports whether the file decoded without errors, so that a loader goes on
+// to its own checks only then.
+func DecodeFile(file string, out any, diags *diag.List) bool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		diags.Add(diag.Diagnostic{File: file, Code: "read", Severity: diag.Error,
+			Msg: diag.T("設定ファイルを読み込めません: "+err.Error(), "cannot read the configuration: "+err.Error())})
+		return false
+	}
+	n := len(diags.Items)
+	DecodeBytes(file, data, out, diags)
+	for _, d := range diags.Items[n:] {
+		if d.Severity == diag.Error {
+			return false
+		}
+	}
+	return true
 }
 
 // seg is a lazily rendered field path: a chain of names and indexes that is

@@ -1,6 +1,7 @@
 package strictyaml
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -118,4 +119,40 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecodeFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name, file string
+		ok         bool
+		code       string
+	}{
+		{"good", write("good.yaml", "count: 2\n"), true, ""},
+		{"missing", dir + "/missing.yaml", false, "read"},
+		{"empty", write("empty.yaml", ""), false, "empty"},
+		{"bad field", write("bad.yaml", "cuont: 2\n"), false, ""},
+	} {
+		var out outer
+		var d diag.List
+		// A warning already in the list does not make the file fail.
+		d.Add(diag.Diagnostic{Severity: diag.Warning, Code: "earlier"})
+		ok := DecodeFile(c.file, &out, &d)
+		if ok != c.ok {
+			t.Errorf("%s: ok %v, want %v (%v)", c.name, ok, c.ok, d.Items)
+		}
+		if c.ok && out.Count != 2 {
+			t.Errorf("%s: decoded %+v", c.name, out)
+		}
+		if c.code != "" && (len(d.Items) != 2 || d.Items[1].Code != c.code || d.Items[1].File != c.file) {
+			t.Errorf("%s: diagnostics %+v, want code %q at the file", c.name, d.Items, c.code)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package tamper
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -120,15 +119,8 @@ func itemErr(meta *strictyaml.Meta, path, field string, i int, code string, msg,
 // reported at once with file:line.
 func LoadConfig(path string) (*Config, diag.List) {
 	var diags diag.List
-	data, err := os.ReadFile(path)
-	if err != nil {
-		diags.Add(diag.Diagnostic{File: path, Code: "read", Severity: diag.Error,
-			Msg: diag.T("設定ファイルを読み込めません: "+err.Error(), "cannot read the configuration: "+err.Error())})
-		return nil, diags
-	}
 	var c Config
-	strictyaml.DecodeBytes(path, data, &c, &diags)
-	if diags.HasErrors() {
+	if !strictyaml.DecodeFile(path, &c, &diags) {
 		return nil, diags
 	}
 	c.check(filepath.Dir(path), &diags)

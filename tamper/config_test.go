@@ -2,11 +2,11 @@ package tamper
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/kyojin/kyojin/diag/diagtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -49,35 +49,7 @@ func TestLoadConfigOK(t *testing.T) {
 // Each testdata/*.bad.yaml lists, in its .want file, every diagnostic
 // expected; all of them come out of one run (refresh with -update).
 func TestLoadConfigBad(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.bad.yaml")
-	if len(files) == 0 {
-		t.Fatal("no bad configs")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			c, diags := LoadConfig(f)
-			if c != nil {
-				t.Fatal("bad config accepted")
-			}
-			diags.Sort()
-			var lines []string
-			for _, d := range diags.Items {
-				lines = append(lines, d.Format("en"))
-			}
-			got := strings.Join(lines, "\n") + "\n"
-			if *update {
-				os.WriteFile(f+".want", []byte(got), 0o644)
-				return
-			}
-			want, err := os.ReadFile(f + ".want")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
-			}
-		})
-	}
+	diagtest.BadFiles(t, "testdata/*.bad.yaml", func(f string) string { return f + ".want" }, *update, LoadConfig)
 	if _, diags := LoadConfig("testdata/nosuch.yaml"); !diags.HasErrors() {
 		t.Error("missing file accepted")
 	}

@@ -4,106 +4,45 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kyojin/kyojin/internal/testdaemon"
 )
 
-// nginx is a private nginx instance serving one web root, with SSI on (a
-// real dynamic page) and an included file of server-level redirects.
+// nginx is a private nginx instance (internal/testdaemon) serving one web
+// root, with SSI on (a real dynamic page) and an included file of
+// server-level redirects.
 type nginx struct {
-	cmd       *exec.Cmd
-	base      string // http://127.0.0.1:PORT
+	*testdaemon.Nginx
 	redirects string // included in the server block
-	log       string
 }
 
-func nginxBin(t *testing.T) string {
+func startNginx(t *testing.T, root string, port int) *nginx {
 	t.Helper()
-	for _, p := range []string{"nginx", "/usr/sbin/nginx", "/sbin/nginx"} {
-		if b, err := exec.LookPath(p); err == nil {
-			return b
-		}
-	}
-	t.Skip("nginx not installed (Debian package nginx-light in scripts/test); skipping")
-	return ""
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func startNginx(t *testing.T, bin, root string, port int) *nginx {
-	t.Helper()
-	prefix := t.TempDir()
-	n := &nginx{base: fmt.Sprintf("http://127.0.0.1:%d", port), redirects: filepath.Join(prefix, "redirects.conf"), log: filepath.Join(prefix, "nginx.log")}
+	n := &nginx{redirects: filepath.Join(t.TempDir(), "redirects.conf")}
 	os.WriteFile(n.redirects, nil, 0o644)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;" // workers would run as nobody and not enter the 0700 temp dirs
-	}
-	conf := fmt.Sprintf(`daemon off;
-%[5]s
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-  client_body_temp_path %[1]s/t1; proxy_temp_path %[1]s/t2; fastcgi_temp_path %[1]s/t3;
-  uwsgi_temp_path %[1]s/t4; scgi_temp_path %[1]s/t5;
-  access_log off;
+	n.Nginx = testdaemon.StartNginx(t, port, fmt.Sprintf(`  access_log off;
   types { text/html html shtml; application/javascript js; text/css css; }
   server {
-    listen 127.0.0.1:%[2]d;
-    root %[3]s;
+    listen 127.0.0.1:%d;
+    root %s;
     ssi on;
-    include %[4]s;
-  }
-}
-`, prefix, port, root, n.redirects, user)
-	confPath := filepath.Join(prefix, "nginx.conf")
-	os.WriteFile(confPath, []byte(conf), 0o644)
-	n.cmd = exec.Command(bin, "-p", prefix, "-c", confPath)
-	f, _ := os.Create(n.log)
-	n.cmd.Stdout, n.cmd.Stderr = f, f
-	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	n.cmd.WaitDelay = 2 * time.Second
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL) // nginx forks workers
-		_ = n.cmd.Wait()
-		f.Close()
-	})
-	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(n.base + "/"); err == nil {
-			resp.Body.Close()
-			return n
-		}
-		if time.Now().After(end) {
-			b, _ := os.ReadFile(n.log)
-			t.Fatalf("nginx did not start: %s", b)
-		}
-	}
+    include %s;
+  }`, port, root, n.redirects), "/")
+	return n
 }
 
 func (n *nginx) get(t *testing.T, path string) (int, string) {
 	t.Helper()
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(n.base + path)
+	resp, err := c.Get(n.Base + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +55,7 @@ func (n *nginx) get(t *testing.T, path string) (int, string) {
 // waits until path answers with status.
 func (n *nginx) reload(t *testing.T, path string, status int) {
 	t.Helper()
-	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := n.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
@@ -124,8 +63,7 @@ func (n *nginx) reload(t *testing.T, path string, status int) {
 			return
 		}
 	}
-	b, _ := os.ReadFile(n.log)
-	t.Fatalf("nginx reload: %s never answered %d: %s", path, status, b)
+	t.Fatalf("nginx reload: %s never answered %d: %s", path, status, n.Log())
 }
 
 const newsPage = `<!doctype html><html><head><title>お知らせ</title>
@@ -139,8 +77,8 @@ const newsPage = `<!doctype html><html><head><title>お知らせ</title>
 // configured: a static page, an SSI page (dynamic), and a page a
 // server-level redirect will hijack.
 func nginxSite(t *testing.T, extra string) (*fixture, *nginx) {
-	bin := nginxBin(t)
-	port := freePort(t)
+	testdaemon.LookBin(t, "nginx") // skip before building the fixture
+	port := testdaemon.FreeTCPPort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	f := newFixture(t, fmt.Sprintf(`        urls:
           - url: %[1]s/index.html
@@ -151,7 +89,7 @@ func nginxSite(t *testing.T, extra string) (*fixture, *nginx) {
 %[2]s`, base, extra))
 	f.write(t, "news.shtml", newsPage)
 	f.write(t, "campaign.html", "<p>キャンペーン</p>")
-	return f, startNginx(t, bin, f.root, port)
+	return f, startNginx(t, f.root, port)
 }
 
 func startWatch(t *testing.T, m *Monitor) {

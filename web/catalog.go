@@ -51,6 +51,9 @@ type sectionRow struct {
 // assessFor returns the assessment when the viewer may see it.
 func (s *Server) assessFor(r *http.Request) *assessView {
 	if s.av != nil && state(r).subject.Can(auth.PermAssessmentView) {
+		if state(r).lang == "en" && s.avEN != nil {
+			return s.avEN
+		}
 		return s.av
 	}
 	return nil
@@ -61,13 +64,13 @@ func (s *Server) catalogPage(w http.ResponseWriter, r *http.Request) error {
 	if c == nil {
 		return errNotFound
 	}
-	av := s.assessFor(r)
+	av, lang := s.assessFor(r), state(r).lang
 	return s.renderCached(w, r, "catalog", "要求事項（ガイドライン）", fmt.Sprintf("index|%v", av != nil), func() any {
 		prof := s.profile()
 		var rows []sectionRow
 		for _, sec := range c.Sections() {
 			all := c.Select(catalog.Filter{Catalog: sec.Catalog, Section: sec.ID})
-			row := sectionRow{Kind: sec.Catalog, KindName: catalog.KindName(sec.Catalog, "ja"), Section: sec, Title: sec.Title.In("ja"),
+			row := sectionRow{Kind: sec.Catalog, KindName: catalog.KindName(sec.Catalog, lang), Section: sec, Title: sec.Title.In(lang),
 				Total: len(all), Top: !strings.Contains(sec.ID, ".")}
 			if av != nil {
 				row.Score = av.Sections[string(sec.Catalog)+"|"+sec.ID]
@@ -99,7 +102,7 @@ type entryRow struct {
 	Item    *assess.ItemView // the year's answer, when visible and applicable
 }
 
-func (s *Server) entryRow(e *catalog.Entry, av *assessView) entryRow {
+func (s *Server) entryRow(e *catalog.Entry, av *assessView, lang string) entryRow {
 	row := entryRow{E: e, Applies: true, Depth: strings.Count(e.ID, "(") + strings.Count(e.ID, "①")}
 	if av != nil {
 		row.Item = av.Items[e.ID]
@@ -112,10 +115,10 @@ func (s *Server) entryRow(e *catalog.Entry, av *assessView) entryRow {
 		}
 	}
 	for _, role := range e.Roles {
-		row.Roles = append(row.Roles, catalog.RoleName(role, "ja"))
+		row.Roles = append(row.Roles, catalog.RoleName(role, lang))
 	}
 	for _, v := range e.Verification {
-		row.Checks = append(row.Checks, catalog.VerificationName(v, "ja"))
+		row.Checks = append(row.Checks, catalog.VerificationName(v, lang))
 	}
 	return row
 }
@@ -130,11 +133,11 @@ func (s *Server) catalogSection(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errNotFound
 	}
-	av := s.assessFor(r)
-	return s.renderCached(w, r, "catalog_section", catalog.KindName(kind, "ja")+" "+id+" "+title.In("ja"), fmt.Sprintf("%s|%s|%v", kind, id, av != nil), func() any {
+	av, lang := s.assessFor(r), state(r).lang
+	return s.renderCached(w, r, "catalog_section", catalog.KindName(kind, lang)+" "+id+" "+title.In(lang), fmt.Sprintf("%s|%s|%v", kind, id, av != nil), func() any {
 		var rows []entryRow
 		for _, e := range c.Select(catalog.Filter{Catalog: kind, Section: id}) {
-			rows = append(rows, s.entryRow(e, av))
+			rows = append(rows, s.entryRow(e, av, lang))
 		}
 		data := map[string]any{"Rows": rows, "Kind": kind, "Assess": av}
 		if av != nil {
@@ -153,15 +156,15 @@ func (s *Server) catalogEntry(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errNotFound
 	}
-	av := s.assessFor(r)
-	return s.renderCached(w, r, "catalog_entry", e.ID+" "+e.Title.In("ja"), fmt.Sprintf("%s|%s|%v", e.Catalog, e.ID, av != nil), func() any {
+	av, lang := s.assessFor(r), state(r).lang
+	return s.renderCached(w, r, "catalog_entry", e.ID+" "+e.Title.In(lang), fmt.Sprintf("%s|%s|%v", e.Catalog, e.ID, av != nil), func() any {
 		var children []entryRow
 		for _, id := range e.Children() {
 			if ch, ok := c.Lookup(id); ok {
-				children = append(children, s.entryRow(ch, av))
+				children = append(children, s.entryRow(ch, av, lang))
 			}
 		}
-		data := map[string]any{"Row": s.entryRow(e, av), "Children": children, "Obligation": catalog.ObligationName(e.Obligation, "ja"), "Assess": av}
+		data := map[string]any{"Row": s.entryRow(e, av, lang), "Children": children, "Obligation": catalog.ObligationName(e.Obligation, lang), "Assess": av}
 		if av != nil {
 			var acts []assess.ActionRow
 			for _, a := range av.V.Actions {

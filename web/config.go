@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -133,14 +132,8 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // LoadConfig reads and validates a configuration file.
 func LoadConfig(path string) (*Config, diag.List) {
 	var diags diag.List
-	data, err := os.ReadFile(path)
-	if err != nil {
-		diags.Add(diag.Diagnostic{File: path, Code: "read", Msg: diag.T("設定ファイルを読めません: "+err.Error(), "cannot read the configuration: "+err.Error())})
-		return nil, diags
-	}
 	var c Config
-	strictyaml.DecodeBytes(path, data, &c, &diags)
-	if diags.HasErrors() {
+	if !strictyaml.DecodeFile(path, &c, &diags) {
 		return nil, diags
 	}
 	c.validate(&diags)

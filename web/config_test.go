@@ -1,11 +1,10 @@
 package web
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/kyojin/kyojin/diag/diagtest"
 )
 
 func TestLoadConfigOK(t *testing.T) {
@@ -23,35 +22,7 @@ func TestLoadConfigOK(t *testing.T) {
 // Each testdata/*.bad.yaml lists, in its .want file, every diagnostic
 // expected; all of them must come out of one run.
 func TestLoadConfigBad(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.bad.yaml")
-	if len(files) == 0 {
-		t.Fatal("no bad configs")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			c, diags := LoadConfig(f)
-			if c != nil {
-				t.Fatal("bad config accepted")
-			}
-			var lines []string
-			diags.Sort()
-			for _, d := range diags.Items {
-				lines = append(lines, d.Format("en"))
-			}
-			got := strings.Join(lines, "\n") + "\n"
-			if *updateGolden {
-				os.WriteFile(f+".want", []byte(got), 0o644)
-				return
-			}
-			want, err := os.ReadFile(f + ".want")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
-			}
-		})
-	}
+	diagtest.BadFiles(t, "testdata/*.bad.yaml", func(f string) string { return f + ".want" }, *updateGolden, LoadConfig)
 	if _, diags := LoadConfig("testdata/missing.yaml"); !diags.HasErrors() {
 		t.Error("missing file accepted")
 	}

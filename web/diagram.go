@@ -18,7 +18,12 @@ import (
 // number of flows and how they cross (direct, specific communication,
 // sanitization). The SVG has no script and no style attribute, so it is
 // safe to inline under the console's CSP.
-func Diagram(m *model.Model) string {
+func Diagram(m *model.Model) string { return DiagramIn(m, "ja") }
+
+// DiagramIn is Diagram with its labels in lang ("ja" or "en"); names from
+// the model stay as written.
+func DiagramIn(m *model.Model, lang string) string {
+	t := func(ja string) string { return tr(lang, ja) }
 	type node struct {
 		key, label, sub, class string
 		x, y, w, h             float64
@@ -53,19 +58,19 @@ func Diagram(m *model.Model) string {
 		col := cols[z.Type]
 		row := rows[col] + 1 // row 0 of the LGWAN column is the LGWAN network itself
 		rows[col] = row
-		label := model.ZoneTypeJA[z.Type]
+		label := t(model.ZoneTypeJA[z.Type])
 		if z.Name != "" {
 			label = z.Name
 		}
-		add("zone/"+z.ID, label, fmt.Sprintf("%s・端末等 %d", z.ID, hostsIn[z.ID]), "z-"+string(z.Type), col, row)
+		add("zone/"+z.ID, label, fmt.Sprintf(t("%s・端末等 %d"), z.ID, hostsIn[z.ID]), "z-"+string(z.Type), col, row)
 	}
-	add("lgwan", "LGWAN（全国）", "地方公共団体を結ぶ閉域網", "ext", 2, 0)
-	add("internet", "インターネット", "", "ext", 4, 1)
+	add("lgwan", t("LGWAN（全国）"), t("地方公共団体を結ぶ閉域網"), "ext", 2, 0)
+	add("internet", t("インターネット"), "", "ext", 4, 1)
 	if len(m.Communications) > 0 {
-		add("comm", "特定通信の接続先", fmt.Sprintf("%d 件", len(m.Communications)), "ext", 0, 1)
+		add("comm", t("特定通信の接続先"), fmt.Sprintf(t("%d 件"), len(m.Communications)), "ext", 0, 1)
 	}
 	if len(m.Services) > 0 {
-		add("service", "外部サービス", fmt.Sprintf("%d 件", len(m.Services)), "ext", 4, 2)
+		add("service", t("外部サービス"), fmt.Sprintf(t("%d 件"), len(m.Services)), "ext", 4, 2)
 	}
 	nodeOf := func(e model.Endpoint) string {
 		switch {
@@ -114,17 +119,17 @@ func Diagram(m *model.Model) string {
 	var b strings.Builder
 	esc := html.EscapeString
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-labelledby="dg-title dg-desc" class="diagram">`, width, height)
-	fmt.Fprintf(&b, `<title id="dg-title">%s のネットワーク構成（三層の対策）</title>`, esc(m.Org.Name))
+	fmt.Fprintf(&b, `<title id="dg-title">%s</title>`, esc(fmt.Sprintf(t("%s のネットワーク構成（三層の対策）"), m.Org.Name)))
 	var desc []string
 	for _, k := range keys {
-		desc = append(desc, fmt.Sprintf("%s → %s: %d 件（%s）", nodes[k.from].label, nodes[k.to].label, edges[k].n, mechSummary(edges[k].mech)))
+		desc = append(desc, fmt.Sprintf(t("%s → %s: %d 件（%s）"), nodes[k.from].label, nodes[k.to].label, edges[k].n, mechSummary(edges[k].mech, t)))
 	}
-	fmt.Fprintf(&b, `<desc id="dg-desc">%s</desc>`, esc(strings.Join(desc, "。")))
+	fmt.Fprintf(&b, `<desc id="dg-desc">%s</desc>`, esc(strings.Join(desc, t("。"))))
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>`)
 	heads := []struct {
 		col   int
 		label string
-	}{{0, "外部（特定通信）"}, {1, "マイナンバー利用事務系"}, {2, "LGWAN接続系"}, {3, "インターネット接続系"}, {4, "外部"}}
+	}{{0, t("外部（特定通信）")}, {1, t("マイナンバー利用事務系")}, {2, t("LGWAN接続系")}, {3, t("インターネット接続系")}, {4, t("外部")}}
 	for _, h := range heads {
 		fmt.Fprintf(&b, `<text x="%.0f" y="30" class="col-head" text-anchor="middle" font-size="14" font-weight="bold" fill="#1a1a1a">%s</text>`, 20+float64(h.col)*colW+boxW/2, esc(h.label))
 	}
@@ -162,9 +167,9 @@ func Diagram(m *model.Model) string {
 		b.WriteString(`</g>`)
 	}
 	ly := height - 12
-	fmt.Fprintf(&b, `<g font-size="11" fill="#1a1a1a"><line x1="20" y1="%.0f" x2="50" y2="%.0f" stroke="#555" stroke-width="2"/><text x="55" y="%.0f">直接</text>`, ly-4, ly-4, ly)
-	fmt.Fprintf(&b, `<line x1="110" y1="%.0f" x2="140" y2="%.0f" stroke="#0b4f8a" stroke-width="2"/><text x="145" y="%.0f">特定通信</text>`, ly-4, ly-4, ly)
-	fmt.Fprintf(&b, `<line x1="220" y1="%.0f" x2="250" y2="%.0f" stroke="#1b7a3a" stroke-width="2" stroke-dasharray="6 4"/><text x="255" y="%.0f">無害化・画面転送</text><text x="380" y="%.0f">数字は通信（flow）の件数</text></g>`, ly-4, ly-4, ly, ly)
+	fmt.Fprintf(&b, `<g font-size="11" fill="#1a1a1a"><line x1="20" y1="%.0f" x2="50" y2="%.0f" stroke="#555" stroke-width="2"/><text x="55" y="%.0f">%s</text>`, ly-4, ly-4, ly, esc(t("直接")))
+	fmt.Fprintf(&b, `<line x1="110" y1="%.0f" x2="140" y2="%.0f" stroke="#0b4f8a" stroke-width="2"/><text x="145" y="%.0f">%s</text>`, ly-4, ly-4, ly, esc(t("特定通信")))
+	fmt.Fprintf(&b, `<line x1="220" y1="%.0f" x2="250" y2="%.0f" stroke="#1b7a3a" stroke-width="2" stroke-dasharray="6 4"/><text x="255" y="%.0f">%s</text><text x="380" y="%.0f">%s</text></g>`, ly-4, ly-4, ly, esc(t("無害化・画面転送")), ly, esc(t("数字は通信（flow）の件数")))
 	b.WriteString(`</svg>`)
 	return b.String()
 }
@@ -197,12 +202,12 @@ func truncate(s string, n int) string {
 var mechJA = map[model.Mechanism]string{model.MechDirect: "直接", model.MechSpecific: "特定通信", model.MechSanitizedMail: "メール無害化",
 	model.MechSanitizedFile: "ファイル無害化", model.MechScreenTransfer: "画面転送"}
 
-func mechSummary(m map[model.Mechanism]int) string {
+func mechSummary(m map[model.Mechanism]int, t func(string) string) string {
 	var parts []string
 	for _, k := range []model.Mechanism{model.MechDirect, model.MechSpecific, model.MechSanitizedMail, model.MechSanitizedFile, model.MechScreenTransfer} {
 		if m[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", mechJA[k], m[k]))
+			parts = append(parts, fmt.Sprintf("%s %d", t(mechJA[k]), m[k]))
 		}
 	}
-	return strings.Join(parts, "、")
+	return strings.Join(parts, t("、"))
 }

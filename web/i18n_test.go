@@ -10,8 +10,8 @@ import (
 
 // Every message the translated pages use has an English entry.
 func TestEnglishCatalogComplete(t *testing.T) {
-	lit := regexp.MustCompile(`(?:\.T|tr \$L) "([^"]+)"|"(?:Title|NameLabel)" "([^"]+)"`)
-	for _, name := range []string{"layout", "login", "dashboard", "alerts", "alert", "events", "incidents", "incident", "incident_new", "incident_report", "incident_public", "incident_ack", "incident_stats"} {
+	lit := regexp.MustCompile(`(?:\.T|tr \$L|tr \$\.L) "([^"]+)"|"(?:Title|NameLabel)" "([^"]+)"`)
+	for _, name := range templateNames(t) {
 		b, err := assets.ReadFile("templates/" + name + ".html")
 		if err != nil {
 			t.Fatal(err)

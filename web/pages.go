@@ -119,6 +119,15 @@ var funcs = template.FuncMap{
 		}
 		return string(t)
 	},
+	"roleIn": func(lang, r string) string {
+		if ri, ok := auth.Info(auth.Role(r)); ok {
+			if lang == "en" {
+				return ri.EN
+			}
+			return ri.JA
+		}
+		return r
+	},
 	"roleJA": func(r string) string {
 		if ri, ok := auth.Info(auth.Role(r)); ok {
 			return ri.JA
@@ -193,7 +202,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 // content is rendered once per key. The layout (user, CSRF token, menu) is
 // rendered per request as usual.
 func (s *Server) renderCached(w http.ResponseWriter, r *http.Request, name, title, key string, data func() any) error {
-	body, err := s.cachedContent(name, title, key, "ja", data)
+	body, err := s.cachedContent(name, title, key, state(r).lang, data)
 	if err != nil {
 		return err
 	}
@@ -463,10 +472,10 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, r, "model", "モデル", nil)
 	}
 	sc := state(r).subject.ScopeFor(auth.PermModelView)
-	return s.renderCached(w, r, "model", "モデル", scopeKey(sc), func() any { return s.modelData(sc) })
+	return s.renderCached(w, r, "model", "モデル", scopeKey(sc), func() any { return s.modelData(sc, state(r).lang) })
 }
 
-func (s *Server) modelData(sc auth.Scope) map[string]any {
+func (s *Server) modelData(sc auth.Scope, lang string) map[string]any {
 	m := s.o.Model
 	var systems []*model.System
 	for _, sys := range m.Systems {
@@ -493,7 +502,7 @@ func (s *Server) modelData(sc auth.Scope) map[string]any {
 	const maxRows = 500
 	data := map[string]any{"Model": m, "Systems": systems, "Hosts": capped(hosts, maxRows), "Flows": capped(flows, maxRows),
 		"HostsTotal": len(hosts), "FlowsTotal": len(flows), "MaxRows": maxRows, "Scoped": !sc.All,
-		"Diagram": s.diagram()}
+		"Diagram": s.diagram(lang)}
 	if sc.All {
 		data["Comms"] = m.Communications
 	}
@@ -524,17 +533,21 @@ func (s *Server) diagramSVG(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
-	_, err := w.Write([]byte(s.diagram()))
+	_, err := w.Write([]byte(s.diagram(state(r).lang)))
 	return err
 }
 
-func (s *Server) diagram() template.HTML {
-	s.diag.once.Do(func() {
+func (s *Server) diagram(lang string) template.HTML {
+	i := 0
+	if lang == "en" {
+		i = 1
+	}
+	s.diag.once[i].Do(func() {
 		if s.o.Model != nil {
-			s.diag.svg = template.HTML(Diagram(s.o.Model))
+			s.diag.svg[i] = template.HTML(DiagramIn(s.o.Model, lang))
 		}
 	})
-	return s.diag.svg
+	return s.diag.svg[i]
 }
 
 // ---- findings ----

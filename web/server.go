@@ -84,9 +84,11 @@ type Server struct {
 	mail  *activityFile
 }
 
+// diagramCache holds the diagram drawn once per language (0 Japanese, 1
+// English).
 type diagramCache struct {
-	once sync.Once
-	svg  template.HTML
+	once [2]sync.Once
+	svg  [2]template.HTML
 }
 
 // New builds the server and parses its templates.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyojin/kyojin/internal/goldenfile"
 	"github.com/kyojin/kyojin/sanitize"
 	"github.com/kyojin/kyojin/sanitize/inspect/pdfinspect"
 	fx "github.com/kyojin/kyojin/sanitize/internal/pdffixture"
@@ -121,24 +122,7 @@ func pageCount(t testing.TB, b []byte) int {
 func golden(t *testing.T, name string, actions []sanitize.Action) {
 	t.Helper()
 	got, _ := json.MarshalIndent(actions, "", "  ")
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run with -update)", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("actions differ from %s:\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	goldenfile.Check(t, "sanitize/pdf", filepath.Join("golden", name+".json"), append(got, '\n'), *update)
 }
 
 func TestStructuralFixtures(t *testing.T) {
