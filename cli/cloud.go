@@ -34,7 +34,8 @@ func init() {
       設定に bus（NATS JetStream）があれば、intake は受信して bus へ、worker は bus から
       解析・検知・保存します（all は両方）。
   kyojin cloud import FILE --tenant T --format F (--config cloud.yaml | --store DIR|postgres://…)
-      ファイルを一括取り込みします（FILE が - なら標準入力）。
+      ファイルを一括取り込みします（FILE が - なら標準入力）。--config があれば受信時と同じ検知
+      （モデル規則・脅威情報・Sigma ルール）を行い、アラートを出します。
   kyojin cloud operations --tenant T --config cloud.yaml [--from 2026-04-01] [--to 2027-04-01] [-o ops.json]
       モデル規則の期間中の結果（検査件数・検知）を出力します（kyojin assess --operations の入力）。
   kyojin cloud intel add|list|import ...
@@ -227,6 +228,17 @@ func cloudImport(env *Env, args []string) error {
 		defer f.Close()
 		r = f
 	}
+	// With a configuration, a batch load goes through the same detection
+	// as live intake (model rules, threat intelligence, the Sigma rules):
+	// alerts are raised for what the file holds.
+	var det detectorSlot
+	if cfg != nil {
+		_, _, stopDetect, err := attachDetection(env, cfg, &det)
+		if err != nil {
+			return err
+		}
+		defer stopDetect()
+	}
 	p := logparse.New(loc, nil)
 	br := bufio.NewReaderSize(r, 64<<10)
 	var parsed, failed int
@@ -238,6 +250,9 @@ func cloudImport(env *Env, args []string) error {
 			failed++
 		} else {
 			parsed++
+			if det.d != nil {
+				det.d.Detect(ev)
+			}
 		}
 		batch = append(batch, ev)
 		if len(batch) == cap(batch) {
@@ -332,7 +347,14 @@ func cloudSearch(env *Env, args []string) error {
 // (operations evidence, threat intelligence, unstored alerts) are under
 // cfg.FileDir(): the store directory, or the configuration's directory
 // when events are in PostgreSQL.
-func attachDetection(env *Env, cfg *cloud.Config, in *cloud.Intake) (hub *intel.Hub, retainAlerts func(time.Time), stop func(), err error) {
+// detectorSlot receives the detectors attachDetection builds, for callers
+// without an Intake (kyojin cloud import).
+type detectorSlot struct{ d cloud.Detector }
+
+// SetDetector implements the setter attachDetection calls.
+func (s *detectorSlot) SetDetector(d cloud.Detector) { s.d = d }
+
+func attachDetection(env *Env, cfg *cloud.Config, in interface{ SetDetector(cloud.Detector) }) (hub *intel.Hub, retainAlerts func(time.Time), stop func(), err error) {
 	alerts := cfg.Alerts
 	if alerts == "" && cfg.DB == "" {
 		alerts = filepath.Join(cfg.FileDir(), "alerts.jsonl")

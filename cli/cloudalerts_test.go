@@ -133,3 +133,29 @@ func TestServeEventsPostgres(t *testing.T) {
 		t.Errorf("unset events variable: %d %s", code, errs)
 	}
 }
+
+// A batch load with a configuration runs the same detection as live
+// intake: the Sigma rule fires on the imported lines and the alert lands
+// in the store, deduplicated.
+func TestCloudImportDetects(t *testing.T) {
+	dir := t.TempDir()
+	writeExeRule(t, filepath.Join(dir, "rules"))
+	cfg := filepath.Join(dir, "cloud.yaml")
+	os.WriteFile(cfg, []byte("store: store\ntimezone: UTC\nrules: "+filepath.Join(dir, "rules")+"\ndb: console-data\ndedup_window: 1h\nlisteners:\n  - {name: tcp, type: tcp, format: squid, address: \"127.0.0.1:0\"}\ntenants:\n  - {id: city-a, name: A市, sources: [{listener: tcp}]}\n"), 0o600)
+	logf := filepath.Join(dir, "access.log")
+	line := "1700000000.000 5 10.20.0.7 TCP_MISS/200 5000 GET http://dl.example/setup.exe - HIER_DIRECT/203.0.113.9 application/octet-stream\n"
+	os.WriteFile(logf, []byte(line+line+line+"1700000001.000 5 10.20.0.7 TCP_MISS/200 500 GET http://www.example/ - HIER_DIRECT/203.0.113.9 text/html\n"), 0o600)
+	code, out, errs := runCloudCLI(t, "", "cloud", "import", logf, "--tenant", "city-a", "--format", "squid", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "parsed: 4") {
+		t.Fatalf("import: %d %s %s", code, out, errs)
+	}
+	st, err := sqlite.Open(filepath.Join(dir, "console-data", "kyojin.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	list, n, err := st.ListAlerts(context.Background(), store.AlertFilter{Tenants: store.OneTenant("city-a")})
+	if err != nil || n != 1 || list[0].Count != 3 || list[0].Level != "high" {
+		t.Fatalf("stored alerts after import: %d %+v %v", n, list, err)
+	}
+}
