@@ -360,6 +360,9 @@ func TestServiceFlow(t *testing.T) {
 	inc = f.inc(f.svc.SetReview(ctx, "csirt1", "kakuu", inc.ID, "VPN 装置の脆弱性が未修正", "修正プログラムの適用状況を毎月確認する"))
 	inc = f.inc(f.svc.AddAction(ctx, "csirt1", "kakuu", inc.ID, "脆弱性情報の収集と適用の手順を定める", "情報政策課", f.clock.AddDate(0, 2, 0), []string{"6.4(1)"}))
 	step(StateClosed, "")
+	if _, err := f.svc.AttachEvidence(ctx, "csirt1", "kakuu", inc.ID, "late.txt", "text/plain", strings.NewReader("late")); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("evidence added to a closed incident: %v", err)
+	}
 	if inc.TimeToContain() != 60*time.Minute {
 		t.Errorf("time to contain %v", inc.TimeToContain())
 	}

@@ -683,6 +683,11 @@ func (s *Service) AttachEvidence(ctx context.Context, actor, tenant, id, name, c
 	if err != nil {
 		return nil, err
 	}
+	// A closed incident's record is final: its report has been made from
+	// the evidence it holds.
+	if inc.State == StateClosed {
+		return nil, refuse("完了したインシデントには証拠を追加できません。", "the incident is closed; evidence can no longer be added")
+	}
 	now := s.now()
 	e := &store.IncidentEvidence{Tenant: tenant, IncidentID: id, ID: newID(), Name: name, ContentType: cleanText(ctype, 100), UploadedBy: actor, UploadedAt: now}
 	if e.ContentType == "" {
