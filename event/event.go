@@ -88,7 +88,41 @@ type Event struct {
 	Raw        string            `json:"raw"`
 	ParseError string            `json:"parse_error,omitempty"`
 	Fields     map[string]string `json:"fields,omitempty"`
+
+	// lazy, when set, fills Fields (and may correct Source and
+	// ParseError) on first use: intake defers the content parse of most
+	// events, since most are only stored and never looked into (Defer).
+	lazy func(*Event)
+	// reparse is the logparse format that reproduces this event from Raw
+	// ("" when it cannot: invalid UTF-8, a line over the limit). Storage
+	// keeps only Raw for such events and parses again when reading.
+	reparse string
 }
+
+// Defer marks the content parse of e as pending: resolve runs once, on
+// the first access to a normalized field (Get, Names, Resolve, the JSON
+// encoders). resolve must leave Tenant, Time and Received as they are.
+// Code reading e.Fields directly must call Resolve first.
+func (e *Event) Defer(resolve func(*Event)) { e.lazy = resolve }
+
+// Deferred reports whether the content parse is still pending.
+func (e *Event) Deferred() bool { return e.lazy != nil }
+
+// Resolve runs the pending content parse, if any.
+func (e *Event) Resolve() {
+	if f := e.lazy; f != nil {
+		e.lazy = nil
+		f(e)
+	}
+}
+
+// SetReparse records that logparse.Parse(format, Raw) reproduces the
+// event (its Source, Host, ParseError and Fields; Time is parsed against
+// the intake's clock and zone, so storage keeps it). "" clears it.
+func (e *Event) SetReparse(format string) { e.reparse = format }
+
+// Reparse returns the format set by SetReparse ("" when none).
+func (e *Event) Reparse() string { return e.reparse }
 
 // Get returns a field for rule evaluation: the fixed fields "tenant",
 // "source", "host", "raw" (alias "_raw"), "parse_error" and "time"
@@ -96,6 +130,13 @@ type Event struct {
 // normalized fields. ok is false when the field is absent, which lets Sigma
 // distinguish "field|exists: false" from an empty value.
 func (e *Event) Get(field string) (string, bool) {
+	if e.lazy != nil {
+		switch field {
+		case "tenant", "host", "raw", "_raw", "time", "parse_error":
+		default:
+			e.Resolve() // source may change with the content parse
+		}
+	}
 	switch field {
 	case "tenant":
 		return e.Tenant, e.Tenant != ""
@@ -131,11 +172,15 @@ func (e *Event) Set(field, value string) {
 
 // Names returns the normalized field names present, sorted.
 func (e *Event) Names() []string {
+	e.Resolve()
 	return slices.Sorted(maps.Keys(e.Fields))
 }
 
 // Failed reports whether no parser understood the record.
+// ParseError is final before a deferred content parse (Defer): logparse
+// defers only what it framed, and a content parser's complaint then
+// becomes the field "content_error", not ParseError.
 func (e *Event) Failed() bool { return e.ParseError != "" }
 
 // MarshalLine encodes the event as one JSON line (no trailing newline).
-func (e *Event) MarshalLine() ([]byte, error) { return json.Marshal(e) }
+func (e *Event) MarshalLine() ([]byte, error) { e.Resolve(); return json.Marshal(e) }

@@ -210,3 +210,35 @@ func TestAliasIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestDeferResolvesOnce(t *testing.T) {
+	calls := 0
+	ev := &Event{Tenant: "t", Source: SourceSquid, Raw: "line"}
+	ev.Defer(func(e *Event) {
+		calls++
+		e.Source = SourceSyslog
+		e.Set(SrcIP, "10.0.0.1")
+	})
+	if _, ok := ev.Get("raw"); !ok || calls != 0 || !ev.Deferred() {
+		t.Fatalf("fixed field resolved the event: calls %d", calls)
+	}
+	if ev.Failed() || calls != 0 {
+		t.Fatalf("Failed resolved the event")
+	}
+	if v, _ := ev.Get(SrcIP); v != "10.0.0.1" || calls != 1 || ev.Deferred() {
+		t.Fatalf("Get(src_ip) = %q after %d calls", v, calls)
+	}
+	if v, _ := ev.Get("source"); v != SourceSyslog {
+		t.Fatalf("source %q", v)
+	}
+	ev2 := &Event{Raw: "x"}
+	ev2.Defer(func(e *Event) { calls++; e.Set(Query, "a.example") })
+	b, err := ev2.AppendStored(nil)
+	if err != nil || !strings.Contains(string(b), "a.example") || calls != 2 {
+		t.Fatalf("stored form of a deferred event: %s %v (calls %d)", b, err, calls)
+	}
+	ev2.Resolve()
+	if calls != 2 {
+		t.Fatal("resolved twice")
+	}
+}

@@ -59,6 +59,7 @@ func DecodeStored(b []byte, ev *Event) error {
 }
 
 func (e *Event) appendJSON(dst []byte, stored bool) ([]byte, error) {
+	e.Resolve()
 	for _, t := range []time.Time{e.Time, e.Received} {
 		if y := t.Year(); y < 0 || y > 9999 {
 			return dst, errors.New("event: time out of range")
