@@ -109,6 +109,7 @@ func New(loc *time.Location, now func() time.Time) *Parser {
 // panics: a panic in a content parser becomes a ParseError.
 func (p *Parser) Parse(format string, line []byte, ev *event.Event) {
 	clear(ev.Fields)
+	ev.SetReparse("")
 	ev.Source, ev.Host, ev.ParseError, ev.Time = sourceOf[format], "", "", time.Time{}
 	if ev.Source == "" {
 		ev.Source = format
@@ -145,6 +146,10 @@ func (p *Parser) Parse(format string, line []byte, ev *event.Event) {
 	defer func() {
 		if r := recover(); r != nil {
 			ev.ParseError = fmt.Sprintf("parser panic: %v", r)
+		} else if valid {
+			// Raw is the line itself: parsing it again gives this event
+			// (storage keeps Raw only, see event.Event.SetReparse)
+			ev.SetReparse(format)
 		}
 		if ev.Time.IsZero() {
 			ev.Time = ev.Received

@@ -2,6 +2,7 @@ package logparse
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -184,3 +185,40 @@ func FuzzNetfilter(f *testing.F) { fuzzFormat(f, "netfilter") }
 func FuzzPF(f *testing.F)        { fuzzFormat(f, "pf") }
 func FuzzFortiGate(f *testing.F) { fuzzFormat(f, "fortigate") }
 func FuzzAudit(f *testing.F)     { fuzzFormat(f, "kyojin") }
+
+// TestReparseReproduces: an event marked reparsable is what parsing its
+// Raw again gives (storage keeps Raw only and relies on it).
+func TestReparseReproduces(t *testing.T) {
+	lines := []string{
+		"<134>Nov 22 10:00:01 proxy1 squid[811]: 1763805601.123    45 10.3.1.5 TCP_MISS/200 1234 GET http://example.jp/a?b=c - HIER_DIRECT/203.0.113.9 text/html",
+		"<30>Nov 22 10:00:02 ns1 named[99]: client @0x7f 10.3.2.2#53111 (example.com): query: example.com IN A +E(0) (10.3.0.53)",
+		"<4>Nov 22 10:00:03 fw1 kernel: [123.4] LGWAN-DROP IN=eth0 OUT=eth1 SRC=10.2.1.1 DST=203.0.113.5 PROTO=TCP SPT=5555 DPT=443",
+		"<13>Nov 22 10:00:04 web1 nginx: this is not an access log line",
+		"not framed at all",
+		"2026-11-22T10:00:05+09:00 mail1 postfix/submission/smtpd[12]: connect from unknown[10.3.3.3]",
+	}
+	p := New(time.UTC, nil)
+	for _, l := range lines {
+		ev := &event.Event{Tenant: "t"}
+		p.Parse("syslog", []byte(l), ev)
+		if ev.Reparse() != "syslog" {
+			t.Fatalf("%q: reparse %q", l, ev.Reparse())
+		}
+		again := &event.Event{Tenant: "t", Received: ev.Received}
+		p.Parse(ev.Reparse(), []byte(ev.Raw), again)
+		again.Time = ev.Time
+		if !reflect.DeepEqual(ev, again) {
+			t.Errorf("%q:\n got %+v\nwant %+v", l, again, ev)
+		}
+	}
+	bad := &event.Event{}
+	p.Parse("syslog", []byte("<13>Nov 22 10:00:04 h app: \xff\xfe"), bad)
+	if bad.Reparse() != "" {
+		t.Errorf("invalid UTF-8 marked reparsable")
+	}
+	long := &event.Event{}
+	p.Parse("syslog", make([]byte, MaxLine+1), long)
+	if long.Reparse() != "" {
+		t.Errorf("over-long line marked reparsable")
+	}
+}
