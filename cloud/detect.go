@@ -136,7 +136,7 @@ func (d *SigmaDetector) Detect(ev *event.Event) {
 			continue // feeds a correlation, not a direct alert
 		}
 		d.write(Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: r.ID, Title: r.Title, Level: r.Level,
-			Credit: r.Credit(), Source: ev.Source, Host: ev.Host, SrcIP: ev.Fields[event.SrcIP], DstIP: ev.Fields[event.DstIP], Raw: ev.Raw})
+			Credit: r.Credit(), Source: ev.Source, Host: ev.Host, SrcIP: fieldOf(ev, event.SrcIP), DstIP: fieldOf(ev, event.DstIP), Raw: ev.Raw})
 	}
 	d.correlate(ev, matched)
 }

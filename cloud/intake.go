@@ -230,7 +230,13 @@ func (in *Intake) worker() {
 			return
 		}
 		ev := newEvent(it.tenant, it.received)
-		p.Parse(it.format, it.line, ev)
+		if reuse {
+			// fields are parsed only if detection or storage reads them
+			// (most events: neither); the event never leaves this worker
+			p.ParseLazy(it.format, it.line, ev)
+		} else {
+			p.Parse(it.format, it.line, ev)
+		}
 		c := in.Counter(it.tenant)
 		if ev.Failed() {
 			c.Failed.Add(1)

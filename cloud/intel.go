@@ -35,7 +35,11 @@ func (d *IntelDetector) KeepsEvents() bool { return false }
 // Detect implements Detector.
 func (d *IntelDetector) Detect(ev *event.Event) {
 	x := d.hub.Index()
-	if x.Len() == 0 || len(ev.Fields) == 0 {
+	if x.Len() == 0 {
+		return
+	}
+	ev.Resolve() // indicators are matched against the parsed fields
+	if len(ev.Fields) == 0 {
 		return
 	}
 	var in *intel.Indicator
@@ -77,7 +81,7 @@ func (d *IntelDetector) Detect(ev *event.Event) {
 	d.write(Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: "INTEL-" + string(in.Kind), Level: level,
 		Title:  "共有脅威情報に一致 / threat intelligence match: " + field + " " + string(in.Kind) + " " + in.Value + "（" + in.Reason + "）",
 		Credit: "threat intelligence published by " + in.Publisher + " (tenant " + in.Tenant + ")" + refSuffix(in.Ref),
-		Source: ev.Source, Host: ev.Host, SrcIP: ev.Fields[event.SrcIP], DstIP: ev.Fields[event.DstIP], Raw: ev.Raw})
+		Source: ev.Source, Host: ev.Host, SrcIP: fieldOf(ev, event.SrcIP), DstIP: fieldOf(ev, event.DstIP), Raw: ev.Raw})
 }
 
 func lookupURL(x *intel.Index, v string) (*intel.Indicator, bool, string) {

@@ -130,6 +130,9 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 	if tm == nil {
 		return
 	}
+	if ev.Deferred() && !d.mustParse(ev, tm) {
+		return
+	}
 	switch {
 	case internetLogs[ev.Source]:
 		d.zoneSeen(ev, tm)
@@ -137,6 +140,46 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 	case ev.Source == event.SourcePostfix:
 		d.mailPath(ev, tm)
 	}
+}
+
+// mustParse decides an event whose content parse is still deferred
+// (logparse.ParseLazy) from its raw line where it can, so that most events
+// are never parsed: every rule here needs an address of the tenant's own
+// zones or specific communications in the line (or, for mail, a line from
+// a declared LGWAN-side mail server). A deferred event's source is final
+// unless the content parse fails, which only turns it into "syslog".
+// Without such an address the zone rules examined the event and found
+// nothing: it is counted as evaluated when the line holds any address
+// (where the parse would have counted a valid src_ip; a line whose
+// content then fails to parse is counted too).
+func (d *ModelDetector) mustParse(ev *event.Event, tm *tenantModel) bool {
+	switch {
+	case internetLogs[ev.Source]:
+		inside, any := false, false
+		judged := scanAddrs(ev.Raw, func(a netip.Addr) {
+			any = true
+			if !inside && tm.inside(a) {
+				inside = true
+			}
+		})
+		if inside || !judged {
+			return true
+		}
+		if any && len(tm.zones) > 0 {
+			d.ops.evaluated(tm, ev, RuleMNSeen)
+			if ev.Source != event.SourceBIND && ev.Source != event.SourceUnbound {
+				d.ops.evaluated(tm, ev, RuleLGDirect)
+			}
+		}
+		return false
+	case ev.Source == event.SourcePostfix:
+		if tm.mail == nil {
+			return false
+		}
+		_, ok := tm.mail.server(ev.Host)
+		return ok
+	}
+	return false
 }
 
 // hit writes the alert of rule r for ev and counts it; blocked hits (the
@@ -151,7 +194,7 @@ func (d *ModelDetector) hit(ev *event.Event, tm *tenantModel, r *ModelRule, bloc
 		level = "low"
 	}
 	al := Alert{Time: ev.Time, Tenant: ev.Tenant, Rule: r.ID, Title: r.Title, Level: level, Source: ev.Source,
-		Host: ev.Host, SrcIP: ev.Fields[event.SrcIP], DstIP: ev.Fields[event.DstIP], Raw: ev.Raw, Credit: "kyojin model rule (generated from the tenant's model, " + credit + ")"}
+		Host: ev.Host, SrcIP: fieldOf(ev, event.SrcIP), DstIP: fieldOf(ev, event.DstIP), Raw: ev.Raw, Credit: "kyojin model rule (generated from the tenant's model, " + credit + ")"}
 	if detail != "" {
 		al.Title += ": " + detail
 	}
@@ -209,6 +252,12 @@ func (tm *tenantModel) inside(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// fieldOf is ev.Get without the presence flag.
+func fieldOf(ev *event.Event, name string) string {
+	v, _ := ev.Get(name)
+	return v
 }
 
 // addrField parses an address field (IPv4-mapped addresses unmapped).

@@ -18,10 +18,8 @@ import (
 func parseBIND(p *Parser, msg string, ev *event.Event) error {
 	s := msg
 	stamped := false
-	if len(s) >= 24 && s[2] == '-' && s[6] == '-' && s[11] == ' ' {
-		if t, err := time.ParseInLocation("02-Jan-2006 15:04:05.000", s[:24], p.loc); err == nil {
-			ev.Time, s, stamped = t, strings.TrimSpace(s[24:]), true
-		}
+	if t, ok := p.bindStamp(s); ok {
+		ev.Time, s, stamped = t, strings.TrimSpace(s[24:]), true
 	}
 	i := strings.Index(s, "client ")
 	if i < 0 {
@@ -94,4 +92,14 @@ func parseBIND(p *Parser, msg string, ev *event.Event) error {
 		}
 	}
 	return nil
+}
+
+// bindStamp reads BIND's "print-time" stamp at the start of s.
+func (p *Parser) bindStamp(s string) (time.Time, bool) {
+	if len(s) >= 24 && s[2] == '-' && s[6] == '-' && s[11] == ' ' {
+		if t, err := time.ParseInLocation("02-Jan-2006 15:04:05.000", s[:24], p.loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

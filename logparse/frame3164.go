@@ -30,6 +30,31 @@ var daysIn = [12]int{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 // below, so a declined line costs a few comparisons.
 // TestUnframeFastAgrees and FuzzUnframeFast compare both paths.
 func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
+	var fr frame3164
+	if !p.frame3164(s, &fr) {
+		return "", false
+	}
+	ev.Time = fr.time
+	ev.Host = fr.host
+	ev.Set(event.Program, fr.tag)
+	ev.Set("pid", fr.pid)
+	if fr.pri >= 0 {
+		ev.Set(event.Severity, smallInts[fr.pri%8])
+		ev.Set(event.Facility, smallInts[fr.pri/8])
+	}
+	ev.Set(event.Message, fr.msg)
+	return fr.msg, true
+}
+
+// frame3164 is what the fast path reads from a frame.
+type frame3164 struct {
+	time                time.Time
+	host, tag, pid, msg string
+	pri                 int // -1: none
+}
+
+// frame3164 parses the frame of s into fr (see unframe3164).
+func (p *Parser) frame3164(s string, fr *frame3164) bool {
 	i := 0
 	pri := -1
 	if s != "" && s[0] == '<' {
@@ -41,18 +66,18 @@ func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
 			j++
 		}
 		if j == 1 || j > 4 || j >= len(s) || s[j] != '>' || v > 191 || (s[1] == '0' && j > 2) {
-			return "", false
+			return false
 		}
 		pri, i = v, j+1
 	}
 	// "Mmm dd hh:mm:ss " — day is " d" or "dd" (10..31), as go-syslog's datemday
 	if len(s) < i+16 {
-		return "", false
+		return false
 	}
 	st := s[i : i+16]
 	mon := monthIndex(st[:3])
 	if mon < 0 || st[3] != ' ' || st[6] != ' ' || st[9] != ':' || st[12] != ':' || st[15] != ' ' {
-		return "", false
+		return false
 	}
 	var day int
 	switch d0, d1 := st[4], st[5]; {
@@ -61,13 +86,13 @@ func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
 	case d0 >= '1' && d0 <= '3' && d1 >= '0' && d1 <= '9':
 		day = int(d0-'0')*10 + int(d1-'0')
 	default:
-		return "", false
+		return false
 	}
 	hh, ok1 := twoDigits(st[7:9])
 	mm, ok2 := twoDigits(st[10:12])
 	ss, ok3 := twoDigits(st[13:15])
 	if !ok1 || !ok2 || !ok3 || day > daysIn[mon] || hh > 23 || mm > 59 || ss > 59 {
-		return "", false
+		return false
 	}
 	rest := s[i+16:]
 	// HOST: go-syslog takes graph{1,255} minus ':'; the fast path takes the
@@ -77,7 +102,7 @@ func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
 		h++
 	}
 	if h == 0 || h > 255 || h >= len(rest) || rest[h] != ' ' {
-		return "", false
+		return false
 	}
 	host := rest[:h]
 	rest = rest[h+1:]
@@ -87,7 +112,7 @@ func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
 		t++
 	}
 	if t == 0 || t > 48 || t >= len(rest) {
-		return "", false
+		return false
 	}
 	tag := rest[:t]
 	rest = rest[t:]
@@ -98,37 +123,30 @@ func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
 			k++
 		}
 		if k == 1 || k >= len(rest) || rest[k] != ']' {
-			return "", false
+			return false
 		}
 		pid = rest[1:k]
 		rest = rest[k+1:]
 	}
 	if len(rest) < 3 || rest[0] != ':' || rest[1] != ' ' {
-		return "", false
+		return false
 	}
-	msg = rest[2:]
+	msg := rest[2:]
 	// MSG: visible characters (print and 0x80..0xFF); a control byte makes
 	// go-syslog stop, so such lines take the slow path.
 	for k := 0; k < len(msg); k++ {
 		if c := msg[k]; c < 0x20 || c == 0x7f {
-			return "", false
+			return false
 		}
 	}
 	if host == "-" || tag == "-" || pid == "-" {
-		return "", false // go-syslog's "nil value"
+		return false // go-syslog's "nil value"
 	}
 	// as go-syslog configured in New: the stamp is wall clock time in the
 	// parser's zone, in year 0, moved to the configured year
-	ev.Time = time.Date(0, time.Month(mon+1), day, hh, mm, ss, 0, p.loc).AddDate(p.year, 0, 0).In(p.loc)
-	ev.Host = host
-	ev.Set(event.Program, tag)
-	ev.Set("pid", pid)
-	if pri >= 0 {
-		ev.Set(event.Severity, smallInts[pri%8])
-		ev.Set(event.Facility, smallInts[pri/8])
-	}
-	ev.Set(event.Message, msg)
-	return msg, true
+	fr.time = time.Date(0, time.Month(mon+1), day, hh, mm, ss, 0, p.loc).AddDate(p.year, 0, 0).In(p.loc)
+	fr.host, fr.tag, fr.pid, fr.msg, fr.pri = host, tag, pid, msg, pri
+	return true
 }
 
 func monthIndex(m string) int {

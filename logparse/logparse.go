@@ -79,6 +79,8 @@ type Parser struct {
 	now   func() time.Time
 	year  int  // RFC 3164 stamps carry no year: go-syslog's CurrentYear, fixed at New
 	slow  bool // tests: always use go-syslog (reference for the fast path)
+
+	resolve func(*event.Event) // ParseLazy's deferred parse, bound to p once
 }
 
 // New returns a Parser. loc is the zone of timestamps that carry none
@@ -128,21 +130,35 @@ func (p *Parser) Parse(format string, line []byte, ev *event.Event) {
 	}
 	valid := utf8.Valid(line)
 	if valid {
-		ev.Raw = string(line)
-	} else {
-		ev.Raw = validText(line)
+		raw := string(line)
+		p.parseText(format, raw, raw, true, ev)
+		return
 	}
-	text := ev.Raw
-	if !valid {
-		// Japanese devices still log in Shift_JIS; decode when the bytes are
-		// valid Shift_JIS, otherwise parse the escaped text.
-		if dec, err := japanese.ShiftJIS.NewDecoder().Bytes(line); err == nil && utf8.Valid(dec) && !bytes.ContainsRune(dec, utf8.RuneError) {
-			text = string(dec)
-			ev.Set("charset", "shift_jis")
-		} else {
-			ev.Set("charset", "invalid-utf8")
-		}
+	// Japanese devices still log in Shift_JIS; decode when the bytes are
+	// valid Shift_JIS, otherwise parse the escaped text.
+	text, charset := "", "invalid-utf8"
+	if dec, err := japanese.ShiftJIS.NewDecoder().Bytes(line); err == nil && utf8.Valid(dec) && !bytes.ContainsRune(dec, utf8.RuneError) {
+		text, charset = string(dec), "shift_jis"
 	}
+	raw := validText(line)
+	if text == "" {
+		text = raw
+	}
+	p.parseText(format, raw, text, false, ev)
+	ev.Set("charset", charset)
+}
+
+// parseText parses text (the line, or its Shift_JIS decoding) into ev with
+// Raw set to raw; valid tells that raw is the line itself (reparsable).
+// Fields are cleared first, Tenant and Received kept.
+func (p *Parser) parseText(format, raw, text string, valid bool, ev *event.Event) {
+	clear(ev.Fields)
+	ev.SetReparse("")
+	ev.Source, ev.Host, ev.ParseError, ev.Time = sourceOf[format], "", "", time.Time{}
+	if ev.Source == "" {
+		ev.Source = format
+	}
+	ev.Raw = raw
 	defer func() {
 		if r := recover(); r != nil {
 			ev.ParseError = fmt.Sprintf("parser panic: %v", r)
@@ -181,6 +197,58 @@ func (p *Parser) Parse(format string, line []byte, ev *event.Event) {
 		}
 		ev.ParseError = err.Error()
 	}
+}
+
+// ParseLazy is Parse with the content parse deferred (event.Event.Defer)
+// for the common case: a "syslog" line of valid UTF-8 whose RFC 3164 frame
+// the fast path understands. Time, Host and the source the program names
+// are set at once, the normalized fields (frame fields included) on first
+// use; Source may then still become "syslog" when the content turns out
+// not to be what the program's parser expects. Anything else is parsed at
+// once. The deferred parse uses p, so the event must be resolved on the
+// goroutine that owns p, before p parses another line's deferred event
+// concurrently (the intake worker resolves within Detect and Append).
+func (p *Parser) ParseLazy(format string, line []byte, ev *event.Event) {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	if format != "syslog" || len(line) > MaxLine || p.slow || !utf8.Valid(line) {
+		p.Parse(format, line, ev)
+		return
+	}
+	clear(ev.Fields)
+	raw := string(line)
+	if ev.Received.IsZero() {
+		ev.Received = p.now()
+	}
+	var fr frame3164
+	if !hasSyslogHeader(raw) || !p.frame3164(raw, &fr) {
+		p.parseText(format, raw, raw, true, ev)
+		return
+	}
+	f := formatForProgram(fr.tag, fr.msg)
+	t, set, ok := p.lazyTime(f, fr.msg)
+	if !ok {
+		p.parseText(format, raw, raw, true, ev)
+		return
+	}
+	if !set {
+		t = fr.time
+	}
+	ev.Raw, ev.Host, ev.ParseError, ev.Time = raw, fr.host, "", t
+	ev.Source = event.SourceSyslog
+	if f != "" {
+		ev.Source = sourceOf[f]
+	}
+	ev.SetReparse(format)
+	if p.resolve == nil {
+		p.resolve = func(ev *event.Event) {
+			t := ev.Time
+			p.parseText("syslog", ev.Raw, ev.Raw, true, ev)
+			ev.Time = t
+		}
+	}
+	ev.Defer(p.resolve)
 }
 
 // validText returns b as a string with invalid UTF-8 bytes written as \xNN,

@@ -18,11 +18,11 @@ import (
 //	info: refused 192.0.2.1@53530 example.com. A IN
 func parseUnbound(_ *Parser, msg string, ev *event.Event) error {
 	s := msg
+	if t, ok := unboundStamp(s); ok {
+		ev.Time = t
+	}
 	if strings.HasPrefix(s, "[") {
 		if j := strings.IndexByte(s, ']'); j > 0 {
-			if sec, err := strconv.ParseInt(s[1:j], 10, 64); err == nil {
-				ev.Time = time.Unix(sec, 0).UTC()
-			}
 			s = strings.TrimSpace(s[j+1:])
 		}
 	}
@@ -68,4 +68,16 @@ func parseUnbound(_ *Parser, msg string, ev *event.Event) error {
 		ev.Set(event.Action, "reply")
 	}
 	return nil
+}
+
+// unboundStamp reads the "[epoch]" stamp Unbound writes to its own log.
+func unboundStamp(s string) (time.Time, bool) {
+	if strings.HasPrefix(s, "[") {
+		if j := strings.IndexByte(s, ']'); j > 0 {
+			if sec, err := strconv.ParseInt(s[1:j], 10, 64); err == nil {
+				return time.Unix(sec, 0).UTC(), true
+			}
+		}
+	}
+	return time.Time{}, false
 }

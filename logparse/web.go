@@ -45,7 +45,7 @@ func parseWeb(p *Parser, msg string, ev *event.Event) error {
 	if f := fields(rest[:open], buf[:0]); len(f) == 2 {
 		ev.Set(event.User, f[1])
 	}
-	if t, err := time.Parse("02/Jan/2006:15:04:05 -0700", rest[open+1:closeB]); err == nil {
+	if t, err := time.Parse(accessTimeLayout, rest[open+1:closeB]); err == nil {
 		ev.Time = t
 	} else {
 		return errors.New("web: bad time")
@@ -75,6 +75,9 @@ func parseWeb(p *Parser, msg string, ev *event.Event) error {
 }
 
 // setRequest splits "METHOD URI PROTO".
+// accessTimeLayout is the combined log format's [time].
+const accessTimeLayout = "02/Jan/2006:15:04:05 -0700"
+
 func setRequest(ev *event.Event, req string) {
 	var buf [8]string
 	f := fields(req, buf[:0])
@@ -93,8 +96,9 @@ func setRequest(ev *event.Event, req string) {
 	}
 	stem, q, _ := strings.Cut(uri, "?")
 	if u, err := url.Parse(uri); err == nil && u.Host != "" {
-		ev.Set(event.CSHost, u.Hostname())
-		stem, q = u.EscapedPath(), u.RawQuery
+		var host string
+		host, _, stem, q = splitURL(uri)
+		ev.Set(event.CSHost, host)
 	}
 	setStem(ev, stem, q)
 }
