@@ -225,3 +225,28 @@ func TestStampZone(t *testing.T) {
 		}
 	}
 }
+
+func TestHasControl(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want bool
+	}{
+		{"", false}, {"plain ascii text, longer than eight", false}, {"日本語のログ行です", false},
+		{"tab\there", true}, {"0123456789abcdef\x7f", true}, {"01234567\x1f", true}, {"\x00", true},
+		{"01234567 !~\x80\xff abc", false}, {"0123456\x7f89", true},
+	} {
+		if got := hasControl(c.s); got != c.want {
+			t.Errorf("hasControl(%q) = %v", c.s, got)
+		}
+	}
+	for b := 0; b < 256; b++ {
+		s := "abcdefgh" + string([]byte{byte(b)}) + "ijklmnop"
+		want := b < 0x20 || b == 0x7f
+		for off := 0; off < 9; off++ {
+			x := s[off:]
+			if hasControl(x) != want {
+				t.Fatalf("byte %#x at offset %d: %v", b, 8-off, !want)
+			}
+		}
+	}
+}

@@ -134,26 +134,86 @@ func (p *Parser) frame3164(s string, fr *frame3164) bool {
 	msg := rest[2:]
 	// MSG: visible characters (print and 0x80..0xFF); a control byte makes
 	// go-syslog stop, so such lines take the slow path.
-	for k := 0; k < len(msg); k++ {
-		if c := msg[k]; c < 0x20 || c == 0x7f {
-			return false
-		}
+	if hasControl(msg) {
+		return false
 	}
 	if host == "-" || tag == "-" || pid == "-" {
 		return false // go-syslog's "nil value"
 	}
 	// as go-syslog configured in New: the stamp is wall clock time in the
 	// parser's zone, in year 0, moved to the configured year
-	fr.time = time.Date(0, time.Month(mon+1), day, hh, mm, ss, 0, p.loc).AddDate(p.year, 0, 0).In(p.loc)
+	fr.time = p.stamp(mon, day, hh, mm, ss)
 	fr.host, fr.tag, fr.pid, fr.msg, fr.pri = host, tag, pid, msg, pri
 	return true
 }
 
-func monthIndex(m string) int {
-	for i, name := range months {
-		if name[:3] == m {
-			return i
+// stamp is time.Date(0, mon+1, day, hh, mm, 0, 0, loc).AddDate(year, 0,
+// 0).In(loc) plus ss seconds, the minute cached: a stream's stamps mostly
+// share their minute, and the date arithmetic was a sixth of the frame's
+// cost. Zone transitions fall on whole minutes, so adding seconds within
+// one is the same wall-clock arithmetic.
+func (p *Parser) stamp(mon, day, hh, mm, ss int) time.Time {
+	key := int32(mon<<24 | day<<16 | hh<<8 | mm)
+	if key != p.minuteKey || p.minute.IsZero() {
+		p.minute = time.Date(0, time.Month(mon+1), day, hh, mm, 0, 0, p.loc).AddDate(p.year, 0, 0).In(p.loc)
+		p.minuteKey = key
+	}
+	return p.minute.Add(time.Duration(ss) * time.Second)
+}
+
+// hasControl reports whether s holds a byte below 0x20 or 0x7f (DEL),
+// eight bytes at a time.
+func hasControl(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// a byte < 0x20, or a byte equal to 0x7f (zero after xor)
+		if (x-lo*0x20)&^x&hi != 0 {
+			return true
 		}
+		if y := x ^ (lo * 0x7f); (y-lo)&^y&hi != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+func monthIndex(m string) int {
+	if len(m) != 3 {
+		return -1
+	}
+	switch uint32(m[0])<<16 | uint32(m[1])<<8 | uint32(m[2]) {
+	case 'J'<<16 | 'a'<<8 | 'n':
+		return 0
+	case 'F'<<16 | 'e'<<8 | 'b':
+		return 1
+	case 'M'<<16 | 'a'<<8 | 'r':
+		return 2
+	case 'A'<<16 | 'p'<<8 | 'r':
+		return 3
+	case 'M'<<16 | 'a'<<8 | 'y':
+		return 4
+	case 'J'<<16 | 'u'<<8 | 'n':
+		return 5
+	case 'J'<<16 | 'u'<<8 | 'l':
+		return 6
+	case 'A'<<16 | 'u'<<8 | 'g':
+		return 7
+	case 'S'<<16 | 'e'<<8 | 'p':
+		return 8
+	case 'O'<<16 | 'c'<<8 | 't':
+		return 9
+	case 'N'<<16 | 'o'<<8 | 'v':
+		return 10
+	case 'D'<<16 | 'e'<<8 | 'c':
+		return 11
 	}
 	return -1
 }

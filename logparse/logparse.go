@@ -81,6 +81,9 @@ type Parser struct {
 	slow  bool // tests: always use go-syslog (reference for the fast path)
 
 	resolve func(*event.Event) // ParseLazy's deferred parse, bound to p once
+
+	minute    time.Time // stamp's cache: the start of the last minute seen
+	minuteKey int32
 }
 
 // New returns a Parser. loc is the zone of timestamps that carry none
