@@ -17,12 +17,11 @@ func (p *Parser) lazyTime(format, msg string) (t time.Time, set, ok bool) {
 	case "", "netfilter", "postfix", "pf":
 		return time.Time{}, false, true
 	case "squid":
-		var buf [16]string
-		f := fields(msg, buf[:0])
-		if len(f) < 7 {
+		first, ok := firstOfFields(msg, 7)
+		if !ok {
 			return time.Time{}, false, true
 		}
-		t, ok := squidStamp(f[0])
+		t, ok := squidStamp(first)
 		return t, ok, true
 	case "unbound":
 		t, ok := unboundStamp(msg)
@@ -63,4 +62,37 @@ func (p *Parser) webStamp(msg string) (t time.Time, set, ok bool) {
 	}
 	t, err := time.Parse(accessTimeLayout, rest[open+1:closeB])
 	return t, err == nil, true
+}
+
+// firstOfFields is fields(s)[0] when fields(s) has at least n fields,
+// without building the slice.
+func firstOfFields(s string, n int) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			var buf [16]string
+			f := fields(s, buf[:0])
+			if len(f) < n {
+				return "", false
+			}
+			return f[0], true
+		}
+	}
+	first, count := "", 0
+	for i := 0; i < len(s) && count < n; {
+		for i < len(s) && asciiSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !asciiSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			if count == 0 {
+				first = s[i:j]
+			}
+			count++
+		}
+		i = j
+	}
+	return first, count >= n
 }
