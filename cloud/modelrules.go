@@ -81,6 +81,10 @@ type tenantModel struct {
 	mail  *mailModel          // nil when the model has no LGWAN-side mail server
 	ops   int32               // index in the operations recorder
 	off   map[*ModelRule]bool // rules the tenant excludes (Tenant.ExcludeRules)
+	// What mustParse looks for in a raw line: the first octets ("10.")
+	// of the IPv4 prefixes above, or every address when fullScan.
+	lits     []string
+	fullScan bool
 }
 
 type zoneNet struct {
@@ -113,6 +117,14 @@ func NewModelDetector(tenants []Tenant, sink io.Writer) *ModelDetector {
 				tm.zones = append(tm.zones, zoneNet{s.Prefix, z.Type, z.ID})
 			}
 		}
+		var prefixes []netip.Prefix
+		for _, n := range tm.zones {
+			prefixes = append(prefixes, n.p)
+		}
+		for _, n := range tm.comms {
+			prefixes = append(prefixes, n.p)
+		}
+		tm.lits, tm.fullScan = firstOctets(prefixes)
 		d.tenants[t.ID] = tm
 	}
 	return d
@@ -149,23 +161,15 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 // a declared LGWAN-side mail server). A deferred event's source is final
 // unless the content parse fails, which only turns it into "syslog".
 // Without such an address the zone rules examined the event and found
-// nothing: it is counted as evaluated when the line holds any address
-// (where the parse would have counted a valid src_ip; a line whose
-// content then fails to parse is counted too).
+// nothing, and it is counted as evaluated (the parse counts only events
+// with a valid src_ip: the count may differ for malformed lines).
 func (d *ModelDetector) mustParse(ev *event.Event, tm *tenantModel) bool {
 	switch {
 	case internetLogs[ev.Source]:
-		inside, any := false, false
-		judged := scanAddrs(ev.Raw, func(a netip.Addr) {
-			any = true
-			if !inside && tm.inside(a) {
-				inside = true
-			}
-		})
-		if inside || !judged {
+		if tm.touches(ev.Raw) {
 			return true
 		}
-		if any && len(tm.zones) > 0 {
+		if len(tm.zones) > 0 {
 			d.ops.evaluated(tm, ev, RuleMNSeen)
 			if ev.Source != event.SourceBIND && ev.Source != event.SourceUnbound {
 				d.ops.evaluated(tm, ev, RuleLGDirect)
@@ -236,6 +240,32 @@ func (d *ModelDetector) zoneSeen(ev *event.Event, tm *tenantModel) {
 		}
 		return
 	}
+}
+
+// touches reports whether raw may hold an address inside the body's zones
+// or specific communications (so the event must be parsed and judged).
+func (tm *tenantModel) touches(raw string) bool {
+	if tm.fullScan {
+		inside := false
+		judged := scanAddrs(raw, func(a netip.Addr) { inside = inside || tm.inside(a) })
+		return inside || !judged
+	}
+	for _, lit := range tm.lits {
+		for off := 0; off < len(raw); {
+			k := strings.Index(raw[off:], lit)
+			if k < 0 {
+				break
+			}
+			k += off
+			if k == 0 || raw[k-1] < '0' || raw[k-1] > '9' {
+				if a, ok := ipv4At(raw, k); ok && tm.inside(a) {
+					return true
+				}
+			}
+			off = k + len(lit)
+		}
+	}
+	return false
 }
 
 // inside reports whether a is in the body's My Number or LGWAN zones or is

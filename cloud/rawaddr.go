@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -18,74 +19,91 @@ import (
 // does not parse makes scanAddrs return false: the line cannot be judged
 // from its text and must be parsed.
 func scanAddrs(s string, fn func(netip.Addr)) (judged bool) {
+	return scanAddrsV(s, true, fn)
+}
+
+// scanAddrsV is scanAddrs; with v6 false only IPv4 addresses are sought
+// (a model with no IPv6 prefix: an IPv6 address cannot be inside it, and
+// mapped IPv4 addresses are found through their IPv4 run all the same).
+func scanAddrsV(s string, v6 bool, fn func(netip.Addr)) (judged bool) {
 	judged = true
 	for i := 0; i < len(s); {
-		if !isV6Byte(s[i]) {
+		if addrByte[s[i]] == 0 {
 			i++
 			continue
 		}
 		j := i
-		for j < len(s) && isV6Byte(s[j]) {
+		colons := 0
+		for j < len(s) && addrByte[s[j]] != 0 {
+			if s[j] == ':' {
+				colons++
+			}
 			j++
 		}
 		run := s[i:j]
 		i = j
-		for k := 0; k < len(run); {
-			if run[k] < '0' || run[k] > '9' {
-				k++
-				continue
-			}
-			e := k
-			for e < len(run) && (run[e] >= '0' && run[e] <= '9' || run[e] == '.') {
-				e++
-			}
-			scanIPv4Run(run[k:e], fn)
-			k = e
-		}
-		if strings.Count(run, ":") >= 2 && !scanIPv6Run(run, fn) {
+		scanIPv4Run(run, fn)
+		if v6 && colons >= 2 && !scanIPv6Run(run, fn) {
 			judged = false
 		}
 	}
 	return judged
 }
 
-func isV6Byte(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.'
-}
+// addrByte marks [0-9A-Fa-f:.]: 1 for digits and '.', 2 for the others.
+var addrByte = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 1
+	}
+	t['.'] = 1
+	for c := 'a'; c <= 'f'; c++ {
+		t[c], t[c-'a'+'A'] = 2, 2
+	}
+	t[':'] = 2
+	return t
+}()
 
-// scanIPv4Run reports every a.b.c.d inside a run of digits and dots.
+// scanIPv4Run reports every a.b.c.d inside run: each maximal stretch of
+// digits and dots is read number by number, and every four consecutive
+// numbers in the form netip.ParseAddr accepts (no leading zeros, ≤ 255)
+// make an address ("10.1.2.3.53" gives 10.1.2.3 and 1.2.3.53).
 func scanIPv4Run(run string, fn func(netip.Addr)) {
-	if strings.Count(run, ".") < 3 {
-		return
-	}
-	var parts [16]string
-	n := 0
-	for p := range strings.SplitSeq(run, ".") {
-		if n == len(parts) {
-			break
+	var oct [4]byte
+	n := 0 // consecutive valid numbers read, the last four in oct
+	for k := 0; k < len(run); {
+		c := run[k]
+		if c < '0' || c > '9' {
+			n = 0
+			k++
+			continue
 		}
-		parts[n] = p
-		n++
-	}
-	for k := 0; k+4 <= n; k++ {
-		var b [4]byte
-		ok := true
-		for m := 0; m < 4 && ok; m++ {
-			p := parts[k+m]
-			if p == "" || len(p) > 3 || len(p) > 1 && p[0] == '0' {
-				ok = false
-				break
+		e := k
+		v := 0
+		for e < len(run) && run[e] >= '0' && run[e] <= '9' {
+			if e-k < 4 {
+				v = v*10 + int(run[e]-'0')
 			}
-			v := 0
-			for x := 0; x < len(p); x++ {
-				v = v*10 + int(p[x]-'0')
+			e++
+		}
+		if e-k > 3 || e-k > 1 && c == '0' || v > 255 {
+			n = 0
+		} else {
+			copy(oct[:3], oct[1:])
+			oct[3] = byte(v)
+			n++
+			if n >= 4 {
+				fn(netip.AddrFrom4(oct))
 			}
-			ok = v <= 255
-			b[m] = byte(v)
 		}
-		if ok {
-			fn(netip.AddrFrom4(b))
+		k = e
+		if k < len(run) && run[k] == '.' {
+			k++
+			if k == len(run) || run[k] < '0' || run[k] > '9' {
+				n = 0
+			}
+			continue
 		}
+		n = 0 // the number did not continue with a dot
 	}
 }
 
@@ -110,4 +128,49 @@ func scanIPv6Run(run string, fn func(netip.Addr)) bool {
 		}
 	}
 	return found || !strings.Contains(run, "::") && strings.Count(run, ":") != 7
+}
+
+// firstOctets returns the distinct first octets ("10.", "192.") of IPv4
+// prefixes, for a search of the line by literal (an address inside a
+// prefix of eight bits or more starts with its first octet, and a field
+// value starts a token: see scanAddrs). fullScan is true when that cannot
+// work: an IPv6 prefix, or one shorter than eight bits.
+func firstOctets(ps []netip.Prefix) (lits []string, fullScan bool) {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if !p.Addr().Is4() || p.Bits() < 8 {
+			return nil, true
+		}
+		l := strconv.Itoa(int(p.Addr().As4()[0])) + "."
+		if !seen[l] {
+			seen[l] = true
+			lits = append(lits, l)
+		}
+	}
+	return lits, false
+}
+
+// ipv4At reads a.b.c.d at s[k:] in the form netip.ParseAddr accepts;
+// the last number must not run on into more digits.
+func ipv4At(s string, k int) (netip.Addr, bool) {
+	var b [4]byte
+	for m := 0; m < 4; m++ {
+		if m > 0 {
+			if k >= len(s) || s[k] != '.' {
+				return netip.Addr{}, false
+			}
+			k++
+		}
+		e, v := k, 0
+		for e < len(s) && s[e] >= '0' && s[e] <= '9' && e-k < 4 {
+			v = v*10 + int(s[e]-'0')
+			e++
+		}
+		if e == k || e-k > 3 || e-k > 1 && s[k] == '0' || v > 255 {
+			return netip.Addr{}, false
+		}
+		b[m] = byte(v)
+		k = e
+	}
+	return netip.AddrFrom4(b), true
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/kyojin/kyojin/bench/intakestream"
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/logparse"
+	"github.com/kyojin/kyojin/model"
 )
 
 // addrsFound fails when an address field of the parsed event is neither
@@ -111,4 +112,73 @@ func TestModelRulesLazy(t *testing.T) {
 	if bytes.Count([]byte(eager), []byte("\n")) < 100 || deferred < 15_000 {
 		t.Fatalf("%d alerts, %d of 20000 events left unparsed", bytes.Count([]byte(eager), []byte("\n")), deferred)
 	}
+}
+
+func TestTouches(t *testing.T) {
+	pfx := func(ss ...string) (tm *tenantModel) {
+		tm = &tenantModel{}
+		var ps []netip.Prefix
+		for _, s := range ss {
+			p := netip.MustParsePrefix(s)
+			tm.zones = append(tm.zones, zoneNet{p: p})
+			ps = append(ps, p)
+		}
+		tm.lits, tm.fullScan = firstOctets(ps)
+		return tm
+	}
+	v4 := pfx("10.1.0.0/16", "192.168.5.0/24")
+	v6 := pfx("10.1.0.0/16", "2001:db8:1::/48")
+	for _, c := range []struct {
+		tm   *tenantModel
+		raw  string
+		want bool
+	}{
+		{v4, "SRC=10.3.1.1 DST=203.0.113.1", false},
+		{v4, "SRC=10.1.2.3 DST=203.0.113.1", true},
+		{v4, "client 110.1.2.3#53", false},
+		{v4, "host[::ffff:192.168.5.77]", true},
+		{v4, "x 10.1.2.3.53 > y", true},
+		{v4, "010.1.2.3 10.1.2.345 10.01.2.3", false},
+		{v4, "192.168.6.1 192.168.5", false},
+		{v6, "SRC=2001:db8:1::5", true},
+		{v6, "SRC=2001:db8:2::5 DST=10.3.0.1", false},
+		{v6, "odd a::b::c", true}, // cannot be judged from the text
+	} {
+		if got := c.tm.touches(c.raw); got != c.want {
+			t.Errorf("touches(%q) = %v (full scan %v)", c.raw, got, c.tm.fullScan)
+		}
+	}
+	if !v6.fullScan || v4.fullScan || len(v4.lits) != 2 {
+		t.Fatalf("lits %v full %v / %v", v4.lits, v4.fullScan, v6.fullScan)
+	}
+}
+
+// FuzzModelRulesLazy: on any line, the model rules alert alike on the
+// deferred and on the parsed event (IPv4 and IPv6 zone layouts).
+func FuzzModelRulesLazy(f *testing.F) {
+	for _, l := range intakestream.Lines(100) {
+		f.Add(l)
+	}
+	f.Add([]byte("<4>Nov 22 10:00:03 fw1 kernel: DROP IN=eth0 SRC=2001:db8:1::5 DST=::ffff:203.0.113.9 PROTO=TCP DPT=443"))
+	pfx := func(s string) []model.Prefix { return []model.Prefix{{Prefix: netip.MustParsePrefix(s)}} }
+	tenants := []Tenant{
+		{ID: "v4", Loaded: &model.Model{Zones: []*model.Zone{{ID: "mn", Type: model.ZoneMyNumber, Subnets: pfx("10.1.0.0/16")}, {ID: "lg", Type: model.ZoneLGWAN, Subnets: pfx("10.2.0.0/16")}}}},
+		{ID: "v6", Loaded: &model.Model{Zones: []*model.Zone{{ID: "mn", Type: model.ZoneMyNumber, Subnets: pfx("2001:db8:1::/48")}, {ID: "lg", Type: model.ZoneLGWAN, Subnets: pfx("10.2.0.0/16")}}}},
+	}
+	p := logparse.New(time.UTC, nil)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		for _, tn := range tenants {
+			var eager, lazy bytes.Buffer
+			de, dl := NewModelDetector(tenants, &eager), NewModelDetector(tenants, &lazy)
+			ev := &event.Event{Tenant: tn.ID, Received: time.Unix(1e9, 0)}
+			p.Parse("syslog", line, ev)
+			de.Detect(ev)
+			ev = &event.Event{Tenant: tn.ID, Received: time.Unix(1e9, 0)}
+			p.ParseLazy("syslog", line, ev)
+			dl.Detect(ev)
+			if eager.String() != lazy.String() {
+				t.Fatalf("tenant %s, %q:\neager %s\nlazy  %s", tn.ID, line, eager.String(), lazy.String())
+			}
+		}
+	})
 }

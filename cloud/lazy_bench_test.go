@@ -1,0 +1,43 @@
+package cloud
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kyojin/kyojin/bench/intakestream"
+	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/logparse"
+)
+
+// BenchmarkLazyDetect is the per-event cost of the parse and the model
+// rules on deferred events (decided from the raw line) against parsed
+// ones, over the §6 stream and the 100 tenants' models; go-syslog
+// parse-only of the same lines is the baseline (cpu-ns/event each).
+func BenchmarkLazyDetect(b *testing.B) {
+	lines := intakestream.Lines(20_000)
+	cfg := e2eConfig(b, b.TempDir())
+	for _, lazy := range []bool{false, true} {
+		name := "parsed"
+		if lazy {
+			name = "deferred"
+		}
+		b.Run(name, func(b *testing.B) {
+			d := NewModelDetector(cfg.Tenants, &countingWriter{})
+			p := logparse.New(time.UTC, nil)
+			ev := &event.Event{}
+			now := time.Now()
+			c0 := cpuTime()
+			for i := 0; b.Loop(); i++ {
+				f := ev.Fields
+				*ev = event.Event{Tenant: cfg.Tenants[i%e2eTenants].ID, Received: now, Fields: f}
+				if lazy {
+					p.ParseLazy("syslog", lines[i%len(lines)], ev)
+				} else {
+					p.Parse("syslog", lines[i%len(lines)], ev)
+				}
+				d.Detect(ev)
+			}
+			b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/event")
+		})
+	}
+}
