@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,9 @@ type AlertNotifier struct {
 	ch   chan []int64
 	done chan struct{}
 
+	mu       sync.Mutex
+	overflow []int64 // ids that found the queue full (Created)
+
 	notified, escalated, lost atomic.Int64
 }
 
@@ -63,28 +67,57 @@ func NewAlertNotifier(st store.AlertStore, n Notifier, o AlertNotifierOptions) *
 	return a
 }
 
-// Created queues the ids of newly created alerts without blocking; a full
-// queue loses the notification (counted and logged: the alerts are stored
-// and shown in the console all the same).
+// maxOverflow bounds the alert ids held back while the queue is full
+// (8 bytes each): beyond it notifications are lost, counted and logged.
+const maxOverflow = 1 << 20
+
+// Created queues the ids of newly created alerts without blocking. When
+// the queue is full (the outbox is slower than a burst of alerts) the ids
+// wait in an overflow list that the notifier takes up as soon as the
+// queue drains; only beyond maxOverflow ids is a notification lost
+// (counted and logged: the alerts are stored and shown in the console all
+// the same).
 func (a *AlertNotifier) Created(ids []int64) {
 	select {
 	case a.ch <- append([]int64(nil), ids...):
+		return
 	default:
-		if n := a.lost.Add(int64(len(ids))); n&(n-1) == 0 {
-			a.o.Log.Warn("cloud: notification queue full, alerts not notified", "alerts", len(ids), "lost", n)
+	}
+	a.mu.Lock()
+	room := maxOverflow - len(a.overflow)
+	take := min(room, len(ids))
+	a.overflow = append(a.overflow, ids[:take]...)
+	a.mu.Unlock()
+	if lost := len(ids) - take; lost > 0 {
+		if n := a.lost.Add(int64(lost)); n&(n-1) == 0 {
+			a.o.Log.Warn("cloud: notification backlog full, alerts not notified", "alerts", lost, "lost", n)
 		}
+	}
+	// wake the notifier if it is idle with an empty queue
+	select {
+	case a.ch <- nil:
+	default:
 	}
 }
 
-// Close notifies what is queued and stops. Created must not be called
-// after Close.
+// takeOverflow returns and clears the held-back ids.
+func (a *AlertNotifier) takeOverflow() []int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ids := a.overflow
+	a.overflow = nil
+	return ids
+}
+
+// Close notifies what is queued and held back, and stops. Created must
+// not be called after Close.
 func (a *AlertNotifier) Close() {
 	close(a.ch)
 	<-a.done
 }
 
 // Counts returns the alerts notified, the ladders started and the alerts
-// not notified (queue full or the outbox failed).
+// not notified (backlog beyond maxOverflow, or the outbox failed).
 func (a *AlertNotifier) Counts() (notified, escalated, lost int64) {
 	return a.notified.Load(), a.escalated.Load(), a.lost.Load()
 }
@@ -92,9 +125,22 @@ func (a *AlertNotifier) Counts() (notified, escalated, lost int64) {
 func (a *AlertNotifier) run() {
 	defer close(a.done)
 	for ids := range a.ch {
-		a.notify(ids)
+		if len(ids) > 0 {
+			a.notify(ids)
+		}
+		// held-back ids go out once the queue has room again, in batches
+		// of the outbox's size
+		for over := a.takeOverflow(); len(over) > 0; over = over[min(len(over), overflowBatch):] {
+			a.notify(over[:min(len(over), overflowBatch)])
+		}
+	}
+	for over := a.takeOverflow(); len(over) > 0; over = over[min(len(over), overflowBatch):] {
+		a.notify(over[:min(len(over), overflowBatch)])
 	}
 }
+
+// overflowBatch is the most held-back alerts notified in one batch.
+const overflowBatch = 256
 
 // notify reads the alerts of one stored batch and enqueues them together.
 func (a *AlertNotifier) notify(ids []int64) {

@@ -187,3 +187,57 @@ func TestApplyAlertRetention(t *testing.T) {
 		}
 	}
 }
+
+// gatedNotifier holds the first batch until release is closed, so the
+// notifier's queue fills behind it; everything is then sent through the
+// real dispatcher.
+type gatedNotifier struct {
+	Notifier
+	release chan struct{}
+}
+
+func (g gatedNotifier) EnqueueBatch(ctx context.Context, ms []notify.Message) (int, error) {
+	<-g.release
+	return g.Notifier.EnqueueBatch(ctx, ms)
+}
+
+// TestAlertNotifierBacklog: alerts created while the notification queue
+// is full are held back and notified once it drains — none is lost.
+func TestAlertNotifierBacklog(t *testing.T) {
+	rcv := notifytest.New(t, nil)
+	cfg := notifyCloudConfig(t, rcv, "")
+	st := storetest.SQLite(t)
+	d, err := notify.New(cfg.NotifyConfig, notify.Options{Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); _ = d.Run(ctx) }()
+	defer func() { cancel(); <-ran; d.Close() }()
+	g := gatedNotifier{Notifier: d, release: make(chan struct{})}
+	an := NewAlertNotifier(st, g, AlertNotifierOptions{Queue: 1, Log: quietLog()})
+	sink := NewStoreSink(st, StoreSinkOptions{Window: time.Minute, Batch: 1, FlushEvery: time.Millisecond, Log: quietLog(), Created: an.Created})
+	t0 := time.Now().Add(-time.Minute).UTC()
+	const n = 40
+	for i := range n {
+		sink.Raise(alertAt("city-a", fmt.Sprintf("r%d", i), "10.0.0.1", t0))
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	an.mu.Lock()
+	held := len(an.overflow)
+	an.mu.Unlock()
+	if held == 0 {
+		t.Fatal("nothing held back: the queue never filled, the test proves nothing")
+	}
+	close(g.release)
+	an.Close()
+	if _, ok := rcv.Wait(20*time.Second, func(ps []notify.WebhookPayload) bool { return len(alertsOf(ps)) >= n }); !ok {
+		t.Fatalf("%d of %d alert webhooks received", len(alertsOf(rcv.Got())), n)
+	}
+	if notified, _, lost := an.Counts(); notified != n || lost != 0 {
+		t.Errorf("notified %d lost %d (held back %d)", notified, lost, held)
+	}
+}
