@@ -37,3 +37,37 @@ func Verbatim(source, field string) bool {
 	}
 	return true
 }
+
+// spaceAfter is what may follow a whitespace-separated token: the
+// separators fields() splits at, and "\n" for the end of the line.
+var spaceAfter = []string{" ", "\t", "\n", "\v", "\f", "\r"}
+
+// Bounds says, for fields whose value is cut out of the line between
+// known delimiters, what immediately precedes the value (one of before,
+// ASCII lower case) and what immediately follows it (one of after, "\n"
+// standing for the end of the line too); nil when nothing is promised.
+// A port "80" is then looked for as "dpt=80 " rather than "80", which
+// every timestamp contains (sigma.Gate.Bounds). It is promised for the
+// sources logparse.ParseLazy defers; TestBounds and FuzzBounds hold the
+// parsers to it.
+func Bounds(source, field string) (before, after []string) {
+	switch source {
+	case event.SourceNetfilter:
+		if k, ok := netfilterKeys[field]; ok {
+			return []string{k}, spaceAfter
+		}
+	case "pf":
+		switch field {
+		case event.SrcPort, event.DstPort, event.Proto, event.SrcIP, event.DstIP, event.Action:
+			return []string{","}, []string{",", "\n"}
+		}
+	}
+	return nil, nil
+}
+
+// netfilterKeys are the KEY= of the kernel log that parseNetfilter copies
+// into fields.
+var netfilterKeys = map[string]string{
+	event.SrcIP: "src=", event.DstIP: "dst=", event.SrcPort: "spt=", event.DstPort: "dpt=",
+	event.Proto: "proto=", event.InIface: "in=", event.OutIface: "out=",
+}

@@ -82,3 +82,63 @@ func TestSplitURL(t *testing.T) {
 		}
 	}
 }
+
+// checkBounds fails when a field's value does not occur in the raw line
+// between one of its Bounds.
+func checkBounds(t testing.TB, ev *event.Event) {
+	t.Helper()
+	raw := strings.ToLower(ev.Raw) + "\n"
+	for k, v := range ev.Fields {
+		before, after := Bounds(ev.Source, k)
+		if before == nil && after == nil {
+			continue
+		}
+		v = strings.ToLower(v)
+		found := false
+		for _, b := range before {
+			for _, a := range after {
+				found = found || strings.Contains(raw, b+v+a)
+			}
+		}
+		if !found {
+			t.Fatalf("source %s field %s = %q: not between %q and %q in %q", ev.Source, k, v, before, after, ev.Raw)
+		}
+	}
+}
+
+func TestBounds(t *testing.T) {
+	p := New(time.UTC, nil)
+	lines := append(intakestream.Lines(20_000), seedLines(t)...)
+	lines = append(lines,
+		[]byte("<4>Nov 22 10:00:03 fw1 kernel: LGWAN-Drop IN=eth0 OUT= SRC=10.2.1.1 DST=203.0.113.5 PROTO=TCP SPT=5555 DPT=443"),
+		[]byte("<4>Nov 22 10:00:03 fw1 kernel: X IN=eth0\tSRC=10.2.1.1 DST=203.0.113.5 PROTO=UDP SPT=53 DPT=53 DPT=54"),
+		[]byte("<134>Nov 22 10:00:03 fw2 filterlog: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,0,0,DF,6,tcp,60,10.2.0.5,203.0.113.7,51000,23,0,S,1,,,,"),
+	)
+	n := 0
+	for _, l := range lines {
+		ev := &event.Event{Tenant: "t"}
+		p.Parse("syslog", l, ev)
+		if b, _ := Bounds(ev.Source, event.DstPort); b != nil && ev.Fields[event.DstPort] != "" {
+			n++
+		}
+		checkBounds(t, ev)
+	}
+	if n < 100 {
+		t.Fatalf("only %d events had a bounded dst_port: the test checks little", n)
+	}
+}
+
+func FuzzBounds(f *testing.F) {
+	for _, l := range intakestream.Lines(200) {
+		f.Add(l)
+	}
+	f.Add([]byte("<134>Nov 22 10:00:03 fw2 filterlog: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,0,0,DF,6,tcp,60,10.2.0.5,203.0.113.7,51000,23,0,S,1,,,,"))
+	p := New(time.UTC, nil)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		ev := &event.Event{Tenant: "t"}
+		p.Parse("syslog", line, ev)
+		if ev.Reparse() != "" {
+			checkBounds(t, ev)
+		}
+	})
+}
