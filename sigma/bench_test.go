@@ -3,7 +3,6 @@ package sigma
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -12,15 +11,8 @@ import (
 // benchRules loads the shared rules and replicates them (distinct ids) up
 // to n rules.
 func benchRules(b testing.TB, n int) []*Rule {
-	dir := sharedDir(b, "sigma")
-	var base []*Rule
-	for _, sub := range []string{"rules", "unsupported"} {
-		set, _, err := LoadDir(filepath.Join(dir, sub), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		base = append(base, set.Rules...)
-	}
+	sharedDir(b, "sigma") // skips when absent
+	base := sharedRules(b)
 	var out []*Rule
 	for i := 0; len(out) < n; i++ {
 		r := *base[i%len(base)]
