@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -45,6 +46,14 @@ type Gate struct {
 	// (the event does not range over its fields). Rules needing such a
 	// field cannot match, whatever the line.
 	Absent func(key, field string) bool
+	// Bounds(key, field), optional, says what surrounds a present
+	// field's verbatim value in the line: one of before immediately
+	// precedes it and one of after immediately follows it, "\n" standing
+	// for the end of the line too; an empty list (or one holding "")
+	// constrains nothing. Equality, prefix and suffix values then give
+	// atoms with that context ("dpt=23 " rather than "23"), which short
+	// values such as ports need to be selective.
+	Bounds func(key, field string) (before, after []string)
 	// Quiet, optional, names rules whose matches the caller discards (an
 	// aggregation rule while correlations are off): they keep no line, and
 	// MayMatch vouches only for the other rules.
@@ -65,6 +74,9 @@ func (x *Index) SetGate(cfg Gate) {
 		ctx := needCtx{verbatim: func(field string) bool { return cfg.Verbatim(key, field) }}
 		if cfg.Absent != nil {
 			ctx.absent = func(field string) bool { return cfg.Absent(key, field) }
+		}
+		if cfg.Bounds != nil {
+			ctx.bounds = func(field string) ([]string, []string) { return cfg.Bounds(key, field) }
 		}
 		g := &gate{}
 		lits := map[string][]int{}
@@ -144,7 +156,7 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 	}
 	v := foldString(raw)
 	if len(ex) == 0 {
-		return g.sc.any(v)
+		return g.sc.anyLine(v)
 	}
 	var stack [4]uint64
 	set := stack[:0]
@@ -153,7 +165,7 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 	} else {
 		set = make([]uint64, w)
 	}
-	g.sc.scan(v, set)
+	g.sc.scanLine(v, set)
 	for w, b := range set {
 		for b != 0 {
 			i := w*64 + bits.TrailingZeros64(b)
@@ -166,8 +178,9 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 	return false
 }
 
-// any reports whether some literal occurs in v (scan stopping early).
-func (sc *acScanner) any(v string) bool {
+// anyLine reports whether some literal occurs in v+"\n" (the end of the
+// line is a bound, Gate.Bounds), stopping early.
+func (sc *acScanner) anyLine(v string) bool {
 	s := int32(0)
 	n := sc.ncls
 	for i := 0; i < len(v); i++ {
@@ -176,7 +189,59 @@ func (sc *acScanner) any(v string) bool {
 			return true
 		}
 	}
-	return false
+	return sc.out[sc.delta[int(s)*n+int(sc.class['\n'])]] != nil
+}
+
+// scanLine is scan over v+"\n".
+func (sc *acScanner) scanLine(v string, bits []uint64) {
+	s := sc.scan(v, bits)
+	if m := sc.out[sc.delta[int(s)*sc.ncls+int(sc.class['\n'])]]; m != nil {
+		for w, b := range m {
+			bits[w] |= b
+		}
+	}
+}
+
+// boundedAtoms gives an equality, prefix, suffix or anchored sequence
+// value its context (Gate.Bounds): before+literal+after, folded.
+func (c needCtx) boundedAtoms(field string, m *strMatcher) ([]atom, bool) {
+	before, after := c.bounds(field)
+	if len(before) == 0 || slices.Contains(before, "") {
+		before = nil
+	}
+	if len(after) == 0 || slices.Contains(after, "") {
+		after = nil
+	}
+	var pre, post []string // contexts around lit
+	lit := ""
+	switch {
+	case m.kind == kEq:
+		lit, pre, post = m.lits[0], before, after
+	case m.kind == kPrefix, m.kind == kSeq && !m.lead && (m.trail || len(m.lits[0]) >= len(m.lits[len(m.lits)-1])):
+		lit, pre = m.lits[0], before
+	case m.kind == kSuffix, m.kind == kSeq && !m.trail:
+		lit, post = m.lits[len(m.lits)-1], after
+	}
+	if lit == "" || !isASCII(lit) || pre == nil && post == nil {
+		return nil, false
+	}
+	if pre == nil {
+		pre = []string{""}
+	}
+	if post == nil {
+		post = []string{""}
+	}
+	if len(pre)*len(post) > maxAtomsPerRule {
+		return nil, false
+	}
+	lit = lower(lit)
+	var atoms []atom
+	for _, b := range pre {
+		for _, a := range post {
+			atoms = append(atoms, atom{field, strings.Map(foldRune, b) + lit + strings.Map(foldRune, a)})
+		}
+	}
+	return atoms, true
 }
 
 // foldRune is the case folding the automata see in non-ASCII text:

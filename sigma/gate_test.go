@@ -63,6 +63,24 @@ var logparseAbsent = map[string][]string{
 	"firewall":  {""},
 }
 
+// logparseBounds is what surrounds a firewall's dst_port in each source's
+// line: netfilter "DPT=23" ended by white space (Unicode white space when
+// the line is not ASCII: strings.Fields), FortiGate dstport=23 or
+// dstport="23" (a bare value also ends at NUL), pf's comma-separated
+// fields; "\n" is the end of the line.
+func logparseBounds(key, field string) (before, after []string) {
+	if key != "firewall" || field != "dst_port" {
+		return nil, nil
+	}
+	after = []string{"\n", `"`, ",", "\x00"}
+	for r := rune(0); r <= 0x3000; r++ {
+		if unicode.IsSpace(r) {
+			after = append(after, string(r))
+		}
+	}
+	return []string{"DPT=", "dstport=", `dstport="`, "dst_port=", `dst_port="`, ","}, after
+}
+
 // logparseGate is the gate configuration of today's logparse, with the
 // URL fields of fixedURLFields when fixed, and aggregation rules quiet
 // (correlations off, as in the §6 benchmark) when quiet.
@@ -71,7 +89,8 @@ func logparseGate(fixed, quiet bool) Gate {
 	if fixed {
 		extra = fixedURLFields
 	}
-	g := Gate{Verbatim: verbatimFunc(logparseVerbatim, append(extra, frameVerbatim...)...), Absent: verbatimFunc(logparseAbsent)}
+	g := Gate{Verbatim: verbatimFunc(logparseVerbatim, append(extra, frameVerbatim...)...),
+		Absent: verbatimFunc(logparseAbsent), Bounds: logparseBounds}
 	if quiet {
 		g.Quiet = func(r *Rule) bool { return r.Aggregation != nil }
 	}
@@ -158,6 +177,9 @@ func TestVerbatimTable(t *testing.T) {
 				t.Fatalf("%s field %s = %q is not verbatim in %q", se.key, f, v, se.ev.Raw)
 			}
 			checked[se.key+" "+f]++
+			if before, after := logparseBounds(se.key, f); before != nil && !bounded(se.ev.Raw, v, before, after) {
+				t.Fatalf("%s field %s = %q is not bounded by %q / %q in %q", se.key, f, v, before, after, se.ev.Raw)
+			}
 		}
 	}
 	for _, k := range []string{"proxy c-uri", "webserver c-useragent", "dns query", "dns record_type", "firewall dst_port", "firewall action", "webserver cs-method"} {
@@ -165,6 +187,19 @@ func TestVerbatimTable(t *testing.T) {
 			t.Errorf("%s never checked", k)
 		}
 	}
+}
+
+// bounded reports whether b+v+a occurs in raw+"\n" (folded) for some b, a.
+func bounded(raw, v string, before, after []string) bool {
+	line, v := foldAll(raw)+"\n", foldAll(v)
+	for _, b := range before {
+		for _, a := range after {
+			if strings.Contains(line, foldAll(b)+v+foldAll(a)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // gateRules exercise the raw-line gate: keywords, (?i) regular
@@ -255,6 +290,8 @@ func TestMayMatchAgrees(t *testing.T) {
 			fields = append(fields, "f", "g", "h", "raw")
 			vset := map[string]bool{"raw": true}
 			aset := map[string]bool{}
+			bset := map[string]bool{} // bounded fields: "<" or "K=" before, ">" or the end after
+			before, after := []string{"<", "K="}, []string{">", "\n"}
 			for _, f := range fields {
 				switch round {
 				case 0, 1:
@@ -264,6 +301,9 @@ func TestMayMatchAgrees(t *testing.T) {
 				}
 				if round == 4 && f != "raw" && rng.IntN(3) == 0 {
 					aset[f] = true
+				}
+				if (round == 1 || round == 4) && f != "raw" && rng.IntN(2) == 0 {
+					bset[f] = true
 				}
 			}
 			x := NewIndex(rs)
@@ -276,6 +316,12 @@ func TestMayMatchAgrees(t *testing.T) {
 					return k == key && vset[f]
 				},
 				Absent: func(k, f string) bool { return round == 4 && (f == "" || aset[f]) },
+				Bounds: func(k, f string) ([]string, []string) {
+					if bset[f] {
+						return before, after
+					}
+					return nil, nil
+				},
 			})
 			for range 5000 {
 				ev := mapEvent{}
@@ -299,6 +345,9 @@ func TestMayMatchAgrees(t *testing.T) {
 							ev[f] = strings.ToLower(v)
 							v = up
 						}
+					}
+					if bset[f] {
+						v = before[rng.IntN(2)] + v + after[rng.IntN(2)]
 					}
 					raw.WriteString(v)
 				}
@@ -369,6 +418,26 @@ func TestGateRules(t *testing.T) {
 	} {
 		if got := x.MayMatch("proxy", "t", tc.raw); got != tc.want {
 			t.Errorf("MayMatch(%q) = %v, want %v", tc.raw, got, tc.want)
+		}
+	}
+	b := detectionRules(t, "b", []string{"  s: {f: 23}\n  condition: s\n", "  s: {f|startswith: 'Ab*c'}\n  condition: s\n"})
+	y := NewIndex(b)
+	y.SetGate(Gate{Verbatim: vb, Bounds: func(_, f string) ([]string, []string) {
+		return []string{"dpt="}, []string{" ", "\n"}
+	}})
+	for _, tc := range []struct {
+		raw  string
+		want bool
+	}{
+		{"x 23 y 1234", false},
+		{"DPT=23", true},
+		{"DPT=23 x", true},
+		{"DPT=234", false},
+		{"DPT=ABxc", true},
+		{"xABc", false},
+	} {
+		if got := y.MayMatch("proxy", "t", tc.raw); got != tc.want {
+			t.Errorf("bounded MayMatch(%q) = %v, want %v", tc.raw, got, tc.want)
 		}
 	}
 	if NewIndex(rules).MayMatch("proxy", "t", "x") != true {

@@ -30,6 +30,7 @@ type atom struct{ field, lit string }
 type needCtx struct {
 	verbatim func(field string) bool
 	absent   func(field string) bool // gate: the field is never present
+	bounds   func(field string) (before, after []string)
 }
 
 func (c needCtx) ok(field string) bool {
@@ -164,6 +165,11 @@ func (c needCtx) needValue(field string, v valueMatcher) ([]atom, bool) {
 			// The gate's fields are never present and empty, and an absent
 			// field does not equal '' (fieldMatcher.match): never.
 			return []atom{}, true
+		}
+		if c.bounds != nil {
+			if a, ok := c.boundedAtoms(field, m); ok {
+				return a, true
+			}
 		}
 		lit := ""
 		for _, l := range m.lits {
@@ -339,7 +345,9 @@ func newACScanner(field string, lits map[string][]int, words int) *acScanner {
 	return sc
 }
 
-func (sc *acScanner) scan(v string, bits []uint64) {
+// scan sets the bits of the literals found in v and returns the final
+// state (scanLine continues from it).
+func (sc *acScanner) scan(v string, bits []uint64) int32 {
 	s := int32(0)
 	n := sc.ncls
 	for i := 0; i < len(v); i++ {
@@ -350,4 +358,5 @@ func (sc *acScanner) scan(v string, bits []uint64) {
 			}
 		}
 	}
+	return s
 }
