@@ -29,9 +29,10 @@ import (
 
 // gate is the per-source-key part of the raw-line gate.
 type gate struct {
-	must []*Rule    // rules that keep every line (must parse)
-	sc   *acScanner // atoms of the gated rules over the raw line; nil: none
-	rs   []*Rule    // rule of each automaton output bit
+	must  []*Rule    // rules that keep every line (must parse)
+	sc    *acScanner // atoms of the gated rules over the raw line; nil: none
+	ascii *acScanner // sc without the atoms holding non-ASCII bytes, which an ASCII line cannot contain
+	rs    []*Rule    // rule of each automaton output bit
 }
 
 // Gate configures the raw-line gate (Index.SetGate).
@@ -101,7 +102,20 @@ func (x *Index) SetGate(cfg Gate) {
 			}
 		}
 		if len(g.rs) > 0 {
-			g.sc = newACScanner("", lits, (len(g.rs)+63)/64)
+			w := (len(g.rs) + 63) / 64
+			g.sc = newACScanner("", lits, w)
+			g.sc.buildFast()
+			g.ascii = g.sc
+			al := map[string][]int{}
+			for l, rs := range lits {
+				if isASCII(l) {
+					al[l] = rs
+				}
+			}
+			if len(al) < len(lits) {
+				g.ascii = newACScanner("", al, w)
+				g.ascii.buildFast()
+			}
 		}
 		x.gates[key] = g
 	}
@@ -154,9 +168,15 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 	if raw == "" {
 		return true // "raw" itself may be present and empty
 	}
-	v := foldString(raw)
 	if len(ex) == 0 {
-		return g.sc.anyLine(v)
+		if found, ascii := g.ascii.anyASCIILine(raw); ascii {
+			return found
+		}
+		return g.sc.anyLine(foldString(raw))
+	}
+	sc, v := g.ascii, raw
+	if !isASCII(raw) {
+		sc, v = g.sc, foldString(raw)
 	}
 	var stack [4]uint64
 	set := stack[:0]
@@ -165,7 +185,7 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 	} else {
 		set = make([]uint64, w)
 	}
-	g.sc.scanLine(v, set)
+	sc.scanLine(v, set)
 	for w, b := range set {
 		for b != 0 {
 			i := w*64 + bits.TrailingZeros64(b)
@@ -178,18 +198,77 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 	return false
 }
 
+// buildFast fills fast: delta with each target pre-multiplied by ncls
+// (a row offset) and the sign bit set when the target has an output, so
+// anyLine needs one load per byte.
+func (sc *acScanner) buildFast() {
+	sc.fast = make([]int32, len(sc.delta))
+	for i, t := range sc.delta {
+		f := t * int32(sc.ncls)
+		if sc.out[t] != nil {
+			f |= -1 << 31
+		}
+		sc.fast[i] = f
+	}
+	for c := range 256 {
+		// bytes >= 0x80 stop anyASCIILine's skipping (they never leave
+		// the root, so treating them as starts is harmless elsewhere)
+		sc.start[c] = sc.fast[sc.class[c]] != 0 || c >= utf8.RuneSelf
+	}
+}
+
 // anyLine reports whether some literal occurs in v+"\n" (the end of the
-// line is a bound, Gate.Bounds), stopping early.
+// line is a bound, Gate.Bounds), stopping at the first.
 func (sc *acScanner) anyLine(v string) bool {
+	fast, class, start := sc.fast, &sc.class, &sc.start
 	s := int32(0)
-	n := sc.ncls
 	for i := 0; i < len(v); i++ {
-		s = sc.delta[int(s)*n+int(sc.class[v[i]])]
-		if sc.out[s] != nil {
+		if s == 0 {
+			// at the root, only a byte starting a literal moves: skip to
+			// it with loads that do not wait on each other
+			for i < len(v) && !start[v[i]] {
+				i++
+			}
+			if i == len(v) {
+				break
+			}
+		}
+		x := fast[int(s)+int(class[v[i]])]
+		if x < 0 {
 			return true
 		}
+		s = x
 	}
-	return sc.out[sc.delta[int(s)*n+int(sc.class['\n'])]] != nil
+	return fast[int(s)+int(class['\n'])] < 0
+}
+
+// anyASCIILine is anyLine for a line that should be ASCII; ascii is
+// false (and found meaningless) when it is not, which it notices on the
+// way rather than in a pass of its own.
+func (sc *acScanner) anyASCIILine(v string) (found, ascii bool) {
+	fast, class, start := sc.fast, &sc.class, &sc.start
+	s := int32(0)
+	for i := 0; i < len(v); i++ {
+		if s == 0 {
+			for i < len(v) && !start[v[i]] {
+				i++
+			}
+			if i == len(v) {
+				break
+			}
+		}
+		c := v[i]
+		if c >= utf8.RuneSelf {
+			return false, false
+		}
+		x := fast[int(s)+int(class[c])]
+		if x < 0 {
+			// a literal: the line holds it whether or not it is ASCII
+			return true, true
+		}
+		s = x
+	}
+	return fast[int(s)+int(class['\n'])] < 0, true
 }
 
 // scanLine is scan over v+"\n".

@@ -256,6 +256,8 @@ type acScanner struct {
 	ncls  int
 	delta []int32    // state*ncls + class -> state
 	out   [][]uint64 // per state: rules whose literal ends here (nil: none)
+	fast  []int32    // the gate's delta (buildFast), nil for the prefilter
+	start [256]bool  // bytes leaving the root state (buildFast)
 }
 
 func newACScanner(field string, lits map[string][]int, words int) *acScanner {
