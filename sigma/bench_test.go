@@ -173,22 +173,6 @@ func TestMillionWindows(t *testing.T) {
 	runtime.KeepAlive(e)
 }
 
-// e2eSigmaRules is the Sigma part of the §6 rule set (cloud e2eRules):
-// the shared rules replicated with distinct ids to 100.
-func e2eSigmaRules(b testing.TB) []*Rule {
-	sharedDir(b, "sigma") // skips when absent
-	base := sharedRules(b)
-	var out []*Rule
-	for i := 0; len(out) < 100; i++ {
-		r := *base[i%len(base)]
-		if i >= len(base) {
-			r.ID = fmt.Sprintf("%s-%d", r.ID, i/len(base))
-		}
-		out = append(out, &r)
-	}
-	return out
-}
-
 func cpuNow() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -205,7 +189,7 @@ func cpuNow() time.Duration {
 // URL fields logparse would copy verbatim after the proposed fix, with
 // aggregation rules quiet (correlations off, as in the §6 benchmark).
 func BenchmarkRawGate(b *testing.B) {
-	rules := e2eSigmaRules(b)
+	rules := benchRules(b, 100) // the Sigma part of the §6 rule set (cloud e2eRules)
 	var lines []streamEvent
 	for _, se := range parsedStream(b, 20000) {
 		if se.key != "" {

@@ -169,10 +169,11 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 		return true // "raw" itself may be present and empty
 	}
 	if len(ex) == 0 {
-		if found, ascii := g.ascii.anyASCIILine(raw); ascii {
+		if found, ascii := g.ascii.anyLine(raw, true); ascii {
 			return found
 		}
-		return g.sc.anyLine(foldString(raw))
+		found, _ := g.sc.anyLine(foldString(raw), false)
+		return found
 	}
 	sc, v := g.ascii, raw
 	if !isASCII(raw) {
@@ -211,15 +212,17 @@ func (sc *acScanner) buildFast() {
 		sc.fast[i] = f
 	}
 	for c := range 256 {
-		// bytes >= 0x80 stop anyASCIILine's skipping (they never leave
+		// bytes >= 0x80 stop anyLine's skipping (they never leave
 		// the root, so treating them as starts is harmless elsewhere)
 		sc.start[c] = sc.fast[sc.class[c]] != 0 || c >= utf8.RuneSelf
 	}
 }
 
 // anyLine reports whether some literal occurs in v+"\n" (the end of the
-// line is a bound, Gate.Bounds), stopping at the first.
-func (sc *acScanner) anyLine(v string) bool {
+// line is a bound, Gate.Bounds), stopping at the first. With ascii, v
+// should be ASCII: complete is false (and found meaningless) when it is
+// not, which the scan notices on the way rather than in a pass of its own.
+func (sc *acScanner) anyLine(v string, ascii bool) (found, complete bool) {
 	fast, class, start := sc.fast, &sc.class, &sc.start
 	s := int32(0)
 	for i := 0; i < len(v); i++ {
@@ -233,37 +236,13 @@ func (sc *acScanner) anyLine(v string) bool {
 				break
 			}
 		}
-		x := fast[int(s)+int(class[v[i]])]
-		if x < 0 {
-			return true
-		}
-		s = x
-	}
-	return fast[int(s)+int(class['\n'])] < 0
-}
-
-// anyASCIILine is anyLine for a line that should be ASCII; ascii is
-// false (and found meaningless) when it is not, which it notices on the
-// way rather than in a pass of its own.
-func (sc *acScanner) anyASCIILine(v string) (found, ascii bool) {
-	fast, class, start := sc.fast, &sc.class, &sc.start
-	s := int32(0)
-	for i := 0; i < len(v); i++ {
-		if s == 0 {
-			for i < len(v) && !start[v[i]] {
-				i++
-			}
-			if i == len(v) {
-				break
-			}
-		}
 		c := v[i]
-		if c >= utf8.RuneSelf {
+		if ascii && c >= utf8.RuneSelf {
 			return false, false
 		}
 		x := fast[int(s)+int(class[c])]
 		if x < 0 {
-			// a literal: the line holds it whether or not it is ASCII
+			// a literal (an ASCII one occurs in the folded line as well)
 			return true, true
 		}
 		s = x
