@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -283,7 +284,7 @@ func TestMayMatchAgrees(t *testing.T) {
 
 	// random events: tables of verbatim fields per round
 	rng := rand.New(rand.NewPCG(3, 5))
-	hits, checks := 0, 0
+	hits, gatedHits, checks := 0, 0, 0
 	for round := range 5 {
 		for key, rs := range idx.by {
 			lits, fields := literalsOf(rs)
@@ -306,9 +307,8 @@ func TestMayMatchAgrees(t *testing.T) {
 					bset[f] = true
 				}
 			}
-			x := NewIndex(rs)
 			keyword := round == 0 // events range over all fields: "" only if all are verbatim
-			x.SetGate(Gate{
+			cfg := Gate{
 				Verbatim: func(k, f string) bool {
 					if f == "" {
 						return keyword
@@ -322,7 +322,14 @@ func TestMayMatchAgrees(t *testing.T) {
 					}
 					return nil, nil
 				},
-			})
+			}
+			// one gate per rule: in a gate of all the key's rules, a
+			// must-parse rule would keep every line and hide a lost one
+			xs := make([]*Index, len(rs))
+			for i, r := range rs {
+				xs[i] = NewIndex([]*Rule{r})
+				xs[i].SetGate(cfg)
+			}
 			for range 5000 {
 				ev := mapEvent{}
 				var raw strings.Builder
@@ -364,18 +371,25 @@ func TestMayMatchAgrees(t *testing.T) {
 				if round == 4 {
 					e = getOnly{ev} // keyword search finds nothing
 				}
-				if m := naiveMatch(rs, e); len(m) > 0 {
+				for i, r := range rs {
+					if !r.Match(e) {
+						continue
+					}
 					hits++
-					if !x.MayMatch(key, "t", raw.String()) {
-						t.Fatalf("round %d %s: %v match %v but MayMatch(%q) is false", round, key, ids(m), ev, raw.String())
+					if !xs[i].MayMatch(key, "t", raw.String()) {
+						t.Fatalf("round %d %s: %s matches %v but MayMatch(%q) is false", round, key, r.ID, ev, raw.String())
+					}
+					if len(xs[i].MustParse(key)) == 0 {
+						gatedHits++
 					}
 				}
 				checks++
 			}
 		}
 	}
-	if hits < checks/20 {
-		t.Errorf("random events matched only %d of %d times: the test does not exercise matches", hits, checks)
+	t.Logf("random events: %d, rule matches %d (%d by gated rules)", checks, hits, gatedHits)
+	if hits < checks/20 || gatedHits < hits/10 {
+		t.Errorf("random events matched only %d of %d times (%d by gated rules): the test does not exercise the gate", hits, checks, gatedHits)
 	}
 }
 
@@ -439,6 +453,17 @@ func TestGateRules(t *testing.T) {
 		if got := y.MayMatch("proxy", "t", tc.raw); got != tc.want {
 			t.Errorf("bounded MayMatch(%q) = %v, want %v", tc.raw, got, tc.want)
 		}
+	}
+	// contexts that would multiply past maxAtomsPerRule give way to the bare literal
+	many := make([]string, 60) // 3,600 atoms a value, 7,200 for the two
+
+	for i := range many {
+		many[i] = fmt.Sprintf("<%d>", i)
+	}
+	z := NewIndex(detectionRules(t, "m", []string{"  s: {f: [23, 45]}\n  condition: s\n"}))
+	z.SetGate(Gate{Verbatim: vb, Bounds: func(_, f string) ([]string, []string) { return many, many }})
+	if len(z.MustParse("proxy")) != 0 || !z.MayMatch("proxy", "t", "x 23") || z.MayMatch("proxy", "t", "x 2 3") {
+		t.Error("over-bounded rule: want the bare literals 23, 45")
 	}
 	if NewIndex(rules).MayMatch("proxy", "t", "x") != true {
 		t.Error("without SetVerbatim MayMatch must be true")

@@ -142,6 +142,12 @@ func (c needCtx) needField(f *fieldMatcher) ([]atom, bool) {
 	for _, a := range per {
 		atoms = append(atoms, a...)
 	}
+	if len(atoms) > maxAtomsPerRule && c.bounds != nil {
+		// contexts multiplied the atoms past the bound: the bare literals
+		// are fewer, and still necessary
+		c.bounds = nil
+		return c.needField(f)
+	}
 	return atoms, len(atoms) <= maxAtomsPerRule
 }
 
