@@ -229,6 +229,14 @@ func (sc *acScanner) anyLine(v string, ascii bool) (found, complete bool) {
 		if s == 0 {
 			// at the root, only a byte starting a literal moves: skip to
 			// it with loads that do not wait on each other
+			for i+8 <= len(v) {
+				w := v[i : i+8]
+				if start[w[0]] || start[w[1]] || start[w[2]] || start[w[3]] ||
+					start[w[4]] || start[w[5]] || start[w[6]] || start[w[7]] {
+					break
+				}
+				i += 8
+			}
 			for i < len(v) && !start[v[i]] {
 				i++
 			}
