@@ -123,7 +123,7 @@ func naiveMatch(rules []*Rule, ev Event) []*Rule {
 // (prefiltered) match equals evaluating every rule of the source, on the
 // benchmark stream and on random events built from the rules' literals.
 func TestPrefilterAgrees(t *testing.T) {
-	rules := edgeRuleSet(t)
+	rules := append(edgeRuleSet(t), gateRuleSet(t)...)
 	shared := 0
 	if dir := sharedDirOrEmpty("sigma"); dir != "" {
 		for _, sub := range []string{"rules", "unsupported"} {
@@ -190,7 +190,7 @@ func ids(rs []*Rule) []string {
 // FuzzPrefilter: any value of f, g and h gets the same rules from the index
 // as from evaluating every edge rule.
 func FuzzPrefilter(f *testing.F) {
-	rules := edgeRuleSet(f)
+	rules := append(edgeRuleSet(f), gateRuleSet(f)...)
 	idx := NewIndex(rules)
 	f.Add("Kill", "abcd", "x")
 	f.Add("\u212Aill", "", "日本")
