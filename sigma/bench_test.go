@@ -3,24 +3,20 @@ package sigma
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/logparse"
 )
 
 // benchRules loads the shared rules and replicates them (distinct ids) up
 // to n rules.
 func benchRules(b testing.TB, n int) []*Rule {
-	dir := sharedDir(b, "sigma")
-	var base []*Rule
-	for _, sub := range []string{"rules", "unsupported"} {
-		set, _, err := LoadDir(filepath.Join(dir, sub), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		base = append(base, set.Rules...)
-	}
+	sharedDir(b, "sigma") // skips when absent
+	base := sharedRules(b)
 	var out []*Rule
 	for i := 0; len(out) < n; i++ {
 		r := *base[i%len(base)]
@@ -175,4 +171,86 @@ func TestMillionWindows(t *testing.T) {
 		t.Errorf("%.0f bytes per window, want under 1 KiB", heap/n)
 	}
 	runtime.KeepAlive(e)
+}
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRawGate measures, in process CPU time per line of the §6
+// stream (lines of a rule key: proxy, webserver, dns, firewall), the
+// raw-line gate against today's detection on parsed events: "match" is
+// Index.MatchTenant on the parsed event, "parse+match" adds logparse (the
+// content parse deferral saves), "gate" is MayMatch on the raw line, and
+// "gate+parse+match" parses and matches only the lines the gate keeps.
+// Tables: "today" is logparse's verbatim table as it is; "urlfix" adds the
+// URL fields logparse would copy verbatim after the proposed fix, with
+// aggregation rules quiet (correlations off, as in the §6 benchmark).
+func BenchmarkRawGate(b *testing.B) {
+	rules := benchRules(b, 100) // the Sigma part of the §6 rule set (cloud e2eRules)
+	var lines []streamEvent
+	for _, se := range parsedStream(b, 20000) {
+		if se.key != "" {
+			lines = append(lines, se)
+		}
+	}
+	raws := make([][]byte, len(lines))
+	for i, se := range lines {
+		raws[i] = []byte(se.ev.Raw)
+	}
+	tenants := make([]string, 100)
+	for i := range tenants {
+		tenants[i] = fmt.Sprintf("t%03d", i)
+	}
+	for _, table := range []string{"today", "urlfix"} {
+		idx := NewIndex(rules)
+		idx.SetGate(logparseGate(table == "urlfix", table == "urlfix"))
+		kept := 0
+		for i, se := range lines {
+			if idx.MayMatch(se.key, tenants[i%100], se.ev.Raw) {
+				kept++
+			}
+		}
+		p := logparse.New(time.UTC, nil)
+		scratch := &event.Event{}
+		run := func(name string, fn func(i int) int) {
+			b.Run(table+"/"+name, func(b *testing.B) {
+				hits := 0
+				c0 := cpuNow()
+				for i := 0; b.Loop(); i++ {
+					hits += fn(i % len(lines))
+				}
+				b.ReportMetric(float64(cpuNow()-c0)/float64(b.N), "cpu-ns/line")
+				b.ReportMetric(float64(kept)/float64(len(lines)), "kept")
+				b.ReportMetric(0, "ns/op")
+				_ = hits
+			})
+		}
+		var dst []*Rule
+		run("match", func(i int) int {
+			dst = idx.MatchTenant(lines[i].key, tenants[i%100], lines[i].ev, dst[:0])
+			return len(dst)
+		})
+		run("parse+match", func(i int) int {
+			p.Parse("syslog", raws[i], scratch)
+			dst = idx.MatchTenant(lines[i].key, tenants[i%100], scratch, dst[:0])
+			return len(dst)
+		})
+		run("gate", func(i int) int {
+			if idx.MayMatch(lines[i].key, tenants[i%100], lines[i].ev.Raw) {
+				return 1
+			}
+			return 0
+		})
+		run("gate+parse+match", func(i int) int {
+			if !idx.MayMatch(lines[i].key, tenants[i%100], lines[i].ev.Raw) {
+				return 0
+			}
+			p.Parse("syslog", raws[i], scratch)
+			dst = idx.MatchTenant(lines[i].key, tenants[i%100], scratch, dst[:0])
+			return len(dst)
+		})
+	}
 }

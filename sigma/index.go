@@ -11,6 +11,7 @@ type Index struct {
 	by       map[string][]*Rule
 	pre      map[string]*prefilter
 	excluded map[string]map[*Rule]bool // tenant -> rules it excludes
+	gates    map[string]*gate          // raw-line gate (gate.go), nil until SetVerbatim
 }
 
 // NewIndex groups rules by SourceKey and builds each group's prefilter.

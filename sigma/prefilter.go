@@ -1,9 +1,6 @@
 package sigma
 
-import (
-	"slices"
-	"strings"
-)
+import "slices"
 
 // The prefilter lets Index evaluate only the rules that can match an event.
 // For each rule it derives, from the compiled detection, a set of atoms —
@@ -20,29 +17,53 @@ import (
 // Aho–Corasick automaton over the lowercased literals.
 
 // atom: the event field contains lit (lowercase ASCII) under ASCII case
-// folding of the value (or within strings.ToLower of a non-ASCII value,
-// which is what the case-insensitive matchers compare against).
+// folding of the value (or within foldString of a non-ASCII value, which
+// contains every ASCII letter the case-insensitive matchers and (?i)
+// regular expressions can match there). Field "" is a keyword atom: some
+// value the event ranges over (FieldRanger) contains lit.
 type atom struct{ field, lit string }
 
-// need returns atoms of which one holds whenever n matches; ok is false
-// when no such set can be derived.
-func needNode(n node) (atoms []atom, ok bool) {
+// needCtx says which fields atoms may name. The prefilter (verbatim nil)
+// reads named fields only; the raw-line gate (gate.go) takes atoms on the
+// fields its verbatim function vouches for, keywords ("") included, and
+// relies on the promise that such a field, when present, is not empty.
+type needCtx struct {
+	verbatim func(field string) bool
+	absent   func(field string) bool // gate: the field is never present
+	bounds   func(field string) (before, after []string)
+}
+
+func (c needCtx) ok(field string) bool {
+	if c.verbatim == nil {
+		return field != ""
+	}
+	return c.verbatim(field)
+}
+
+// maxAtomsPerRule bounds what one rule adds to an automaton; a rule
+// needing more is evaluated for every event instead (still exact).
+const maxAtomsPerRule = 4096
+
+// needNode returns atoms of which one holds whenever n matches; ok is
+// false when no such set can be derived. ok with no atoms means n cannot
+// match at all (only the gate derives that, from its non-empty promise).
+func (c needCtx) needNode(n node) (atoms []atom, ok bool) {
 	switch x := n.(type) {
 	case *selNode:
-		return needSelection(x.s)
+		return c.needSelection(x.s)
 	case *orNode:
 		for _, k := range x.kids {
-			a, ok := needNode(k)
+			a, ok := c.needNode(k)
 			if !ok {
 				return nil, false
 			}
 			atoms = append(atoms, a...)
 		}
-		return atoms, len(atoms) > 0
+		return atoms, len(atoms) <= maxAtomsPerRule
 	case *andNode:
 		var sets [][]atom
 		for _, k := range x.kids {
-			if a, ok := needNode(k); ok {
+			if a, ok := c.needNode(k); ok {
 				sets = append(sets, a)
 			}
 		}
@@ -51,12 +72,12 @@ func needNode(n node) (atoms []atom, ok bool) {
 	return nil, false // not, and anything else
 }
 
-func needSelection(s *selection) ([]atom, bool) {
+func (c needCtx) needSelection(s *selection) ([]atom, bool) {
 	var atoms []atom
 	for _, g := range s.groups {
 		var sets [][]atom
 		for _, f := range g {
-			if a, ok := needField(f); ok {
+			if a, ok := c.needField(f); ok {
 				sets = append(sets, a)
 			}
 		}
@@ -66,16 +87,19 @@ func needSelection(s *selection) ([]atom, bool) {
 		}
 		atoms = append(atoms, a...)
 	}
-	return atoms, len(atoms) > 0
+	return atoms, len(s.groups) > 0 && len(atoms) <= maxAtomsPerRule
 }
 
 // best picks, among alternative necessary sets (any one of them is
-// enough), the most selective: the longest shortest literal, then the
-// fewest atoms.
+// enough), the most selective: an empty set (cannot match), else the
+// longest shortest literal, then the fewest atoms.
 func best(sets [][]atom) ([]atom, bool) {
 	var out []atom
 	score := -1
 	for _, s := range sets {
+		if len(s) == 0 {
+			return s, true
+		}
 		m := len(s[0].lit)
 		for _, a := range s {
 			m = min(m, len(a.lit))
@@ -87,13 +111,19 @@ func best(sets [][]atom) ([]atom, bool) {
 	return out, score > 0
 }
 
-func needField(f *fieldMatcher) ([]atom, bool) {
-	if f.field == "" || f.exists != 0 || f.neq || f.matchNil || len(f.vals) == 0 {
+func (c needCtx) needField(f *fieldMatcher) ([]atom, bool) {
+	if c.absent != nil && c.absent(f.field) {
+		if f.neq || f.matchNil || f.exists < 0 {
+			return nil, false // these match an absent field
+		}
+		return []atom{}, true // a value (or exists: true) on a field never present
+	}
+	if !c.ok(f.field) || f.exists != 0 || f.neq || f.matchNil || len(f.vals) == 0 {
 		return nil, false
 	}
 	var per [][]atom // atoms per value
 	for _, v := range f.vals {
-		a, ok := needValue(f.field, v)
+		a, ok := c.needValue(f.field, v)
 		if !ok {
 			if f.all {
 				continue // another value of the AND may still give atoms
@@ -112,24 +142,40 @@ func needField(f *fieldMatcher) ([]atom, bool) {
 	for _, a := range per {
 		atoms = append(atoms, a...)
 	}
-	return atoms, true
+	if len(atoms) > maxAtomsPerRule && c.bounds != nil {
+		// contexts multiplied the atoms past the bound: the bare literals
+		// are fewer, and still necessary
+		c.bounds = nil
+		return c.needField(f)
+	}
+	return atoms, len(atoms) <= maxAtomsPerRule
 }
 
-func needValue(field string, v valueMatcher) ([]atom, bool) {
+func (c needCtx) needValue(field string, v valueMatcher) ([]atom, bool) {
 	switch m := v.(type) {
 	case anyOf:
 		var atoms []atom
 		for _, x := range m {
-			a, ok := needValue(field, x)
+			a, ok := c.needValue(field, x)
 			if !ok {
 				return nil, false
 			}
 			atoms = append(atoms, a...)
 		}
-		return atoms, len(atoms) > 0
+		return atoms, len(m) > 0 && len(atoms) <= maxAtomsPerRule
 	case *strMatcher:
 		if m.kind == kAny {
 			return nil, false
+		}
+		if m.kind == kEq && m.lits[0] == "" && c.verbatim != nil {
+			// The gate's fields are never present and empty, and an absent
+			// field does not equal '' (fieldMatcher.match): never.
+			return []atom{}, true
+		}
+		if c.bounds != nil {
+			if a, ok := c.boundedAtoms(field, m); ok {
+				return a, true
+			}
 		}
 		lit := ""
 		for _, l := range m.lits {
@@ -143,6 +189,12 @@ func needValue(field string, v valueMatcher) ([]atom, bool) {
 		// case-sensitive literals (cased, base64) are folded too: a value
 		// containing them also contains them folded
 		return []atom{{field, lower(lit)}}, true
+	case *reMatcher:
+		return reAtoms(field, m.re)
+	case *globRE:
+		// a glob with '?': the pattern is matched against the lowercased
+		// value (ci) or the value itself, so its literals are necessary
+		return reAtoms(field, m.re)
 	}
 	return nil, false
 }
@@ -161,7 +213,10 @@ func newPrefilter(rules []*Rule) *prefilter {
 		var atoms []atom
 		ok := false
 		if r.det != nil {
-			atoms, ok = needNode(r.det.cond)
+			atoms, ok = needCtx{}.needNode(r.det.cond)
+		}
+		if ok && len(atoms) == 0 {
+			ok = false // (not derived by the prefilter; kept exact regardless)
 		}
 		if !ok {
 			p.always = append(p.always, i)
@@ -195,10 +250,7 @@ func (p *prefilter) candidates(ev Event, bits []uint64) {
 		if !ok || v == "" {
 			continue
 		}
-		if !isASCII(v) {
-			v = strings.ToLower(v)
-		}
-		sc.scan(v, bits)
+		sc.scan(foldString(v), bits)
 	}
 }
 
@@ -210,6 +262,8 @@ type acScanner struct {
 	ncls  int
 	delta []int32    // state*ncls + class -> state
 	out   [][]uint64 // per state: rules whose literal ends here (nil: none)
+	fast  []int32    // the gate's delta (buildFast), nil for the prefilter
+	start [256]bool  // bytes leaving the root state (buildFast)
 }
 
 func newACScanner(field string, lits map[string][]int, words int) *acScanner {
@@ -299,7 +353,9 @@ func newACScanner(field string, lits map[string][]int, words int) *acScanner {
 	return sc
 }
 
-func (sc *acScanner) scan(v string, bits []uint64) {
+// scan sets the bits of the literals found in v and returns the final
+// state (scanLine continues from it).
+func (sc *acScanner) scan(v string, bits []uint64) int32 {
 	s := int32(0)
 	n := sc.ncls
 	for i := 0; i < len(v); i++ {
@@ -310,4 +366,5 @@ func (sc *acScanner) scan(v string, bits []uint64) {
 			}
 		}
 	}
+	return s
 }

@@ -46,13 +46,16 @@ var edgeRules = []string{
 }
 
 // edgeRuleSet loads edgeRules as proxy rules e0, e1, ...
-func edgeRuleSet(t testing.TB) []*Rule {
+func edgeRuleSet(t testing.TB) []*Rule { return detectionRules(t, "e", edgeRules) }
+
+// detectionRules loads detection sections as proxy rules prefix0, ...
+func detectionRules(t testing.TB, prefix string, dets []string) []*Rule {
 	var rules []*Rule
-	for i, det := range edgeRules {
-		y := fmt.Sprintf("title: e%d\nid: e%d\nlogsource: {category: proxy}\ndetection:\n%s", i, i, det)
-		s, errs := Parse([]byte(y), "edge", nil)
+	for i, det := range dets {
+		y := fmt.Sprintf("title: %s%d\nid: %s%d\nlogsource: {category: proxy}\ndetection:\n%s", prefix, i, prefix, i, det)
+		s, errs := Parse([]byte(y), prefix, nil)
 		if len(errs) > 0 {
-			t.Fatalf("edge rule %d: %v", i, errs[0])
+			t.Fatalf("rule %s%d: %v", prefix, i, errs[0])
 		}
 		rules = append(rules, s.Rules...)
 	}
@@ -64,7 +67,7 @@ func edgeRuleSet(t testing.TB) []*Rule {
 func literalsOf(rules []*Rule) (lits []string, fields []string) {
 	seenF := map[string]bool{}
 	for _, r := range rules {
-		atoms, _ := needNode(r.det.cond)
+		atoms, _ := needCtx{}.needNode(r.det.cond)
 		for _, a := range atoms {
 			lits = append(lits, a.lit)
 			if !seenF[a.field] {
@@ -120,7 +123,7 @@ func naiveMatch(rules []*Rule, ev Event) []*Rule {
 // (prefiltered) match equals evaluating every rule of the source, on the
 // benchmark stream and on random events built from the rules' literals.
 func TestPrefilterAgrees(t *testing.T) {
-	rules := edgeRuleSet(t)
+	rules := append(edgeRuleSet(t), gateRuleSet(t)...)
 	shared := 0
 	if dir := sharedDirOrEmpty("sigma"); dir != "" {
 		for _, sub := range []string{"rules", "unsupported"} {
@@ -187,7 +190,7 @@ func ids(rs []*Rule) []string {
 // FuzzPrefilter: any value of f, g and h gets the same rules from the index
 // as from evaluating every edge rule.
 func FuzzPrefilter(f *testing.F) {
-	rules := edgeRuleSet(f)
+	rules := append(edgeRuleSet(f), gateRuleSet(f)...)
 	idx := NewIndex(rules)
 	f.Add("Kill", "abcd", "x")
 	f.Add("\u212Aill", "", "日本")
