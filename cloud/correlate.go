@@ -104,6 +104,7 @@ func (d *SigmaDetector) EnableCorrelations(corrs []*sigma.Correlation, rules []*
 		c.credit[x] = correlationCredit(x, byRef, corrByRef, 0)
 	}
 	d.corr = c
+	d.setGate() // rules that feed a correlation now keep their lines
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/logparse"
 	"github.com/kyojin/kyojin/sigma"
 )
 
@@ -114,7 +115,48 @@ type SigmaDetector struct {
 
 // NewSigmaDetector returns a detector over rules writing alerts to sink.
 func NewSigmaDetector(rules []*sigma.Rule, sink io.Writer) *SigmaDetector {
-	return &SigmaDetector{alertSink: alertSink{w: sink}, ix: sigma.NewIndex(rules)}
+	d := &SigmaDetector{alertSink: alertSink{w: sink}, ix: sigma.NewIndex(rules)}
+	d.setGate()
+	return d
+}
+
+// setGate builds the index's raw-line gate (sigma.Index.MayMatch) from
+// what logparse promises of the sources behind each key, so that Detect
+// can rule out a deferred event without parsing it. Rules whose matches
+// are dropped (aggregations without correlations, see alone) keep no
+// line. Call again when that changes (EnableCorrelations) and before the
+// detector is shared.
+func (d *SigmaDetector) setGate() {
+	d.ix.SetGate(sigma.Gate{
+		Verbatim: func(key, field string) bool {
+			return allSources(key, func(src string) bool { return field == "" || logparse.Verbatim(src, field) })
+		},
+		Absent: func(key, field string) bool {
+			return allSources(key, func(src string) bool { return logparse.Absent(src, field) })
+		},
+		Bounds: func(key, field string) (before, after []string) {
+			ok := allSources(key, func(src string) bool {
+				b, a := logparse.Bounds(src, field)
+				before, after = append(before, b...), append(after, a...)
+				return b != nil
+			})
+			if !ok {
+				return nil, nil
+			}
+			return before, after
+		},
+		Quiet: func(r *sigma.Rule) bool { return !d.alone(r) && (d.corr == nil || !d.corr.fed[r]) },
+	})
+}
+
+// allSources reports whether ok holds for every source routed to key.
+func allSources(key string, ok func(src string) bool) bool {
+	for src, k := range sourceKeys {
+		if k == key && !ok(src) {
+			return false
+		}
+	}
+	return true
 }
 
 // KeepsEvents implements EventKeeper: alerts copy what they need.
@@ -128,6 +170,17 @@ func (d *SigmaDetector) Detect(ev *event.Event) {
 	key, ok := sourceKeys[ev.Source]
 	if !ok {
 		return
+	}
+	if ev.Deferred() {
+		// most lines: decided from the raw text, never parsed. Keywords
+		// search the raw line (event.Event.Range), which the gate sees too.
+		if !d.ix.MayMatch(key, ev.Tenant, ev.Raw) {
+			return
+		}
+		ev.Resolve()
+		if key, ok = sourceKeys[ev.Source]; !ok {
+			return // the content was not what the program's parser expects
+		}
 	}
 	var buf [8]*sigma.Rule
 	matched := d.ix.MatchTenant(key, ev.Tenant, ev, buf[:0])

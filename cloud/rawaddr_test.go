@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,4 +182,52 @@ func FuzzModelRulesLazy(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSigmaGateLazy: the Sigma detector raises the same alerts on
+// deferred events (most decided from the raw line by the gate) as on
+// parsed ones, over the §6 stream and rules; it reports how many events
+// the gate had parsed per source.
+func TestSigmaGateLazy(t *testing.T) {
+	rules := e2eRules(t)
+	cfg := e2eConfig(t, t.TempDir())
+	run := func(lazy bool) (string, map[string][2]int) {
+		var out bytes.Buffer
+		d := NewSigmaDetector(rules, &out)
+		p := logparse.New(time.UTC, nil)
+		per := map[string][2]int{}
+		for i, l := range intakestream.Lines(20_000) {
+			ev := &event.Event{Tenant: cfg.Tenants[i%len(cfg.Tenants)].ID, Received: time.Unix(1e9, 0)}
+			if lazy {
+				p.ParseLazy("syslog", l, ev)
+			} else {
+				p.Parse("syslog", l, ev)
+			}
+			src := ev.Source
+			d.Detect(ev)
+			c := per[src]
+			c[0]++
+			if !ev.Deferred() {
+				c[1]++
+			}
+			per[src] = c
+		}
+		return out.String(), per
+	}
+	eager, _ := run(false)
+	lazy, per := run(true)
+	if eager != lazy {
+		t.Fatalf("alerts differ: eager %d lines, lazy %d lines", strings.Count(eager, "\n"), strings.Count(lazy, "\n"))
+	}
+	if strings.Count(eager, "\n") < 100 {
+		t.Fatalf("only %d alerts: the comparison proves little", strings.Count(eager, "\n"))
+	}
+	parsed := 0
+	for src, c := range per {
+		t.Logf("%-10s %5d events, %5d parsed by the gate (%.1f%%)", src, c[0], c[1], 100*float64(c[1])/float64(c[0]))
+		parsed += c[1]
+	}
+	if parsed > 20_000/4 {
+		t.Errorf("the gate parsed %d of 20000 events", parsed)
+	}
 }

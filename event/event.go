@@ -158,6 +158,11 @@ func (e *Event) Get(field string) (string, bool) {
 	return v, ok
 }
 
+// Range gives Sigma keyword selections (values without a field) what to
+// search: the raw line, which holds every value as the device logged it
+// (sigma.FieldRanger). It does not parse a deferred event.
+func (e *Event) Range(fn func(field, value string) bool) { fn("raw", e.Raw) }
+
 // Set stores a normalized field; empty values and "-" (the log formats'
 // "no value") are not stored, so Get reports them as absent.
 func (e *Event) Set(field, value string) {

@@ -2,6 +2,7 @@ package logparse
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/kyojin/kyojin/event"
 )
@@ -40,7 +41,17 @@ func Verbatim(source, field string) bool {
 
 // spaceAfter is what may follow a whitespace-separated token: the
 // separators fields() splits at, and "\n" for the end of the line.
-var spaceAfter = []string{" ", "\t", "\n", "\v", "\f", "\r"}
+// A line that is not ASCII is split at Unicode white space too
+// (strings.Fields), so those runes are listed as well.
+var spaceAfter = func() []string {
+	out := []string{"\n"}
+	for r := rune(0); r <= 0x3000; r++ {
+		if unicode.IsSpace(r) {
+			out = append(out, string(r))
+		}
+	}
+	return out
+}()
 
 // Bounds says, for fields whose value is cut out of the line between
 // known delimiters, what immediately precedes the value (one of before,
@@ -56,6 +67,16 @@ func Bounds(source, field string) (before, after []string) {
 		if k, ok := netfilterKeys[field]; ok {
 			return []string{k}, spaceAfter
 		}
+	case event.SourceFortiGate:
+		// key=value or key="value"; a bare value ends at a space or NUL,
+		// a quoted one at the quote (or the end of the line)
+		if k, ok := fortiKeys[field]; ok {
+			var before []string
+			for _, key := range k {
+				before = append(before, key+"=", key+`="`)
+			}
+			return before, fortiAfter
+		}
 	case "pf":
 		switch field {
 		case event.SrcPort, event.DstPort, event.Proto, event.SrcIP, event.DstIP, event.Action:
@@ -70,4 +91,45 @@ func Bounds(source, field string) (before, after []string) {
 var netfilterKeys = map[string]string{
 	event.SrcIP: "src=", event.DstIP: "dst=", event.SrcPort: "spt=", event.DstPort: "dpt=",
 	event.Proto: "proto=", event.InIface: "in=", event.OutIface: "out=",
+}
+
+// fortiKeys are the FortiGate keys that set a field (fortiMap, and the
+// field's own name, which parseFortiGate stores as it is).
+var fortiKeys = map[string][]string{
+	event.SrcIP: {"srcip", "remip", "src_ip"}, event.DstIP: {"dstip", "dst_ip"},
+	event.SrcPort: {"srcport", "src_port"}, event.DstPort: {"dstport", "dst_port"},
+}
+
+var fortiAfter = []string{" ", "\x00", `"`, "\n"}
+
+// squidFields are the fields parseSquid can set, besides the frame's.
+var squidFields = map[string]bool{
+	"duration_ms": true, event.SrcIP: true, event.CIP: true, event.Action: true, event.SCStatus: true,
+	event.SCBytes: true, event.CSMethod: true, event.CURI: true, event.CSHost: true, event.DstPort: true,
+	event.CURIStem: true, event.CSURIStem: true, event.CURIQuery: true, event.CSURIQuery: true,
+	event.CURIExtension: true, event.User: true, event.DstIP: true, "mime_type": true,
+}
+
+// frameFields are the fields the syslog frame can set for any source.
+func frameField(f string) bool {
+	switch f {
+	case event.Program, "pid", event.Severity, event.Facility, event.Message, "charset":
+		return true
+	}
+	return strings.HasPrefix(f, "sd.")
+}
+
+// Absent reports whether the parser behind source never sets field
+// (Squid logs no user agent, so proxy rules on c-useragent cannot match
+// a Squid line). Only Squid's parser is listed; for other sources it
+// reports false. TestAbsent and FuzzBounds hold the list to the parser.
+func Absent(source, field string) bool {
+	if source != event.SourceSquid || field == "" || frameField(field) {
+		return false
+	}
+	switch field {
+	case "tenant", "source", "host", "raw", "_raw", "time", "parse_error":
+		return false
+	}
+	return !squidFields[field]
 }

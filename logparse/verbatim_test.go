@@ -87,6 +87,11 @@ func TestSplitURL(t *testing.T) {
 // between one of its Bounds.
 func checkBounds(t testing.TB, ev *event.Event) {
 	t.Helper()
+	for k := range ev.Fields {
+		if Absent(ev.Source, k) {
+			t.Fatalf("source %s set %s, which Absent says it never sets: %q", ev.Source, k, ev.Raw)
+		}
+	}
 	raw := strings.ToLower(ev.Raw) + "\n"
 	for k, v := range ev.Fields {
 		before, after := Bounds(ev.Source, k)
@@ -113,6 +118,8 @@ func TestBounds(t *testing.T) {
 		[]byte("<4>Nov 22 10:00:03 fw1 kernel: LGWAN-Drop IN=eth0 OUT= SRC=10.2.1.1 DST=203.0.113.5 PROTO=TCP SPT=5555 DPT=443"),
 		[]byte("<4>Nov 22 10:00:03 fw1 kernel: X IN=eth0\tSRC=10.2.1.1 DST=203.0.113.5 PROTO=UDP SPT=53 DPT=53 DPT=54"),
 		[]byte("<134>Nov 22 10:00:03 fw2 filterlog: 5,,,1000000103,igb0,match,block,in,4,0x0,,64,0,0,DF,6,tcp,60,10.2.0.5,203.0.113.7,51000,23,0,S,1,,,,"),
+		[]byte("<4>Nov 22 10:00:03 fw1 kernel: 拒否 IN=eth0 SRC=10.2.1.1 DST=203.0.113.5 PROTO=TCP SPT=5555 DPT=23\u3000WINDOW=0"),
+		[]byte(`<4>Nov 22 10:00:03 fw3 fortigate: date=2026-11-22 time=10:00:03 srcip=10.2.1.1 dstip=203.0.113.5 dstport="23" srcport=5555 action=deny`),
 	)
 	n := 0
 	for _, l := range lines {

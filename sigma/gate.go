@@ -33,6 +33,19 @@ type gate struct {
 	sc    *acScanner // atoms of the gated rules over the raw line; nil: none
 	ascii *acScanner // sc without the atoms holding non-ASCII bytes, which an ASCII line cannot contain
 	rs    []*Rule    // rule of each automaton output bit
+	multi *cnfGate   // rules whose condition is an AND of several gated parts
+}
+
+// cnfGate holds the rules whose top-level condition is an AND with more
+// than one part giving atoms: a line is kept for such a rule only when
+// every part has an atom in it. One part alone is often a literal in
+// nearly every line (cs-method: GET beside a list of injection
+// keywords), which would keep the whole source.
+type cnfGate struct {
+	sc, ascii *acScanner // outputs: clause bits
+	rules     []*Rule
+	clauses   [][]int // per rule: its clause numbers
+	n         int     // clauses in all
 }
 
 // Gate configures the raw-line gate (Index.SetGate).
@@ -81,18 +94,40 @@ func (x *Index) SetGate(cfg Gate) {
 		}
 		g := &gate{}
 		lits := map[string][]int{}
+		multi := &cnfGate{}
+		multiLits := map[string][]int{}
+	rules:
 		for _, r := range rs {
 			if cfg.Quiet != nil && cfg.Quiet(r) {
 				continue
 			}
-			atoms, ok := gateAtoms(r, ctx)
+			clauses, ok := gateClauses(r, ctx)
 			if !ok {
 				g.must = append(g.must, r)
 				continue
 			}
-			if len(atoms) == 0 {
-				continue // cannot match under the promises
+			for _, c := range clauses {
+				if len(c) == 0 {
+					continue rules // cannot match under the promises
+				}
 			}
+			if len(clauses) > 1 {
+				var nums []int
+				for _, c := range clauses {
+					k := multi.n
+					multi.n++
+					nums = append(nums, k)
+					for _, a := range c {
+						if !slices.Contains(multiLits[a.lit], k) {
+							multiLits[a.lit] = append(multiLits[a.lit], k)
+						}
+					}
+				}
+				multi.rules = append(multi.rules, r)
+				multi.clauses = append(multi.clauses, nums)
+				continue
+			}
+			atoms := clauses[0]
 			i := len(g.rs)
 			g.rs = append(g.rs, r)
 			for _, a := range atoms {
@@ -117,8 +152,87 @@ func (x *Index) SetGate(cfg Gate) {
 				g.ascii.buildFast()
 			}
 		}
+		if multi.n > 0 {
+			multi.sc, multi.ascii = lineScanners(multiLits, (multi.n+63)/64)
+			g.multi = multi
+		}
 		x.gates[key] = g
 	}
+}
+
+// lineScanners builds the automaton over lits and its ASCII-only part.
+func lineScanners(lits map[string][]int, words int) (all, ascii *acScanner) {
+	all = newACScanner("", lits, words)
+	all.buildFast()
+	al := map[string][]int{}
+	for l, rs := range lits {
+		if isASCII(l) {
+			al[l] = rs
+		}
+	}
+	if len(al) == len(lits) {
+		return all, all
+	}
+	ascii = newACScanner("", al, words)
+	ascii.buildFast()
+	return all, ascii
+}
+
+// gateClauses derives the rule's necessary atom sets on verbatim fields:
+// one per part of a top-level AND that gives one (all of them must then
+// have an atom in the line), else the one set of gateAtoms.
+func gateClauses(r *Rule, ctx needCtx) (clauses [][]atom, ok bool) {
+	if r.det == nil {
+		return nil, false
+	}
+	defer func() {
+		if recover() != nil {
+			clauses, ok = nil, false // a faulty Verbatim or Absent: must parse
+		}
+	}()
+	if and, isAnd := r.det.cond.(*andNode); isAnd {
+		for _, k := range and.kids {
+			if a, ok := ctx.needNode(k); ok {
+				clauses = append(clauses, a)
+			}
+		}
+		return clauses, len(clauses) > 0
+	}
+	atoms, ok := gateAtoms(r, ctx)
+	if !ok {
+		return nil, false
+	}
+	return [][]atom{atoms}, true
+}
+
+// mayMatch reports whether some rule (not in ex) has an atom of every
+// clause in v (folded unless ascii).
+func (m *cnfGate) mayMatch(v string, ascii bool, ex map[*Rule]bool) bool {
+	sc := m.ascii
+	if !ascii {
+		sc = m.sc
+	}
+	var stack [4]uint64
+	set := stack[:0]
+	if w := (m.n + 63) / 64; w <= len(stack) {
+		set = stack[:w]
+	} else {
+		set = make([]uint64, w)
+	}
+	sc.scanLine(v, set)
+next:
+	for i, r := range m.rules {
+		if ex[r] {
+			continue
+		}
+		for _, c := range m.clauses[i] {
+			if set[c/64]&(1<<(c%64)) == 0 {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // gateAtoms derives the rule's necessary atoms on verbatim fields.
@@ -162,11 +276,23 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 			return true
 		}
 	}
-	if g.sc == nil {
+	if g.sc == nil && g.multi == nil {
 		return false
 	}
 	if raw == "" {
 		return true // "raw" itself may be present and empty
+	}
+	if g.multi != nil {
+		v, ascii := raw, isASCII(raw)
+		if !ascii {
+			v = foldString(raw)
+		}
+		if g.multi.mayMatch(v, ascii, ex) {
+			return true
+		}
+		if g.sc == nil {
+			return false
+		}
 	}
 	if len(ex) == 0 {
 		if found, ascii := g.ascii.anyLine(raw, true); ascii {

@@ -36,8 +36,8 @@ var frameVerbatim = []string{"raw", "_raw", "message", "program", "pid"}
 // URL), severity and facility (from the PRI), proto (fortigate maps
 // numbers to names), tcp_flags (joined), dns action (unbound writes
 // "query"/"reply" that the line need not contain), and the fixed fields
-// tenant, source, time, parse_error. "" (keywords) is vacuous:
-// event.Event does not range over its fields (TestVerbatimTable checks).
+// tenant, source, time, parse_error. "" (keywords): event.Event ranges
+// over its raw line only (TestVerbatimTable checks).
 var logparseVerbatim = map[string][]string{
 	"proxy": {"", "src_ip", "c-ip", "action", "sc-status", "sc-bytes", "cs-method", "c-uri",
 		"c-uri-query", "cs-uri-query", "dst_port", "user", "dst_ip", "mime_type", "duration_ms",
@@ -55,13 +55,9 @@ var logparseVerbatim = map[string][]string{
 var fixedURLFields = []string{"cs-host", "c-uri-stem", "cs-uri-stem", "c-uri-extension"}
 
 // logparseAbsent are fields today's logparse never sets for a key: squid
-// logs no user agent; "" because event.Event does not range over its
-// fields, so keyword selections never match it.
+// logs no user agent.
 var logparseAbsent = map[string][]string{
-	"proxy":     {"", "c-useragent", "cs-user-agent"},
-	"webserver": {""},
-	"dns":       {""},
-	"firewall":  {""},
+	"proxy": {"c-useragent", "cs-user-agent"},
 }
 
 // logparseBounds is what surrounds a firewall's dst_port in each source's
@@ -158,9 +154,14 @@ func TestVerbatimTable(t *testing.T) {
 		if se.key == "" || se.ev.Reparse() == "" {
 			continue
 		}
-		if _, ok := any(se.ev).(FieldRanger); ok {
-			t.Fatal("event.Event now ranges over its fields: keywords search them, so verbatim(key, \"\") must be reviewed")
-		}
+		// keywords search what the event ranges over: verbatim(key, "")
+		// holds only while every such value is in the line
+		se.ev.Range(func(f, v string) bool {
+			if !strings.Contains(foldAll(se.ev.Raw), foldAll(v)) {
+				t.Fatalf("keyword search ranges over %s = %q, not in %q", f, v, se.ev.Raw)
+			}
+			return true
+		})
 		for _, fs := range logparseAbsent {
 			for _, f := range fs {
 				if _, ok := se.ev.Get(f); ok && gc.Absent(se.key, f) {
@@ -252,7 +253,7 @@ func TestMayMatchAgrees(t *testing.T) {
 	}
 	shared := sharedRules(t)
 	only := NewIndex(shared) // the shared rules alone: how much the gate decides
-	only.SetGate(logparseGate(false, false))
+	only.SetGate(logparseGate(true, false))
 	gated, kept := 0, 0
 	for _, se := range parsedStream(t, 20000) {
 		if se.key == "" {
