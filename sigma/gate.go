@@ -33,19 +33,6 @@ type gate struct {
 	sc    *acScanner // atoms of the gated rules over the raw line; nil: none
 	ascii *acScanner // sc without the atoms holding non-ASCII bytes, which an ASCII line cannot contain
 	rs    []*Rule    // rule of each automaton output bit
-	multi *cnfGate   // rules whose condition is an AND of several gated parts
-}
-
-// cnfGate holds the rules whose top-level condition is an AND with more
-// than one part giving atoms: a line is kept for such a rule only when
-// every part has an atom in it. One part alone is often a literal in
-// nearly every line (cs-method: GET beside a list of injection
-// keywords), which would keep the whole source.
-type cnfGate struct {
-	sc, ascii *acScanner // outputs: clause bits
-	rules     []*Rule
-	clauses   [][]int // per rule: its clause numbers
-	n         int     // clauses in all
 }
 
 // Gate configures the raw-line gate (Index.SetGate).
@@ -94,40 +81,18 @@ func (x *Index) SetGate(cfg Gate) {
 		}
 		g := &gate{}
 		lits := map[string][]int{}
-		multi := &cnfGate{}
-		multiLits := map[string][]int{}
-	rules:
 		for _, r := range rs {
 			if cfg.Quiet != nil && cfg.Quiet(r) {
 				continue
 			}
-			clauses, ok := gateClauses(r, ctx)
+			atoms, ok := gateNeed(r, ctx)
 			if !ok {
 				g.must = append(g.must, r)
 				continue
 			}
-			for _, c := range clauses {
-				if len(c) == 0 {
-					continue rules // cannot match under the promises
-				}
+			if len(atoms) == 0 {
+				continue // cannot match under the promises
 			}
-			if len(clauses) > 1 {
-				var nums []int
-				for _, c := range clauses {
-					k := multi.n
-					multi.n++
-					nums = append(nums, k)
-					for _, a := range c {
-						if !slices.Contains(multiLits[a.lit], k) {
-							multiLits[a.lit] = append(multiLits[a.lit], k)
-						}
-					}
-				}
-				multi.rules = append(multi.rules, r)
-				multi.clauses = append(multi.clauses, nums)
-				continue
-			}
-			atoms := clauses[0]
 			i := len(g.rs)
 			g.rs = append(g.rs, r)
 			for _, a := range atoms {
@@ -137,24 +102,7 @@ func (x *Index) SetGate(cfg Gate) {
 			}
 		}
 		if len(g.rs) > 0 {
-			w := (len(g.rs) + 63) / 64
-			g.sc = newACScanner("", lits, w)
-			g.sc.buildFast()
-			g.ascii = g.sc
-			al := map[string][]int{}
-			for l, rs := range lits {
-				if isASCII(l) {
-					al[l] = rs
-				}
-			}
-			if len(al) < len(lits) {
-				g.ascii = newACScanner("", al, w)
-				g.ascii.buildFast()
-			}
-		}
-		if multi.n > 0 {
-			multi.sc, multi.ascii = lineScanners(multiLits, (multi.n+63)/64)
-			g.multi = multi
+			g.sc, g.ascii = lineScanners(lits, (len(g.rs)+63)/64)
 		}
 		x.gates[key] = g
 	}
@@ -178,65 +126,12 @@ func lineScanners(lits map[string][]int, words int) (all, ascii *acScanner) {
 	return all, ascii
 }
 
-// gateClauses derives the rule's necessary atom sets on verbatim fields:
-// one per part of a top-level AND that gives one (all of them must then
-// have an atom in the line), else the one set of gateAtoms.
-func gateClauses(r *Rule, ctx needCtx) (clauses [][]atom, ok bool) {
-	if r.det == nil {
-		return nil, false
-	}
-	defer func() {
-		if recover() != nil {
-			clauses, ok = nil, false // a faulty Verbatim or Absent: must parse
-		}
-	}()
-	if and, isAnd := r.det.cond.(*andNode); isAnd {
-		for _, k := range and.kids {
-			if a, ok := ctx.needNode(k); ok {
-				clauses = append(clauses, a)
-			}
-		}
-		return clauses, len(clauses) > 0
-	}
-	atoms, ok := gateAtoms(r, ctx)
-	if !ok {
-		return nil, false
-	}
-	return [][]atom{atoms}, true
-}
-
-// mayMatch reports whether some rule (not in ex) has an atom of every
-// clause in v (folded unless ascii).
-func (m *cnfGate) mayMatch(v string, ascii bool, ex map[*Rule]bool) bool {
-	sc := m.ascii
-	if !ascii {
-		sc = m.sc
-	}
-	var stack [4]uint64
-	set := stack[:0]
-	if w := (m.n + 63) / 64; w <= len(stack) {
-		set = stack[:w]
-	} else {
-		set = make([]uint64, w)
-	}
-	sc.scanLine(v, set)
-next:
-	for i, r := range m.rules {
-		if ex[r] {
-			continue
-		}
-		for _, c := range m.clauses[i] {
-			if set[c/64]&(1<<(c%64)) == 0 {
-				continue next
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// gateAtoms derives the rule's necessary atoms on verbatim fields.
-func gateAtoms(r *Rule, ctx needCtx) (atoms []atom, ok bool) {
+// gateNeed derives the rule's necessary atoms on verbatim fields. For a top-level AND any part's set is necessary;
+// best would pick the one with the longest shortest literal, but a part
+// on a field with few distinct values (cs-method: GET beside a list of
+// injection keywords) then keeps nearly every line, so parts on such
+// fields are taken only when no other part gives a set.
+func gateNeed(r *Rule, ctx needCtx) (atoms []atom, ok bool) {
 	if r.det == nil {
 		return nil, false
 	}
@@ -245,7 +140,44 @@ func gateAtoms(r *Rule, ctx needCtx) (atoms []atom, ok bool) {
 			atoms, ok = nil, false // a faulty Verbatim or Absent: must parse
 		}
 	}()
+	if and, isAnd := r.det.cond.(*andNode); isAnd {
+		var rare, common [][]atom
+		for _, k := range and.kids {
+			a, ok := ctx.needNode(k)
+			switch {
+			case !ok:
+			case len(a) == 0:
+				return nil, true // this part cannot match
+			case fewValues(a):
+				common = append(common, a)
+			default:
+				rare = append(rare, a)
+			}
+		}
+		if a, ok := best(rare); ok {
+			return a, true
+		}
+		return best(common)
+	}
 	return ctx.needNode(r.det.cond)
+}
+
+// fewValuedFields are taxonomy fields with a handful of values, each
+// found in a large share of lines: method, status, verdict, protocol,
+// record type.
+var fewValuedFields = map[string]bool{
+	"cs-method": true, "sc-status": true, "action": true, "proto": true, "record_type": true,
+	"response_code": true, "cs-version": true, "blocked": true, "severity": true, "facility": true,
+}
+
+// fewValues reports whether every atom of a is on a few-valued field.
+func fewValues(a []atom) bool {
+	for _, x := range a {
+		if !fewValuedFields[x.field] {
+			return false
+		}
+	}
+	return true
 }
 
 // MustParse returns the rules of key that keep every line (no atom set on
@@ -276,23 +208,11 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 			return true
 		}
 	}
-	if g.sc == nil && g.multi == nil {
+	if g.sc == nil {
 		return false
 	}
 	if raw == "" {
 		return true // "raw" itself may be present and empty
-	}
-	if g.multi != nil {
-		v, ascii := raw, isASCII(raw)
-		if !ascii {
-			v = foldString(raw)
-		}
-		if g.multi.mayMatch(v, ascii, ex) {
-			return true
-		}
-		if g.sc == nil {
-			return false
-		}
 	}
 	if len(ex) == 0 {
 		if found, ascii := g.ascii.anyLine(raw, true); ascii {

@@ -413,7 +413,7 @@ func TestGateRules(t *testing.T) {
 		t.Errorf("must-parse %s, want g3,g9 (optional regexp, cidr)", got)
 	}
 	for _, r := range rules[:3] {
-		a, ok := gateAtoms(r, needCtx{verbatim: func(f string) bool { return vb("proxy", f) }})
+		a, ok := gateNeed(r, needCtx{verbatim: func(f string) bool { return vb("proxy", f) }})
 		t.Logf("%s: %v %v", r.ID, a, ok)
 	}
 	x := NewIndex([]*Rule{rules[0], rules[1], rules[2], rules[4], rules[5], rules[7], rules[8]})
