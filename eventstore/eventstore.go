@@ -3,24 +3,25 @@
 // tenant and per day (issue 8 §4: "raw events in compressed append-only
 // segments per tenant and day (retention = deleting segments)").
 //
-// Layout: ROOT/<tenant>/<YYYY-MM-DD>/<seq>.jsonl.s2 holds JSON lines (one
-// event.Event each, in the compact form of Event.AppendStored, which leaves
-// out the message and taxonomy aliases the event repeats) in the S2 framed
-// stream format (klauspost/compress/s2,
-// a Snappy-compatible framing with CRC-32C per block); <seq>.idx beside it
+// Layout: ROOT/<tenant>/<YYYY-MM-DD>/<seq>.rec.s2 holds records (record.go:
+// the raw line and its times for events that parsing the line again
+// reproduces — nearly all — and the compact JSON of Event.AppendStored for
+// the rest) in the S2 framed stream format (klauspost/compress/s2, a
+// Snappy-compatible framing with CRC-32C per block); <seq>.idx beside it
 // records the time range and count so searches skip segments outside the
-// asked range. S2 replaced gzip for new segments because compression was
-// the largest single cost of intake (issue 8 §6; docs/performance-intake.md):
-// it is about 2.5 times cheaper per event for about 15 % more bytes.
-// Segments written as <seq>.jsonl.gz (gzip members) by earlier versions are
-// still read. A segment is sealed when it reaches SegmentEvents events;
-// every Flush ends an S2 block, so flushed data is readable (and survives a
+// asked range. Storing the line rather than its fields is what lets intake
+// leave most lines unparsed (issue 8 §6; docs/performance-intake.md);
+// reading parses them again. JSON-line segments of earlier versions
+// (<seq>.jsonl.s2, <seq>.jsonl.gz) are still read. A segment is sealed
+// when it reaches SegmentEvents events; every Flush ends an S2 block, so
+// flushed data is readable (and survives a
 // crash) while the segment is still open. Tenants never share a file, and
 // every search names exactly one tenant: isolation is structural.
 package eventstore
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 	"github.com/klauspost/compress/s2"
 
 	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/logparse"
 )
 
 // SegmentEvents is the number of events after which a segment is sealed.
@@ -49,8 +51,10 @@ var tenantRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // ValidTenant reports whether id may name a tenant directory.
 func ValidTenant(id string) bool { return tenantRE.MatchString(id) }
 
-// Segment file name endings: new segments are S2, old ones gzip.
+// Segment file name endings: new segments hold records (record.go) in S2;
+// JSON-line segments in S2 and in gzip from earlier versions are read.
 const (
+	extRec  = ".rec.s2"
 	extS2   = ".jsonl.s2"
 	extGzip = ".jsonl.gz"
 )
@@ -119,11 +123,10 @@ func (s *Store) Append(evs ...*event.Event) error {
 		if err != nil {
 			return err
 		}
-		b, err := ev.AppendStored(s.buf[:0])
+		b, err := appendRecord(s.buf[:0], ev)
 		if err != nil {
 			return fmt.Errorf("eventstore: encode: %w", err)
 		}
-		b = append(b, '\n')
 		s.buf = b
 		// the S2 writer copies into its block and compresses a whole
 		// block at a time: appends are batched per segment
@@ -173,7 +176,7 @@ func (s *Store) segmentFor(ev *event.Event) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("%06d%s", len(existing)+1, extS2))
+	path := filepath.Join(dir, fmt.Sprintf("%06d%s", len(existing)+1, extRec))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: %w", err)
@@ -188,7 +191,7 @@ func (s *Store) segmentFor(ev *event.Event) (*segment, error) {
 // segmentFiles lists the segments of one day directory, in order.
 func segmentFiles(dir string) ([]string, error) {
 	var out []string
-	for _, ext := range []string{extS2, extGzip} {
+	for _, ext := range []string{extRec, extS2, extGzip} {
 		m, err := filepath.Glob(filepath.Join(dir, "*"+ext))
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: %w", err)
@@ -201,7 +204,12 @@ func segmentFiles(dir string) ([]string, error) {
 
 // idxPath is the index file beside a segment.
 func idxPath(seg string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(seg, extS2), extGzip) + ".idx"
+	for _, ext := range []string{extRec, extS2, extGzip} {
+		if strings.HasSuffix(seg, ext) {
+			return strings.TrimSuffix(seg, ext) + ".idx"
+		}
+	}
+	return seg + ".idx"
 }
 
 // flush ends the current S2 block and writes the index.
@@ -400,6 +408,9 @@ func scanSegment(path, tenant string, fn func(*event.Event) bool) (stopped bool,
 		return false, fmt.Errorf("eventstore: %w", err)
 	}
 	defer f.Close()
+	if strings.HasSuffix(path, extRec) {
+		return scanRecords(path, s2.NewReader(bufio.NewReaderSize(f, 64<<10)), tenant, fn)
+	}
 	var zr io.Reader
 	if strings.HasSuffix(path, extGzip) {
 		gz, err := gzip.NewReader(bufio.NewReader(f))
@@ -465,4 +476,53 @@ func (s *Store) Retain(tenant string, keepFrom time.Time) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// scanRecords decodes a record segment (record.go). A truncated tail (a
+// crash before the block was written whole) ends the scan without error;
+// a record that does not decode is an error, as a corrupt JSON line is.
+func scanRecords(path string, zr *s2.Reader, tenant string, fn func(*event.Event) bool) (stopped bool, err error) {
+	rr := recordReader{p: logparse.New(time.UTC, nil)}
+	br := bufio.NewReaderSize(zr, 64<<10)
+	var buf []byte
+	for {
+		kind, err := br.ReadByte()
+		if err != nil {
+			return false, endOfSegment(path, err)
+		}
+		n, err := binary.ReadUvarint(br)
+		if err != nil {
+			return false, endOfSegment(path, err)
+		}
+		if n > maxRecord {
+			return false, fmt.Errorf("eventstore: %s: %w: %d bytes", path, errCorrupt, n)
+		}
+		if uint64(cap(buf)) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return false, endOfSegment(path, err)
+		}
+		var ev event.Event
+		if err := rr.decode(kind, buf, &ev); err != nil {
+			return false, fmt.Errorf("eventstore: %s: %w", path, err)
+		}
+		if ev.Tenant != tenant {
+			// defence in depth: a file under another tenant's directory
+			return false, fmt.Errorf("eventstore: %s holds tenant %q", path, ev.Tenant)
+		}
+		if !fn(&ev) {
+			return true, nil
+		}
+	}
+}
+
+// endOfSegment: the end of the stream, or of what a crash left whole, is
+// not an error; anything else is.
+func endOfSegment(path string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil
+	}
+	return fmt.Errorf("eventstore: %s: %w", path, err)
 }

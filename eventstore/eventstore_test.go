@@ -83,7 +83,7 @@ func TestSearchIsolationRetention(t *testing.T) {
 	if got := collect(t, s2, Query{Tenant: "city-a", Filters: []Filter{{Field: "src_ip", Value: "192.0.2.9"}}}); len(got) != 1 {
 		t.Errorf("after reopen: %d", len(got))
 	}
-	segs, _ := filepath.Glob(filepath.Join(dir, "city-a", "2026-11-20", "*.jsonl.s2"))
+	segs, _ := filepath.Glob(filepath.Join(dir, "city-a", "2026-11-20", "*.rec.s2"))
 	if len(segs) != 2 {
 		t.Errorf("segments after reopen: %v", segs)
 	}
@@ -99,8 +99,8 @@ func TestSearchIsolationRetention(t *testing.T) {
 	}
 	s2.Close()
 	// plant city-b data under city-a: refused
-	b, _ := os.ReadFile(filepath.Join(dir, "city-b", "2026-11-21", "000001.jsonl.s2"))
-	os.WriteFile(filepath.Join(dir, "city-a", "2026-11-21", "000009.jsonl.s2"), b, 0o600)
+	b, _ := os.ReadFile(filepath.Join(dir, "city-b", "2026-11-21", "000001.rec.s2"))
+	os.WriteFile(filepath.Join(dir, "city-a", "2026-11-21", "000009.rec.s2"), b, 0o600)
 	if err := s2.Search(Query{Tenant: "city-a"}, func(*event.Event) bool { return true }); err == nil {
 		t.Error("foreign segment under tenant accepted")
 	}
@@ -117,7 +117,7 @@ func TestTruncatedSegmentTail(t *testing.T) {
 		s.Append(mk("t1", i, "10.0.0.2"))
 	}
 	s.Close()
-	p := filepath.Join(dir, "t1", "2026-11-20", "000001.jsonl.s2")
+	p := filepath.Join(dir, "t1", "2026-11-20", "000001.rec.s2")
 	fi, _ := os.Stat(p)
 	os.Truncate(p, fi.Size()-7) // crash in the second block
 	os.Remove(filepath.Join(dir, "t1", "2026-11-20", "000001.idx"))
@@ -176,7 +176,7 @@ func TestLegacyGzipSegments(t *testing.T) {
 		t.Errorf("all: %d events, want 4", len(got))
 	}
 	s.Close()
-	if _, err := os.Stat(filepath.Join(day, "000002.jsonl.s2")); err != nil {
+	if _, err := os.Stat(filepath.Join(day, "000002.rec.s2")); err != nil {
 		t.Errorf("new segment after a legacy one: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/logparse"
 )
 
 // Store is what the suite exercises: append, search, retention.
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open(t)) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, open(t)) })
 	t.Run("Text", func(t *testing.T) { testText(t, open(t)) })
+	t.Run("Deferred", func(t *testing.T) { testDeferred(t, open(t)) })
 }
 
 func fill(t *testing.T, s Store) {
@@ -282,4 +284,39 @@ func toEvents(raw []string) []*event.Event {
 		out[i] = &event.Event{Raw: r}
 	}
 	return out
+}
+
+// testDeferred: events whose content parse intake deferred
+// (logparse.ParseLazy) are stored whole: searching them by a parsed field
+// finds them, with every field.
+func testDeferred(t *testing.T, s Store) {
+	defer s.Close()
+	p := logparse.New(time.UTC, nil)
+	lines := []string{
+		"<134>Nov 20 10:00:01 proxy1 squid[811]: 1763632801.123 45 10.3.1.5 TCP_MISS/200 1234 GET http://example.jp/a?b=c - HIER_DIRECT/203.0.113.9 text/html",
+		"<4>Nov 20 10:00:03 fw1 kernel: LGWAN-DROP IN=eth0 OUT=eth1 SRC=10.2.1.1 DST=203.0.113.5 PROTO=TCP SPT=5555 DPT=443",
+	}
+	var want []*event.Event
+	for _, l := range lines {
+		ev := &event.Event{Tenant: "city-d", Received: T0}
+		p.ParseLazy("syslog", []byte(l), ev)
+		if !ev.Deferred() {
+			t.Fatalf("%q not deferred", l)
+		}
+		if err := s.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+		eager := &event.Event{Tenant: "city-d", Received: T0}
+		p.Parse("syslog", []byte(l), eager)
+		want = append(want, eager)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		got := collect(t, s, eventstore.Query{Tenant: "city-d", From: T0.AddDate(-2, 0, 0), Filters: []eventstore.Filter{{Field: event.DstIP, Value: w.Fields[event.DstIP]}}})
+		if len(got) != 1 || got[0].Raw != w.Raw || got[0].Source != w.Source || !equalFields(got[0].Fields, w.Fields) {
+			t.Fatalf("search by dst_ip %s: %+v, want %+v", w.Fields[event.DstIP], got, w)
+		}
+	}
 }

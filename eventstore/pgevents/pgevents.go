@@ -249,6 +249,7 @@ func (s *Store) Append(evs ...*event.Event) error {
 			byTenant[ev.Tenant] = c
 			order = append(order, ev.Tenant)
 		}
+		ev.Resolve() // rows carry the fields: parse what intake deferred
 		fields := "{}"
 		if len(ev.Fields) > 0 {
 			m := make(map[string]string, len(ev.Fields))
