@@ -206,6 +206,18 @@ func (bc *BusConn) lane(tenant string) *pubLane {
 // push implements front: publish asynchronously, after waiting (TCP,
 // HTTP) or giving up (UDP) while the tenant is refused.
 func (bc *BusConn) push(ctx context.Context, it item, wait bool) error {
+	if it.lines != nil {
+		// a batch: one message per line (the stream's subjects, acks and
+		// redelivery work per line)
+		for _, l := range it.lines {
+			one := it
+			one.lines, one.line = nil, l
+			if err := bc.push(ctx, one, wait); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for {
 		bc.mu.Lock()
 		clear := bc.lane(it.tenant).clear

@@ -284,8 +284,11 @@ func TestBackpressure(t *testing.T) {
 	r, _ := start(t, 4)
 	c, _ := net.Dial("tcp", r.srv.Addr("tcp").String())
 	go func() {
+		// one line at a time: each arrives as a batch of its own, so the
+		// lane fills (a batch larger than the lane would go in whole)
 		for i := range 10 {
 			fmt.Fprintf(c, "<13>Nov 22 05:00:00 h app: line %d\n", i)
+			time.Sleep(5 * time.Millisecond)
 		}
 		c.Close()
 	}()

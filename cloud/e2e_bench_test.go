@@ -209,8 +209,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 					tenant := cfg.Tenants[ti].ID
 					if mode == "framing" {
 						for range rounds {
-							err := ReadFrames(bufio.NewReaderSize(bytes.NewReader(streams[ti]), 64<<10), func(f []byte) error {
-								return in.Submit(ctx, tenant, "syslog", f)
+							// as the TCP listener does (serveConn)
+							err := ReadFrameBatches(bufio.NewReaderSize(bytes.NewReader(streams[ti]), 64<<10), maxBatch, func(fs [][]byte) error {
+								return in.SubmitBatch(ctx, tenant, "syslog", fs)
 							})
 							if err != io.EOF {
 								b.Error(err)

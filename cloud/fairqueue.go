@@ -28,7 +28,8 @@ func (c *Config) laneSize() int {
 var errQueueClosed = errors.New("cloud: intake closed")
 
 // fairQueue is the intake queue: one bounded lane per tenant, served round
-// robin, one line per lane per turn. A tenant that floods fills only its
+// robin, one item per lane per turn — a line, or a batch of the lines one
+// stream had ready at once (at most maxBatch), so a turn is bounded. A tenant that floods fills only its
 // own lane — its TCP senders wait, its UDP lines are dropped and counted —
 // while every other tenant's lines keep being parsed at their own pace
 // (issue 8 §5: "floods from one tenant — never a stall for other tenants").
@@ -47,6 +48,7 @@ type fairQueue struct {
 type lane struct {
 	items  []item
 	head   int
+	lines  int // lines in items (an item may be a batch)
 	inRing bool
 	space  chan struct{} // room may have been made (capacity 1)
 }
@@ -81,14 +83,16 @@ func (q *fairQueue) push(ctx context.Context, it item, wait bool) error {
 			return errQueueClosed
 		}
 		l := q.laneOf(it.tenant)
-		if n := len(l.items) - l.head; n < q.perLane {
+		// a batch larger than the lane goes in when the lane is empty
+		if k := it.count(); l.lines+k <= q.perLane || l.lines == 0 {
 			l.items = append(l.items, it)
-			q.queued++
+			l.lines += k
+			q.queued += k
 			if !l.inRing {
 				l.inRing = true
 				q.ring = append(q.ring, l)
 			}
-			if n+1 < q.perLane {
+			if l.lines < q.perLane {
 				signal(l.space) // let another waiting sender of this tenant in
 			}
 			q.mu.Unlock()
@@ -124,7 +128,8 @@ func (q *fairQueue) pop(d time.Duration) (it item, ok, done bool) {
 			it = l.items[l.head]
 			l.items[l.head] = item{}
 			l.head++
-			q.queued--
+			l.lines -= it.count()
+			q.queued -= it.count()
 			if l.head == len(l.items) {
 				l.items, l.head, l.inRing = l.items[:0], 0, false
 				q.ring = append(q.ring[:q.next], q.ring[q.next+1:]...)
@@ -171,7 +176,7 @@ func (q *fairQueue) free(tenant string) int {
 	if l == nil {
 		return q.perLane
 	}
-	return q.perLane - (len(l.items) - l.head)
+	return max(0, q.perLane-l.lines)
 }
 
 func (q *fairQueue) capacity() int { return q.perLane }

@@ -1,8 +1,11 @@
 package cloud
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +62,77 @@ func TestFairQueue(t *testing.T) {
 	}
 	if _, _, done := q.pop(time.Second); !done {
 		t.Error("closed, empty queue not done")
+	}
+}
+
+// TestReadFrameBatches: frames the reader has buffered together come as
+// one batch of at most max; a lone line is handed over at once, before
+// the sender writes more; octet-counted and newline frames mix.
+func TestReadFrameBatches(t *testing.T) {
+	pr, pw := io.Pipe()
+	got := make(chan [][]byte, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- ReadFrameBatches(bufio.NewReaderSize(pr, 4096), 3, func(fs [][]byte) error { got <- fs; return nil })
+	}()
+	pw.Write([]byte("lone line\n"))
+	select {
+	case b := <-got:
+		if len(b) != 1 || string(b[0]) != "lone line\n" {
+			t.Fatalf("first batch %q", b)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a lone line was held back")
+	}
+	pw.Write([]byte("a\nb\n11 octet-count" + "c\nd\ne\n"))
+	pw.Close()
+	if err := <-done; err != io.EOF {
+		t.Fatalf("end: %v", err)
+	}
+	close(got)
+	var all []string
+	for b := range got {
+		if len(b) > 3 {
+			t.Errorf("batch of %d over the maximum 3", len(b))
+		}
+		for _, f := range b {
+			all = append(all, string(f))
+		}
+	}
+	want := []string{"a\n", "b\n", "octet-count", "c\n", "d\n", "e\n"}
+	if fmt.Sprint(all) != fmt.Sprint(want) {
+		t.Errorf("frames %q, want %q", all, want)
+	}
+}
+
+// TestFairQueueBatches: a batch counts as its lines against the lane; a
+// batch larger than the lane goes in only when the lane is empty.
+func TestFairQueueBatches(t *testing.T) {
+	q := newFairQueue(4)
+	ctx := context.Background()
+	three := item{tenant: "a", lines: [][]byte{[]byte("1"), []byte("2"), []byte("3")}}
+	if err := q.push(ctx, three, false); err != nil {
+		t.Fatal(err)
+	}
+	if q.free("a") != 1 {
+		t.Fatalf("free %d after 3 of 4", q.free("a"))
+	}
+	if err := q.push(ctx, three, false); err != errLaneFull {
+		t.Fatalf("3 more into 1 free: %v", err)
+	}
+	big := item{tenant: "b", lines: make([][]byte, 9)}
+	if err := q.push(ctx, big, false); err != nil {
+		t.Fatalf("a batch over the lane into an empty lane: %v", err)
+	}
+	if q.free("b") != 0 {
+		t.Fatalf("free %d", q.free("b"))
+	}
+	for range 2 {
+		if _, ok, _ := q.pop(time.Second); !ok {
+			t.Fatal("pop")
+		}
+	}
+	if q.free("a") != 4 || q.free("b") != 4 {
+		t.Fatalf("free after pops: a %d b %d", q.free("a"), q.free("b"))
 	}
 }

@@ -45,6 +45,7 @@ type Snapshot struct {
 type item struct {
 	tenant, format string
 	line           []byte
+	lines          [][]byte // a batch (SubmitBatch): set instead of line
 	received       time.Time
 	ack            func(stored bool) // set for lines from the bus: acknowledged once stored
 	flush          bool              // no line: the queue went idle, store what is batched
@@ -139,6 +140,37 @@ func (in *Intake) Submit(ctx context.Context, tenant, format string, line []byte
 	return nil
 }
 
+// maxBatch is the most lines one SubmitBatch item holds: a lane's turn in
+// the fair queue is one item.
+const maxBatch = 256
+
+// count is the number of lines the item carries.
+func (it *item) count() int {
+	if it.lines != nil {
+		return len(it.lines)
+	}
+	if it.flush {
+		return 0
+	}
+	return 1
+}
+
+// SubmitBatch queues lines of one tenant and format that arrived together
+// (what a stream had buffered), blocking while the tenant's queue is full:
+// one queue operation for the lot. lines must not be modified afterwards.
+func (in *Intake) SubmitBatch(ctx context.Context, tenant, format string, lines [][]byte) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	c := in.Counter(tenant)
+	if err := in.front.push(ctx, item{tenant: tenant, format: format, lines: lines, received: in.now()}, true); err != nil {
+		c.Dropped.Add(int64(len(lines)))
+		return err
+	}
+	c.Received.Add(int64(len(lines)))
+	return nil
+}
+
 // TrySubmit queues a line without blocking (UDP); a full queue drops the
 // line and counts it.
 func (in *Intake) TrySubmit(tenant, format string, line []byte) bool {
@@ -224,20 +256,15 @@ func (in *Intake) worker() {
 		clear(batch) // no stale pointers behind the length
 		batch = batch[:0]
 	}
-	handle := func(it item) {
-		if it.flush {
-			flush() // idle: batched lines are stored (and acknowledged) now
-			return
-		}
+	line := func(it *item, line []byte, c *Counters) {
 		ev := newEvent(it.tenant, it.received)
 		if reuse {
 			// fields are parsed only if detection or storage reads them
 			// (most events: neither); the event never leaves this worker
-			p.ParseLazy(it.format, it.line, ev)
+			p.ParseLazy(it.format, line, ev)
 		} else {
-			p.Parse(it.format, it.line, ev)
+			p.Parse(it.format, line, ev)
 		}
-		c := in.Counter(it.tenant)
 		if ev.Failed() {
 			c.Failed.Add(1)
 		} else {
@@ -252,6 +279,20 @@ func (in *Intake) worker() {
 		}
 		if len(batch) == batchSize {
 			flush()
+		}
+	}
+	handle := func(it item) {
+		if it.flush {
+			flush() // idle: batched lines are stored (and acknowledged) now
+			return
+		}
+		c := in.Counter(it.tenant) // once per item: a batch shares it
+		if it.lines == nil {
+			line(&it, it.line, c)
+			return
+		}
+		for _, l := range it.lines {
+			line(&it, l, c)
 		}
 	}
 	tick := time.NewTicker(time.Second)

@@ -203,8 +203,8 @@ func (s *Server) serveConn(ctx context.Context, l *Listener, c net.Conn, tc *tls
 		s.in.log.Warn("cloud: connection from an unconfigured source refused", "listener", l.Name, "peer", peer.Addr.String(), "cn", peer.CertCN)
 		return
 	}
-	err := ReadFrames(bufio.NewReaderSize(c, 64<<10), func(frame []byte) error {
-		return s.in.Submit(ctx, tenant, format, frame)
+	err := ReadFrameBatches(bufio.NewReaderSize(c, 64<<10), maxBatch, func(frames [][]byte) error {
+		return s.in.SubmitBatch(ctx, tenant, format, frames)
 	})
 	if errors.Is(err, ErrFraming) {
 		s.in.Counter(tenant).Framing.Add(1)
@@ -221,7 +221,8 @@ var ErrFraming = errors.New("syslog framing error")
 // starting with a digit is octet-counted ("LEN SP MSG"), otherwise it ends
 // at LF (non-transparent framing). Frames longer than logparse.MaxLine are
 // cut to MaxLine+1 bytes (so the parser flags them) and the rest skipped.
-// The frame slice is only valid during fn. fn's error stops reading.
+// Each frame is a slice of its own, which fn may keep. fn's error stops
+// reading.
 func ReadFrames(r *bufio.Reader, fn func([]byte) error) error {
 	limit := logparse.MaxLine + 1
 	for {
@@ -255,6 +256,30 @@ func ReadFrames(r *bufio.Reader, fn func([]byte) error) error {
 			return err
 		}
 	}
+}
+
+// ReadFrameBatches is ReadFrames handing fn the frames in batches: the
+// frames the reader had buffered at once, at most max. A batch is handed
+// over as soon as the reader has nothing more buffered, so a lone line is
+// never held back waiting for the next. Each frame is its own slice, kept
+// by fn.
+func ReadFrameBatches(r *bufio.Reader, max int, fn func([][]byte) error) error {
+	var batch [][]byte
+	err := ReadFrames(r, func(frame []byte) error {
+		batch = append(batch, frame)
+		if len(batch) < max && r.Buffered() > 0 {
+			return nil
+		}
+		b := batch
+		batch = nil
+		return fn(b)
+	})
+	if len(batch) > 0 {
+		if ferr := fn(batch); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
+	return err
 }
 
 // readLine reads one LF-terminated frame and passes it to fn unless blank.
@@ -302,20 +327,27 @@ func ReadLines(r *bufio.Reader, fn func([]byte) error) error {
 // octetCounted looks ahead for "DIGITS SP" (at most 10 digits, no leading
 // zero); anything else — including bare Squid lines starting with an epoch
 // "1700000000.123 " — is newline framed.
+//
+// It looks only at what is buffered unless that is all digits so far: a
+// short newline-framed line must not wait for more bytes to arrive.
 func octetCounted(r *bufio.Reader) bool {
-	b, _ := r.Peek(11)
-	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
-		return false
-	}
-	for i := 1; i < len(b); i++ {
-		switch {
-		case b[i] == ' ':
-			return true
-		case b[i] < '0' || b[i] > '9':
+	for n := max(r.Buffered(), 1); ; n++ {
+		b, _ := r.Peek(min(n, 11))
+		if len(b) == 0 || b[0] < '1' || b[0] > '9' {
 			return false
 		}
+		for i := 1; i < len(b); i++ {
+			switch {
+			case b[i] == ' ':
+				return true
+			case b[i] < '0' || b[i] > '9':
+				return false
+			}
+		}
+		if len(b) < n || n >= 11 {
+			return false // the stream ended, or eleven digits
+		}
 	}
-	return false
 }
 
 // MaxHTTPBody bounds one HTTP batch.
@@ -399,8 +431,8 @@ func (s *Server) httpHandler(l *Listener) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		for i, line := range lines {
-			if err := s.in.Submit(ctx, tenant, format, line); err != nil {
+		for i := 0; i < len(lines); i += maxBatch {
+			if err := s.in.SubmitBatch(ctx, tenant, format, lines[i:min(i+maxBatch, len(lines))]); err != nil {
 				w.Header().Set("X-Kyojin-Accepted", strconv.Itoa(i))
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, "queue full", http.StatusServiceUnavailable)
