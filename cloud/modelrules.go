@@ -85,6 +85,7 @@ type tenantModel struct {
 	// of the IPv4 prefixes above, or every address when fullScan.
 	lits     []string
 	fullScan bool
+	zc       zoneCache // guarded by the recorder's mutex
 }
 
 type zoneNet struct {
@@ -170,10 +171,7 @@ func (d *ModelDetector) mustParse(ev *event.Event, tm *tenantModel) bool {
 			return true
 		}
 		if len(tm.zones) > 0 {
-			d.ops.evaluated(tm, ev, RuleMNSeen)
-			if ev.Source != event.SourceBIND && ev.Source != event.SourceUnbound {
-				d.ops.evaluated(tm, ev, RuleLGDirect)
-			}
+			d.ops.evaluatedZone(tm, ev, ev.Source == event.SourceBIND || ev.Source == event.SourceUnbound)
 		}
 		return false
 	case ev.Source == event.SourcePostfix:
@@ -222,10 +220,7 @@ func (d *ModelDetector) zoneSeen(ev *event.Event, tm *tenantModel) {
 	if dst, ok := addrField(ev, event.DstIP); ok && tm.inside(dst) {
 		return
 	}
-	d.ops.evaluated(tm, ev, RuleMNSeen)
-	if !dns {
-		d.ops.evaluated(tm, ev, RuleLGDirect)
-	}
+	d.ops.evaluatedZone(tm, ev, dns)
 	for _, n := range tm.zones {
 		if !n.p.Contains(a) {
 			continue

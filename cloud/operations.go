@@ -48,6 +48,43 @@ type opsRecorder struct {
 	off   int64 // seconds east of UTC of the days' boundaries
 	days  map[opsKey]*opsCount
 	names []string // tenant ids by index
+	gen   int64    // bumped when days is handed to FlushOperations (zoneCache)
+}
+
+// zoneCache keeps, per tenant, the counts the zone rules add to for every
+// Internet-side event of the current day, so that counting one is an
+// increment (guarded by opsRecorder.mu) instead of two map lookups.
+type zoneCache struct {
+	gen, day int64
+	mn, lg   *opsCount // nil when the tenant excludes the rule
+}
+
+// evaluatedZone counts ev as examined by MODEL-MN-SEEN and, unless it is a
+// DNS log, MODEL-LG-DIRECT.
+func (o *opsRecorder) evaluatedZone(tm *tenantModel, ev *event.Event, dns bool) {
+	t := ev.Time
+	if y := t.Year(); y < 2000 || y > 2200 {
+		t = time.Now()
+	}
+	day := (t.Unix() + o.off) / 86400
+	o.mu.Lock()
+	zc := &tm.zc
+	if zc.gen != o.gen || zc.day != day || zc.mn == nil && zc.lg == nil {
+		*zc = zoneCache{gen: o.gen, day: day}
+		if !tm.off[RuleMNSeen] {
+			zc.mn = o.count(tm.ops, t, RuleMNSeen)
+		}
+		if !tm.off[RuleLGDirect] {
+			zc.lg = o.count(tm.ops, t, RuleLGDirect)
+		}
+	}
+	if zc.mn != nil {
+		zc.mn.evaluated++
+	}
+	if !dns && zc.lg != nil {
+		zc.lg.evaluated++
+	}
+	o.mu.Unlock()
 }
 
 func newOpsRecorder() *opsRecorder { return &opsRecorder{days: map[opsKey]*opsCount{}} }
@@ -125,6 +162,7 @@ func (d *ModelDetector) FlushOperations(dir string) error {
 	o.mu.Lock()
 	days := o.days
 	o.days = map[opsKey]*opsCount{}
+	o.gen++ // cached counts belong to the handed-over map
 	off := o.off
 	names := o.names
 	o.mu.Unlock()
