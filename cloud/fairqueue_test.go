@@ -73,7 +73,16 @@ func TestReadFrameBatches(t *testing.T) {
 	got := make(chan [][]byte, 16)
 	done := make(chan error, 1)
 	go func() {
-		done <- ReadFrameBatches(bufio.NewReaderSize(pr, 4096), 3, func(fs [][]byte) error { got <- fs; return nil })
+		done <- ReadFrameBatches(bufio.NewReaderSize(pr, 4096), 3, func(block []byte, fs [][]byte) error {
+			for _, f := range fs {
+				// every frame is a part of the block running to its end
+				if at := len(block) - cap(f); at < 0 || string(block[at:at+len(f)]) != string(f) {
+					t.Errorf("frame %q is not block[%d:]", f, at)
+				}
+			}
+			got <- fs
+			return nil
+		})
 	}()
 	pw.Write([]byte("lone line\n"))
 	select {

@@ -46,6 +46,7 @@ type item struct {
 	tenant, format string
 	line           []byte
 	lines          [][]byte // a batch (SubmitBatch): set instead of line
+	block          []byte   // the block lines are slices of (SubmitBlock), or nil
 	received       time.Time
 	ack            func(stored bool) // set for lines from the bus: acknowledged once stored
 	flush          bool              // no line: the queue went idle, store what is batched
@@ -171,6 +172,23 @@ func (in *Intake) SubmitBatch(ctx context.Context, tenant, format string, lines 
 	return nil
 }
 
+// SubmitBlock is SubmitBatch for lines that are slices of one block, each
+// with its capacity running to the block's end (ReadFrameBatches): the
+// worker makes one string of the block and parses the lines as parts of
+// it, instead of copying each line into a string of its own.
+func (in *Intake) SubmitBlock(ctx context.Context, tenant, format string, block []byte, lines [][]byte) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	c := in.Counter(tenant)
+	if err := in.front.push(ctx, item{tenant: tenant, format: format, block: block, lines: lines, received: in.now()}, true); err != nil {
+		c.Dropped.Add(int64(len(lines)))
+		return err
+	}
+	c.Received.Add(int64(len(lines)))
+	return nil
+}
+
 // TrySubmit queues a line without blocking (UDP); a full queue drops the
 // line and counts it.
 func (in *Intake) TrySubmit(tenant, format string, line []byte) bool {
@@ -256,14 +274,17 @@ func (in *Intake) worker() {
 		clear(batch) // no stale pointers behind the length
 		batch = batch[:0]
 	}
-	line := func(it *item, line []byte, c *Counters) {
+	line := func(it *item, line []byte, text string, c *Counters) {
 		ev := newEvent(it.tenant, it.received)
-		if reuse {
+		switch {
+		case !reuse:
+			p.Parse(it.format, line, ev)
+		case text != "":
+			p.ParseLazyText(it.format, text, ev) // a part of the block's string
+		default:
 			// fields are parsed only if detection or storage reads them
 			// (most events: neither); the event never leaves this worker
 			p.ParseLazy(it.format, line, ev)
-		} else {
-			p.Parse(it.format, line, ev)
 		}
 		if ev.Failed() {
 			c.Failed.Add(1)
@@ -288,11 +309,20 @@ func (in *Intake) worker() {
 		}
 		c := in.Counter(it.tenant) // once per item: a batch shares it
 		if it.lines == nil {
-			line(&it, it.line, c)
+			line(&it, it.line, "", c)
 			return
 		}
+		var block string
+		if it.block != nil && reuse {
+			block = string(it.block) // one copy for the batch
+		}
 		for _, l := range it.lines {
-			line(&it, l, c)
+			text := ""
+			if block != "" && len(l) > 0 {
+				at := len(it.block) - cap(l) // l is it.block[at : at+len(l) : len]
+				text = block[at : at+len(l)]
+			}
+			line(&it, l, text, c)
 		}
 	}
 	tick := time.NewTicker(time.Second)

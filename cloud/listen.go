@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,8 +204,8 @@ func (s *Server) serveConn(ctx context.Context, l *Listener, c net.Conn, tc *tls
 		s.in.log.Warn("cloud: connection from an unconfigured source refused", "listener", l.Name, "peer", peer.Addr.String(), "cn", peer.CertCN)
 		return
 	}
-	err := ReadFrameBatches(bufio.NewReaderSize(c, 64<<10), maxBatch, func(frames [][]byte) error {
-		return s.in.SubmitBatch(ctx, tenant, format, frames)
+	err := ReadFrameBatches(bufio.NewReaderSize(c, 64<<10), maxBatch, func(block []byte, frames [][]byte) error {
+		return s.in.SubmitBlock(ctx, tenant, format, block, frames)
 	})
 	if errors.Is(err, ErrFraming) {
 		s.in.Counter(tenant).Framing.Add(1)
@@ -224,35 +225,14 @@ var ErrFraming = errors.New("syslog framing error")
 // Each frame is a slice of its own, which fn may keep. fn's error stops
 // reading.
 func ReadFrames(r *bufio.Reader, fn func([]byte) error) error {
-	limit := logparse.MaxLine + 1
 	for {
-		if _, err := r.Peek(1); err != nil {
-			return err
+		frame, ok, err := appendFrame(r, nil)
+		if ok {
+			if ferr := fn(frame); ferr != nil {
+				return ferr
+			}
 		}
-		if octetCounted(r) {
-			lenStr, err := r.ReadSlice(' ')
-			if err != nil {
-				return fmt.Errorf("%w: octet count: %w", ErrFraming, err)
-			}
-			n, err := strconv.Atoi(string(lenStr[:len(lenStr)-1]))
-			if err != nil || n <= 0 || n > 1<<30 {
-				return fmt.Errorf("%w: bad octet count %q", ErrFraming, lenStr)
-			}
-			frame := make([]byte, min(n, limit))
-			if _, err := io.ReadFull(r, frame); err != nil {
-				return err
-			}
-			if n > limit {
-				if _, err := r.Discard(n - limit); err != nil {
-					return err
-				}
-			}
-			if err := fn(frame); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := readLine(r, limit, fn); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -261,56 +241,118 @@ func ReadFrames(r *bufio.Reader, fn func([]byte) error) error {
 // ReadFrameBatches is ReadFrames handing fn the frames in batches: the
 // frames the reader had buffered at once, at most max. A batch is handed
 // over as soon as the reader has nothing more buffered, so a lone line is
-// never held back waiting for the next. Each frame is its own slice, kept
-// by fn.
-func ReadFrameBatches(r *bufio.Reader, max int, fn func([][]byte) error) error {
-	var batch [][]byte
-	err := ReadFrames(r, func(frame []byte) error {
-		batch = append(batch, frame)
-		if len(batch) < max && r.Buffered() > 0 {
-			return nil
+// never held back waiting for the next. The frames of a batch are slices
+// of one block (block[start:end], capacity to the block's end), read into
+// a fresh block per batch: fn may keep them, and a worker can make one
+// string of the block instead of one per line (Intake.SubmitBatch).
+func ReadFrameBatches(r *bufio.Reader, max int, fn func(block []byte, frames [][]byte) error) error {
+	var block []byte
+	var ends []int
+	hand := func() error {
+		frames := make([][]byte, len(ends))
+		start := 0
+		for i, e := range ends {
+			frames[i] = block[start:e:len(block)]
+			start = e
 		}
-		b := batch
-		batch = nil
-		return fn(b)
-	})
-	if len(batch) > 0 {
-		if ferr := fn(batch); ferr != nil && err == nil {
-			err = ferr
+		b := block
+		block, ends = nil, nil
+		return fn(b, frames)
+	}
+	for {
+		if block == nil {
+			// size the block by what the reader holds once it holds
+			// something: growing it line by line costs more than the rest
+			// of the framing
+			_, _ = r.Peek(1)
+			block = make([]byte, 0, r.Buffered()+512)
+		}
+		var ok bool
+		var err error
+		before := len(block)
+		block, ok, err = appendFrame(r, block)
+		if ok {
+			ends = append(ends, len(block))
+		} else {
+			block = block[:before]
+		}
+		if len(ends) > 0 && (err != nil || len(ends) >= max || r.Buffered() == 0) {
+			if ferr := hand(); ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil {
+			return err
 		}
 	}
-	return err
 }
 
-// readLine reads one LF-terminated frame and passes it to fn unless blank.
-func readLine(r *bufio.Reader, limit int, fn func([]byte) error) error {
-	var line []byte
+// appendFrame reads the next frame and appends it to dst; ok is false
+// when there was none (a blank line, or an error before any byte). On an
+// error after part of a newline-framed frame, the part is the frame.
+func appendFrame(r *bufio.Reader, dst []byte) (out []byte, ok bool, err error) {
+	limit := logparse.MaxLine + 1
+	if _, err := r.Peek(1); err != nil {
+		return dst, false, err
+	}
+	if octetCounted(r) {
+		lenStr, err := r.ReadSlice(' ')
+		if err != nil {
+			return dst, false, fmt.Errorf("%w: octet count: %w", ErrFraming, err)
+		}
+		n, err := strconv.Atoi(string(lenStr[:len(lenStr)-1]))
+		if err != nil || n <= 0 || n > 1<<30 {
+			return dst, false, fmt.Errorf("%w: bad octet count %q", ErrFraming, lenStr)
+		}
+		start := len(dst)
+		dst = slices.Grow(dst, min(n, limit))[:start+min(n, limit)]
+		if _, err := io.ReadFull(r, dst[start:]); err != nil {
+			return dst[:start], false, err
+		}
+		if n > limit {
+			if _, err := r.Discard(n - limit); err != nil {
+				return dst, true, err
+			}
+		}
+		return dst, true, nil
+	}
+	return appendLine(r, dst, limit)
+}
+
+// appendLine reads one LF-terminated frame onto dst, cut to limit bytes;
+// ok is false for a blank line. On an error after part of a line, the
+// part is the frame.
+func appendLine(r *bufio.Reader, dst []byte, limit int) (out []byte, ok bool, err error) {
+	start := len(dst)
 	over := false
 	for {
 		chunk, err := r.ReadSlice('\n')
-		if len(line)+len(chunk) <= limit {
-			line = append(line, chunk...)
+		if len(dst)-start+len(chunk) <= limit {
+			dst = append(dst, chunk...)
 		} else if !over {
-			line = append(line, chunk[:limit-len(line)]...)
+			dst = append(dst, chunk[:limit-(len(dst)-start)]...)
 			over = true
 		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err != nil {
-			if len(line) > 0 {
-				if ferr := fn(line); ferr != nil {
-					return ferr
-				}
-			}
-			return err
+			return dst, len(dst) > start, err
 		}
 		break
 	}
-	if len(bytes.TrimSpace(line)) > 0 {
-		return fn(line)
+	return dst, len(bytes.TrimSpace(dst[start:])) > 0, nil
+}
+
+// readLine reads one LF-terminated frame and passes it to fn unless blank.
+func readLine(r *bufio.Reader, limit int, fn func([]byte) error) error {
+	line, ok, err := appendLine(r, nil, limit)
+	if ok {
+		if ferr := fn(line); ferr != nil {
+			return ferr
+		}
 	}
-	return nil
+	return err
 }
 
 // ReadLines calls fn for each newline-terminated line of r (the last may

@@ -40,15 +40,19 @@ var errCorrupt = errors.New("corrupt record")
 
 // appendRecord appends ev's record to dst.
 func appendRecord(dst []byte, ev *event.Event) ([]byte, error) {
-	if f := ev.Reparse(); f != "" && encodableTime(ev.Time) && encodableTime(ev.Received) {
-		n := stringLen(ev.Tenant) + timeLen(ev.Time) + timeLen(ev.Received) + stringLen(f) + stringLen(ev.Raw)
-		dst = append(dst, recRaw)
-		dst = binary.AppendUvarint(dst, uint64(n))
-		dst = appendString(dst, ev.Tenant)
-		dst = appendTime(dst, ev.Time)
-		dst = appendTime(dst, ev.Received)
-		dst = appendString(dst, f)
-		return appendString(dst, ev.Raw), nil
+	if f := ev.Reparse(); f != "" {
+		t, ok1 := partsOf(ev.Time)
+		rt, ok2 := partsOf(ev.Received)
+		if ok1 && ok2 {
+			n := stringLen(ev.Tenant) + t.len() + rt.len() + stringLen(f) + stringLen(ev.Raw)
+			dst = append(dst, recRaw)
+			dst = binary.AppendUvarint(dst, uint64(n))
+			dst = appendString(dst, ev.Tenant)
+			dst = t.append(dst)
+			dst = rt.append(dst)
+			dst = appendString(dst, f)
+			return appendString(dst, ev.Raw), nil
+		}
 	}
 	dst = append(dst, recJSON)
 	at := len(dst)
@@ -66,12 +70,46 @@ func appendRecord(dst []byte, ev *event.Event) ([]byte, error) {
 	return dst[:len(dst)-(body-at-ln)], nil
 }
 
-// encodableTime: a year the JSON form accepts and a whole-minute offset
-// (others keep the JSON record, which is exactly what it was before).
-func encodableTime(t time.Time) bool {
+// timeParts is a time as a record holds it.
+type timeParts struct {
+	sec, offMin int64
+	ns          uint64
+}
+
+// Seconds of 0001-01-02 and 9999-12-30 UTC: a time between them has a
+// year the JSON form accepts (0–9999) in every zone.
+const minRecordSec, maxRecordSec = -62135510400, 253402041600
+
+// partsOf splits t; ok is false for what keeps the JSON record: a year
+// near or beyond the JSON form's range, or an offset of odd seconds.
+func partsOf(t time.Time) (timeParts, bool) {
 	_, off := t.Zone()
-	y := t.Year()
-	return off%60 == 0 && y >= 0 && y <= 9999
+	sec := t.Unix()
+	if off%60 != 0 || sec < minRecordSec || sec > maxRecordSec {
+		return timeParts{}, false
+	}
+	return timeParts{sec: sec, offMin: int64(off / 60), ns: uint64(t.Nanosecond())}, true
+}
+
+// zigzag is binary.AppendVarint's mapping of v to an unsigned value.
+func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
+
+func (p timeParts) len() int {
+	n := uvarintLen(zigzag(p.sec)) + uvarintLen(p.ns) + 1
+	if p.offMin != 0 {
+		n += uvarintLen(zigzag(p.offMin))
+	}
+	return n
+}
+
+func (p timeParts) append(dst []byte) []byte {
+	dst = binary.AppendVarint(dst, p.sec)
+	dst = binary.AppendUvarint(dst, p.ns)
+	if p.offMin == 0 {
+		return append(dst, recUTC)
+	}
+	dst = append(dst, recOffset)
+	return binary.AppendVarint(dst, p.offMin)
 }
 
 var noLength [binary.MaxVarintLen64]byte
@@ -88,30 +126,9 @@ func uvarintLen(v uint64) int {
 
 func stringLen(s string) int { return uvarintLen(uint64(len(s))) + len(s) }
 
-// timeLen is the length of appendTime's encoding of t.
-func timeLen(t time.Time) int {
-	zz := func(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) } // varint's zigzag
-	n := uvarintLen(zz(t.Unix())) + uvarintLen(uint64(t.Nanosecond())) + 1
-	if _, off := t.Zone(); off != 0 {
-		n += uvarintLen(zz(int64(off / 60)))
-	}
-	return n
-}
-
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
-}
-
-func appendTime(dst []byte, t time.Time) []byte {
-	dst = binary.AppendVarint(dst, t.Unix())
-	dst = binary.AppendUvarint(dst, uint64(t.Nanosecond()))
-	_, off := t.Zone()
-	if off == 0 {
-		return append(dst, recUTC)
-	}
-	dst = append(dst, recOffset)
-	return binary.AppendVarint(dst, int64(off/60))
 }
 
 // recordReader decodes the records of one segment.

@@ -250,3 +250,32 @@ func TestHasControl(t *testing.T) {
 		}
 	}
 }
+
+func accessTimeAgrees(t *testing.T, p *Parser, s string) {
+	t.Helper()
+	want, werr := time.Parse(accessTimeLayout, s)
+	got, gerr := p.accessTime(s)
+	if (werr == nil) != (gerr == nil) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: accessTime %v %v, time.Parse %v %v", s, got, gerr, want, werr)
+	}
+}
+
+func TestAccessTime(t *testing.T) {
+	p := New(time.UTC, nil)
+	for _, s := range []string{
+		"22/Nov/2026:05:00:02 +0900", "22/Nov/2026:05:00:02 +0000", "22/Nov/2026:05:00:02 -0530", "29/Feb/2024:23:59:59 +0900",
+		"29/Feb/2025:00:00:00 +0900", "31/Apr/2026:00:00:00 +0900", "00/Jan/2026:00:00:00 +0900", "22/nov/2026:05:00:02 +0900",
+		"22/Nov/2026:24:00:02 +0900", "22/Nov/2026:05:60:02 +0900", "22/Nov/2026:05:00:60 +0900", "22/Nov/2026:05:00:02 +2500",
+		"22/Nov/2026:05:00:02 +0961", "22/Nov/2026:05:00:02 +2400", "22/Xyz/2026:05:00:02 +0900", "2/Nov/2026:05:00:02 +0900",
+		"22/Nov/0000:05:00:02 +0900", "22/Nov/2026:05:00:02 Z0900", "29/Feb/1900:00:00:00 +0000", "29/Feb/2000:00:00:00 +0000",
+	} {
+		accessTimeAgrees(t, p, s)
+	}
+}
+
+func FuzzAccessTime(f *testing.F) {
+	f.Add("22/Nov/2026:05:00:02 +0900")
+	f.Add("29/Feb/2024:23:59:59 -1200")
+	p := New(time.UTC, nil)
+	f.Fuzz(func(t *testing.T, s string) { accessTimeAgrees(t, p, s) })
+}

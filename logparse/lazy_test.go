@@ -34,6 +34,15 @@ func lazyAgrees(t testing.TB, p *Parser, format string, line []byte) (deferred b
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\nlazy  %+v\nParse %+v", line, got, want)
 	}
+	text := &event.Event{Tenant: "t", Received: now}
+	p.ParseLazyText(format, string(line), text)
+	if text.Deferred() != deferred {
+		t.Fatalf("%q: ParseLazyText deferred %v, ParseLazy %v", line, text.Deferred(), deferred)
+	}
+	text.Resolve()
+	if !reflect.DeepEqual(text, want) {
+		t.Fatalf("%q:\ntext  %+v\nParse %+v", line, text, want)
+	}
 	return deferred
 }
 

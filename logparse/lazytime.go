@@ -60,7 +60,7 @@ func (p *Parser) webStamp(msg string) (t time.Time, set, ok bool) {
 	if open < 0 || closeB < open {
 		return time.Time{}, false, true
 	}
-	t, err := time.Parse(accessTimeLayout, rest[open+1:closeB])
+	t, err := p.accessTime(rest[open+1 : closeB])
 	return t, err == nil, true
 }
 
@@ -95,4 +95,58 @@ func firstOfFields(s string, n int) (string, bool) {
 		i = j
 	}
 	return first, count >= n
+}
+
+// accessTime is time.Parse(accessTimeLayout, s), read by hand for the
+// form web servers write ("22/Nov/2026:05:00:02 +0900"): time.Parse was a
+// quarter of the cost of framing a web line. Anything else goes to
+// time.Parse. As time.Parse does, the time is in the Local zone when Local
+// has the offset at that instant, else in a fixed zone (cached per
+// parser). TestAccessTime and FuzzAccessTime compare the two.
+func (p *Parser) accessTime(s string) (time.Time, error) {
+	if len(s) != 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' || s[20] != ' ' ||
+		s[21] != '+' && s[21] != '-' {
+		return time.Parse(accessTimeLayout, s)
+	}
+	mon := monthIndex(s[3:6])
+	day, ok1 := twoDigits(s[0:2])
+	y1, ok2 := twoDigits(s[7:9])
+	y2, ok3 := twoDigits(s[9:11])
+	hh, ok4 := twoDigits(s[12:14])
+	mm, ok5 := twoDigits(s[15:17])
+	ss, ok6 := twoDigits(s[18:20])
+	oh, ok7 := twoDigits(s[22:24])
+	om, ok8 := twoDigits(s[24:26])
+	if mon < 0 || !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) {
+		return time.Parse(accessTimeLayout, s)
+	}
+	year := y1*100 + y2
+	if day < 1 || day > daysInMonth(mon, year) || hh > 23 || mm > 59 || ss > 59 || oh > 24 || om > 60 {
+		return time.Parse(accessTimeLayout, s) // its error
+	}
+	off := (oh*60 + om) * 60
+	if s[21] == '-' {
+		off = -off
+	}
+	t := time.Date(year, time.Month(mon+1), day, hh, mm, ss, 0, time.UTC).Add(-time.Duration(off) * time.Second)
+	if _, lo := t.In(time.Local).Zone(); lo == off {
+		return t.In(time.Local), nil
+	}
+	loc := p.zones[off]
+	if loc == nil {
+		if p.zones == nil {
+			p.zones = map[int]*time.Location{}
+		}
+		loc = time.FixedZone("", off)
+		p.zones[off] = loc
+	}
+	return t.In(loc), nil
+}
+
+// daysInMonth is the length of month mon (0-based) of year.
+func daysInMonth(mon, year int) int {
+	if mon == 1 && (year%4 != 0 || year%100 == 0 && year%400 != 0) {
+		return 28
+	}
+	return daysIn[mon]
 }

@@ -84,6 +84,7 @@ type Parser struct {
 
 	minute    time.Time // stamp's cache: the start of the last minute seen
 	minuteKey int32
+	zones     map[int]*time.Location // accessTime's fixed zones by offset
 }
 
 // New returns a Parser. loc is the zone of timestamps that carry none
@@ -219,8 +220,25 @@ func (p *Parser) ParseLazy(format string, line []byte, ev *event.Event) {
 		p.Parse(format, line, ev)
 		return
 	}
+	p.parseLazy(format, string(line), ev)
+}
+
+// ParseLazyText is ParseLazy for a line held in a string, which becomes
+// the event's Raw without a copy (intake makes one string of a batch of
+// lines and parses its parts).
+func (p *Parser) ParseLazyText(format, line string, ev *event.Event) {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	if format != "syslog" || len(line) > MaxLine || p.slow || !utf8.ValidString(line) {
+		p.Parse(format, []byte(line), ev)
+		return
+	}
+	p.parseLazy(format, line, ev)
+}
+
+func (p *Parser) parseLazy(format, raw string, ev *event.Event) {
 	clear(ev.Fields)
-	raw := string(line)
 	if ev.Received.IsZero() {
 		ev.Received = p.now()
 	}

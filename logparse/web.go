@@ -45,7 +45,7 @@ func parseWeb(p *Parser, msg string, ev *event.Event) error {
 	if f := fields(rest[:open], buf[:0]); len(f) == 2 {
 		ev.Set(event.User, f[1])
 	}
-	if t, err := time.Parse(accessTimeLayout, rest[open+1:closeB]); err == nil {
+	if t, err := p.accessTime(rest[open+1 : closeB]); err == nil {
 		ev.Time = t
 	} else {
 		return errors.New("web: bad time")
