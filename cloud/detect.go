@@ -134,16 +134,20 @@ func (d *SigmaDetector) setGate() {
 		Absent: func(key, field string) bool {
 			return allSources(key, func(src string) bool { return logparse.Absent(src, field) })
 		},
+		// Only what precedes a value is used ("dpt=80" rather than "80"):
+		// the many white-space runes that may follow one would multiply
+		// the automaton's literals, and "dpt=80" also matching DPT=8080
+		// only costs a parse.
 		Bounds: func(key, field string) (before, after []string) {
 			ok := allSources(key, func(src string) bool {
-				b, a := logparse.Bounds(src, field)
-				before, after = append(before, b...), append(after, a...)
+				b, _ := logparse.Bounds(src, field)
+				before = append(before, b...)
 				return b != nil
 			})
 			if !ok {
 				return nil, nil
 			}
-			return before, after
+			return before, nil
 		},
 		Quiet: func(r *sigma.Rule) bool { return !d.alone(r) && (d.corr == nil || !d.corr.fed[r]) },
 	})

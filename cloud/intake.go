@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/logparse"
@@ -174,8 +175,9 @@ func (in *Intake) SubmitBatch(ctx context.Context, tenant, format string, lines 
 
 // SubmitBlock is SubmitBatch for lines that are slices of one block, each
 // with its capacity running to the block's end (ReadFrameBatches): the
-// worker makes one string of the block and parses the lines as parts of
-// it, instead of copying each line into a string of its own.
+// worker reads the block as a string and parses the lines as parts of it,
+// with no copy. The block must never be written again by anyone: the
+// events' Raw strings (and what keeps them, such as alerts) share it.
 func (in *Intake) SubmitBlock(ctx context.Context, tenant, format string, block []byte, lines [][]byte) error {
 	if len(lines) == 0 {
 		return nil
@@ -314,7 +316,10 @@ func (in *Intake) worker() {
 		}
 		var block string
 		if it.block != nil && reuse {
-			block = string(it.block) // one copy for the batch
+			// the block is never written again once submitted
+			// (SubmitBlock): its lines become the events' Raw strings
+			// without a copy
+			block = unsafe.String(unsafe.SliceData(it.block), len(it.block))
 		}
 		for _, l := range it.lines {
 			text := ""

@@ -265,7 +265,7 @@ func ReadFrameBatches(r *bufio.Reader, max int, fn func(block []byte, frames [][
 			// something: growing it line by line costs more than the rest
 			// of the framing
 			_, _ = r.Peek(1)
-			block = make([]byte, 0, r.Buffered()+512)
+			block = make([]byte, 0, min(r.Buffered()+512, maxBlock))
 		}
 		var ok bool
 		var err error
@@ -276,7 +276,7 @@ func ReadFrameBatches(r *bufio.Reader, max int, fn func(block []byte, frames [][
 		} else {
 			block = block[:before]
 		}
-		if len(ends) > 0 && (err != nil || len(ends) >= max || r.Buffered() == 0) {
+		if len(ends) > 0 && (err != nil || len(ends) >= max || len(block) >= maxBlock-1024 || r.Buffered() == 0) {
 			if ferr := hand(); ferr != nil {
 				return ferr
 			}
@@ -286,6 +286,10 @@ func ReadFrameBatches(r *bufio.Reader, max int, fn func(block []byte, frames [][
 		}
 	}
 }
+
+// maxBlock bounds a batch's block (a longer frame still goes in whole):
+// below 32 KiB the block is a small allocation, which is much cheaper.
+const maxBlock = 30 << 10
 
 // appendFrame reads the next frame and appends it to dst; ok is false
 // when there was none (a blank line, or an error before any byte). On an
