@@ -279,3 +279,18 @@ func FuzzAccessTime(f *testing.F) {
 	p := New(time.UTC, nil)
 	f.Fuzz(func(t *testing.T, s string) { accessTimeAgrees(t, p, s) })
 }
+
+func TestPrintableASCII(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		want := b >= 0x20 && b < 0x7f
+		for off := 0; off < 9; off++ {
+			s := ("abcdefgh" + string([]byte{byte(b)}) + "ijklmnop")[off:]
+			if printableASCII(s) != want {
+				t.Fatalf("byte %#x at offset %d: %v", b, 8-off, !want)
+			}
+		}
+	}
+	if !printableASCII("") || !printableASCII("<134>Nov 22 05:00:01 proxy squid[1]: ~ok~") || printableASCII("日本") {
+		t.Fatal("whole strings")
+	}
+}

@@ -31,7 +31,7 @@ var daysIn = [12]int{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 // TestUnframeFastAgrees and FuzzUnframeFast compare both paths.
 func (p *Parser) unframe3164(s string, ev *event.Event) (msg string, ok bool) {
 	var fr frame3164
-	if !p.frame3164(s, &fr) {
+	if !p.frame3164(s, false, &fr) {
 		return "", false
 	}
 	ev.Time = fr.time
@@ -53,8 +53,9 @@ type frame3164 struct {
 	pri                 int // -1: none
 }
 
-// frame3164 parses the frame of s into fr (see unframe3164).
-func (p *Parser) frame3164(s string, fr *frame3164) bool {
+// frame3164 parses the frame of s into fr (see unframe3164); printable
+// tells that s is known to hold only printable ASCII (printableASCII).
+func (p *Parser) frame3164(s string, printable bool, fr *frame3164) bool {
 	i := 0
 	pri := -1
 	if s != "" && s[0] == '<' {
@@ -134,7 +135,7 @@ func (p *Parser) frame3164(s string, fr *frame3164) bool {
 	msg := rest[2:]
 	// MSG: visible characters (print and 0x80..0xFF); a control byte makes
 	// go-syslog stop, so such lines take the slow path.
-	if hasControl(msg) {
+	if !printable && hasControl(msg) {
 		return false
 	}
 	if host == "-" || tag == "-" || pid == "-" {
@@ -183,6 +184,28 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// printableASCII reports whether every byte of s is in 0x20–0x7e: such a
+// line is valid UTF-8 and holds no control byte, which spares the two
+// separate checks (eight bytes at a time).
+func printableASCII(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// a byte < 0x20, or a byte >= 0x7f (adding 1 sets its high bit)
+		if ((x-lo*0x20)&^x|(x+lo)|x)&hi != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func monthIndex(m string) int {

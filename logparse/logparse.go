@@ -220,7 +220,8 @@ func (p *Parser) ParseLazy(format string, line []byte, ev *event.Event) {
 		p.Parse(format, line, ev)
 		return
 	}
-	p.parseLazy(format, string(line), ev)
+	raw := string(line)
+	p.parseLazy(format, raw, printableASCII(raw), ev)
 }
 
 // ParseLazyText is ParseLazy for a line held in a string, which becomes
@@ -230,20 +231,21 @@ func (p *Parser) ParseLazyText(format, line string, ev *event.Event) {
 	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
 		line = line[:len(line)-1]
 	}
-	if format != "syslog" || len(line) > MaxLine || p.slow || !utf8.ValidString(line) {
+	printable := printableASCII(line)
+	if format != "syslog" || len(line) > MaxLine || p.slow || !printable && !utf8.ValidString(line) {
 		p.Parse(format, []byte(line), ev)
 		return
 	}
-	p.parseLazy(format, line, ev)
+	p.parseLazy(format, line, printable, ev)
 }
 
-func (p *Parser) parseLazy(format, raw string, ev *event.Event) {
+func (p *Parser) parseLazy(format, raw string, printable bool, ev *event.Event) {
 	clear(ev.Fields)
 	if ev.Received.IsZero() {
 		ev.Received = p.now()
 	}
 	var fr frame3164
-	if !hasSyslogHeader(raw) || !p.frame3164(raw, &fr) {
+	if !hasSyslogHeader(raw) || !p.frame3164(raw, printable, &fr) {
 		p.parseText(format, raw, raw, true, ev)
 		return
 	}
