@@ -204,6 +204,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 				}
 				return done
 			}
+			// one reader per tenant, as a TCP connection has one
+			readers := make([]*bufio.Reader, e2eTenants)
+			for i := range readers {
+				readers[i] = bufio.NewReaderSize(nil, 64<<10)
+			}
 			// send pushes rounds of every tenant's stream and waits until
 			// want lines are processed
 			send := func(rounds int, want int64) {
@@ -222,7 +227,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 								continue
 							}
 							// as the TCP listener does (serveConn)
-							err := ReadFrameBatches(bufio.NewReaderSize(bytes.NewReader(streams[ti]), 64<<10), maxBatch, func(block []byte, fs [][]byte) error {
+							readers[ti].Reset(bytes.NewReader(streams[ti]))
+							err := ReadFrameBatches(readers[ti], maxBatch, func(block []byte, fs [][]byte) error {
 								return in.SubmitBlock(ctx, tenant, "syslog", block, fs)
 							})
 							if err != io.EOF {
