@@ -47,6 +47,21 @@ var sourceKeys = map[string]string{
 	event.SourceNetfilter: "firewall", event.SourceFortiGate: "firewall", "pf": "firewall",
 }
 
+// sourceKey is sourceKeys[src] without hashing (once per event).
+func sourceKey(src string) (string, bool) {
+	switch src {
+	case event.SourceSquid:
+		return "proxy", true
+	case event.SourceWeb:
+		return "webserver", true
+	case event.SourceBIND, event.SourceUnbound:
+		return "dns", true
+	case event.SourceNetfilter, event.SourceFortiGate, "pf":
+		return "firewall", true
+	}
+	return "", false
+}
+
 // Alert is one rule match. Credit names the rule and its author, as the
 // Detection Rule License of the shared Sigma rules requires.
 type Alert struct {
@@ -171,7 +186,7 @@ func (d *SigmaDetector) Index() *sigma.Index { return d.ix }
 
 // Detect implements Detector.
 func (d *SigmaDetector) Detect(ev *event.Event) {
-	key, ok := sourceKeys[ev.Source]
+	key, ok := sourceKey(ev.Source)
 	if !ok {
 		return
 	}
@@ -182,7 +197,7 @@ func (d *SigmaDetector) Detect(ev *event.Event) {
 			return
 		}
 		ev.Resolve()
-		if key, ok = sourceKeys[ev.Source]; !ok {
+		if key, ok = sourceKey(ev.Source); !ok {
 			return // the content was not what the program's parser expects
 		}
 	}

@@ -256,7 +256,7 @@ func ReadFrameBatches(r *bufio.Reader, max int, fn func(block []byte, frames [][
 			start = e
 		}
 		b := block
-		block, ends = nil, nil
+		block, ends = nil, ends[:0]
 		return fn(b, frames)
 	}
 	for {

@@ -138,6 +138,15 @@ var internetLogs = map[string]bool{
 	event.SourceNetfilter: true, event.SourceFortiGate: true, "pf": true,
 }
 
+// internetLog is internetLogs[src] without hashing (once per event).
+func internetLog(src string) bool {
+	switch src {
+	case event.SourceSquid, event.SourceBIND, event.SourceUnbound, event.SourceNetfilter, event.SourceFortiGate, "pf":
+		return true
+	}
+	return false
+}
+
 // Detect implements Detector.
 func (d *ModelDetector) Detect(ev *event.Event) {
 	tm := d.tenants[ev.Tenant]
@@ -150,7 +159,7 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 		return
 	}
 	switch {
-	case internetLogs[ev.Source]:
+	case internetLog(ev.Source):
 		d.zoneSeen(ev, tm)
 		d.commPort(ev, tm)
 	case ev.Source == event.SourcePostfix:
@@ -169,7 +178,7 @@ func (d *ModelDetector) Detect(ev *event.Event) {
 // with a valid src_ip: the count may differ for malformed lines).
 func (d *ModelDetector) mustParse(ev *event.Event, tm *tenantModel) bool {
 	switch {
-	case internetLogs[ev.Source]:
+	case internetLog(ev.Source):
 		if tm.touches(ev.Raw) {
 			return true
 		}

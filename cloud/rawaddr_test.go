@@ -233,3 +233,16 @@ func TestSigmaGateLazy(t *testing.T) {
 		t.Errorf("the gate parsed %d of 20000 events", parsed)
 	}
 }
+
+// TestSourceSwitches: the switches agree with the tables they replace on
+// the hot path.
+func TestSourceSwitches(t *testing.T) {
+	for _, src := range []string{event.SourceSquid, event.SourceBIND, event.SourceUnbound, event.SourcePostfix, event.SourceWeb,
+		event.SourceNetfilter, event.SourceFortiGate, event.SourceAudit, event.SourceSyslog, "pf", ""} {
+		k, ok := sourceKey(src)
+		wk, wok := sourceKeys[src]
+		if k != wk || ok != wok || internetLog(src) != internetLogs[src] {
+			t.Errorf("%q: key %q %v, table %q %v; internet %v", src, k, ok, wk, wok, internetLog(src))
+		}
+	}
+}
