@@ -9,6 +9,7 @@ import (
 
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/intel"
+	"github.com/kyojin/kyojin/sigma"
 )
 
 // IntelDetector matches every parsed event against the prefecture's shared
@@ -21,6 +22,75 @@ type IntelDetector struct {
 	alertSink
 	hub  *intel.Hub
 	Hits atomic.Int64
+	gate atomic.Pointer[intelGate] // for the hub's current index
+}
+
+// intelGate rules out, from the raw line, an unparsed event that no
+// indicator of one index can match (see mayMatch).
+type intelGate struct {
+	x        *intel.Index
+	names    *sigma.Literals
+	urlAddrs map[netip.Addr]bool
+	addrs    bool
+}
+
+// gateFor returns the gate of x, building it when the hub has swapped in
+// a new index.
+func (d *IntelDetector) gateFor(x *intel.Index) *intelGate {
+	if g := d.gate.Load(); g != nil && g.x == x {
+		return g
+	}
+	t := x.Terms()
+	g := &intelGate{x: x, names: sigma.NewLiterals(t.Names), urlAddrs: map[netip.Addr]bool{}, addrs: t.Addrs}
+	for _, a := range t.URLAddrs {
+		g.urlAddrs[a] = true
+	}
+	d.gate.Store(g)
+	return g
+}
+
+// mayMatch is false only when no field the detector looks at can match:
+// the fields are copied from the line (logparse.Verbatim), so a listed
+// domain or URL host is in the line as text (ASCII case aside), and a
+// listed address among the addresses written in it (scanAddrs). Lines
+// that are not ASCII (internationalised names) and lines with an escaped
+// URL host ("http://%65vil.example/", which the URL match decodes) are
+// always parsed.
+func (g *intelGate) mayMatch(raw string) bool {
+	if found, ascii := g.names.ScanASCII(raw); found || !ascii || escapedURLHost(raw) {
+		return true
+	}
+	if !g.addrs && len(g.urlAddrs) == 0 {
+		return false
+	}
+	found := false
+	judged := scanAddrs(raw, func(a netip.Addr) {
+		if !found {
+			if _, ok := g.x.Addr(a); ok || g.urlAddrs[a] {
+				found = true
+			}
+		}
+	})
+	return found || !judged
+}
+
+// escapedURLHost reports whether a URL in s has a percent sign in its
+// authority.
+func escapedURLHost(s string) bool {
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			return false
+		}
+		s = s[i+3:]
+		end := strings.IndexAny(s, "/?# \"")
+		if end < 0 {
+			end = len(s)
+		}
+		if strings.IndexByte(s[:end], '%') >= 0 {
+			return true
+		}
+	}
 }
 
 // NewIntelDetector returns a detector over hub's current indicators; hub
@@ -37,6 +107,9 @@ func (d *IntelDetector) Detect(ev *event.Event) {
 	x := d.hub.Index()
 	if x.Len() == 0 {
 		return
+	}
+	if ev.Deferred() && ev.Reparse() != "" && !d.gateFor(x).mayMatch(ev.Raw) {
+		return // most lines: no listed value in them, nothing to parse
 	}
 	ev.Resolve() // indicators are matched against the parsed fields
 	if len(ev.Fields) == 0 {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyojin/kyojin/bench/intakestream"
 	"github.com/kyojin/kyojin/event"
 	"github.com/kyojin/kyojin/eventstore"
 	"github.com/kyojin/kyojin/intel"
@@ -138,4 +139,127 @@ func TestIntelFeedHTTP(t *testing.T) {
 			t.Errorf("%q %s: %d, want %d", c.tok, c.q, code, c.want)
 		}
 	}
+}
+
+// TestIntelGateLazy: on deferred events (most ruled out from the raw
+// line) the intelligence detector raises exactly the alerts it raises on
+// parsed ones, for indicators taken from the stream itself and odd forms
+// of them; and it leaves most of the stream unparsed.
+func TestIntelGateLazy(t *testing.T) {
+	ctx := context.Background()
+	lines := intakestream.Lines(20_000)
+	extra := []string{
+		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_MISS/200 500 GET http://WWW.C2.EXAMPLE./beacon - HIER_DIRECT/198.51.100.20 text/html",
+		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_MISS/200 500 GET http://%63%32.example/beacon - HIER_DIRECT/198.51.100.21 text/html",
+		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_MISS/200 500 GET http://[2001:DB8::7]:8080/x - HIER_DIRECT/2001:db8::7 text/html",
+		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_TUNNEL/200 500 CONNECT files.example:443 - HIER_DIRECT/::ffff:203.0.113.44 -",
+		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_MISS/200 500 GET http://files.example/payload.exe?x=1 - HIER_DIRECT/198.51.100.22 text/html",
+		"<30>Nov 22 05:00:01 ns1 named[1]: client @0x1 10.3.0.2#1 (a.b.c2.example): query: a.b.c2.example IN A +E(0) (10.3.0.53)",
+		"<30>Nov 22 05:00:01 ns1 named[1]: client @0x1 10.3.0.2#1 (例え.テスト): query: 例え.テスト IN A +E(0) (10.3.0.53)",
+	}
+	for _, l := range extra {
+		lines = append(lines, []byte(l))
+	}
+	// indicators: odd forms above, plus values the stream holds
+	inds := []intel.Indicator{{Value: "c2.example"}, {Value: "例え.テスト"}, {Value: "203.0.113.0/24"},
+		{Value: "http://files.example/payload.exe"}, {Value: "http://[2001:db8::7]:8080/x"}}
+	p := logparse.New(time.UTC, nil)
+	// values of the stream that occur in a few lines only (a listed value
+	// in every line would make every line a match)
+	seen := map[string]int{}
+	var vals []string
+	for _, l := range lines[:20_000] {
+		ev := &event.Event{}
+		p.Parse("syslog", l, ev)
+		for _, f := range []string{event.CSHost, event.Query, event.DstIP} {
+			if v, ok := ev.Get(f); ok {
+				v = strings.TrimSuffix(v, ".")
+				if seen[v] == 0 {
+					vals = append(vals, v)
+				}
+				seen[v]++
+			}
+		}
+	}
+	picked := 0
+	for _, v := range vals {
+		if seen[v] <= 3 && picked < 40 {
+			inds = append(inds, intel.Indicator{Value: v})
+			picked++
+		}
+	}
+	hub, err := intel.NewHub(ctx, &intel.FileStore{Path: filepath.Join(t.TempDir(), "i.jsonl")}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range inds {
+		inds[i].Reason = "test"
+	}
+	if err := hub.Publish(ctx, "city-a", "SOC", inds); err != nil {
+		t.Fatal(err)
+	}
+	run := func(lazy bool) (string, int) {
+		var out syncBuffer
+		d := NewIntelDetector(hub, &out)
+		parsed := 0
+		for _, l := range lines {
+			ev := &event.Event{Tenant: "t", Received: time.Unix(1e9, 0)}
+			if lazy {
+				p.ParseLazy("syslog", l, ev)
+			} else {
+				p.Parse("syslog", l, ev)
+			}
+			d.Detect(ev)
+			if !ev.Deferred() {
+				parsed++
+			}
+		}
+		return out.String(), parsed
+	}
+	eager, _ := run(false)
+	lazy, parsed := run(true)
+	if eager != lazy {
+		t.Fatalf("alerts differ: eager %d, lazy %d lines", strings.Count(eager, "\n"), strings.Count(lazy, "\n"))
+	}
+	if n := strings.Count(eager, "\n"); n < 30 {
+		t.Fatalf("only %d alerts: the comparison proves little", n)
+	}
+	t.Logf("%d alerts; %d of %d events parsed", strings.Count(eager, "\n"), parsed, len(lines))
+	if parsed > len(lines)/2 {
+		t.Errorf("the gate parsed %d of %d events", parsed, len(lines))
+	}
+}
+
+func FuzzIntelGateLazy(f *testing.F) {
+	for _, l := range intakestream.Lines(50) {
+		f.Add(l)
+	}
+	f.Add([]byte("<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_MISS/200 500 GET http://Files.Example:80/payload.exe - HIER_DIRECT/203.0.113.9 text/html"))
+	ctx := context.Background()
+	hub, err := intel.NewHub(ctx, &intel.FileStore{Path: filepath.Join(f.TempDir(), "i.jsonl")}, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	inds := []intel.Indicator{{Value: "c2.example"}, {Value: "203.0.113.0/24"}, {Value: "2001:db8::/32"},
+		{Value: "http://files.example/payload.exe"}, {Value: "http://10.9.9.9/x"}, {Value: "www.city.example.lg.jp"}}
+	for i := range inds {
+		inds[i].Reason = "fuzz"
+	}
+	if err := hub.Publish(ctx, "city-a", "SOC", inds); err != nil {
+		f.Fatal(err)
+	}
+	p := logparse.New(time.UTC, nil)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var a, b syncBuffer
+		de, dl := NewIntelDetector(hub, &a), NewIntelDetector(hub, &b)
+		ev := &event.Event{Tenant: "t", Received: time.Unix(1e9, 0)}
+		p.Parse("syslog", line, ev)
+		de.Detect(ev)
+		ev = &event.Event{Tenant: "t", Received: time.Unix(1e9, 0)}
+		p.ParseLazy("syslog", line, ev)
+		dl.Detect(ev)
+		if a.String() != b.String() {
+			t.Fatalf("%q:\neager %s\nlazy  %s", line, a.String(), b.String())
+		}
+	})
 }

@@ -10,19 +10,24 @@ import (
 )
 
 // BenchmarkLazyDetect is the per-event cost of the parse and the model
-// rules on deferred events (decided from the raw line) against parsed
-// ones, over the §6 stream and the 100 tenants' models; go-syslog
-// parse-only of the same lines is the baseline (cpu-ns/event each).
+// rules (and threat intelligence with 10,000 indicators) on deferred
+// events (decided from the raw line) against parsed ones, over the §6
+// stream and the 100 tenants' models; go-syslog parse-only of the same
+// lines (BenchmarkGoSyslogParseOnly) is the baseline.
 func BenchmarkLazyDetect(b *testing.B) {
 	lines := intakestream.Lines(20_000)
 	cfg := e2eConfig(b, b.TempDir())
-	for _, lazy := range []bool{false, true} {
-		name := "parsed"
-		if lazy {
-			name = "deferred"
-		}
-		b.Run(name, func(b *testing.B) {
-			d := NewModelDetector(cfg.Tenants, &countingWriter{})
+	hub := benchIntel(b, 10_000)
+	for _, c := range []struct {
+		name        string
+		lazy, intel bool
+	}{{"parsed", false, false}, {"deferred", true, false}, {"parsed+intel", false, true}, {"deferred+intel", true, true}} {
+		lazy := c.lazy
+		b.Run(c.name, func(b *testing.B) {
+			var d Detector = NewModelDetector(cfg.Tenants, &countingWriter{})
+			if c.intel {
+				d = Detectors{d, NewIntelDetector(hub, &countingWriter{})}
+			}
 			p := logparse.New(time.UTC, nil)
 			ev := &event.Event{}
 			now := time.Now()

@@ -27,27 +27,55 @@ func scanAddrs(s string, fn func(netip.Addr)) (judged bool) {
 // mapped IPv4 addresses are found through their IPv4 run all the same).
 func scanAddrsV(s string, v6 bool, fn func(netip.Addr)) (judged bool) {
 	judged = true
-	for i := 0; i < len(s); {
-		if addrByte[s[i]] == 0 {
-			i++
-			continue
+	// Every address holds a '.' or a ':': jump from one to the next
+	// (IndexByte is vectorised) and read the run of address bytes around
+	// it, instead of classifying every byte of the line.
+	dot, colon := strings.IndexByte(s, '.'), -1
+	if v6 {
+		colon = strings.IndexByte(s, ':')
+	}
+	for i := 0; ; {
+		k := dot
+		if k < 0 || colon >= 0 && colon < k {
+			k = colon
 		}
-		j := i
-		colons := 0
+		if k < 0 {
+			return judged
+		}
+		start := k
+		for start > i && addrByte[s[start-1]] != 0 {
+			start--
+		}
+		j := k
+		colons, dots := 0, 0
 		for j < len(s) && addrByte[s[j]] != 0 {
-			if s[j] == ':' {
+			switch s[j] {
+			case ':':
 				colons++
+			case '.':
+				dots++
 			}
 			j++
 		}
-		run := s[i:j]
-		i = j
-		scanIPv4Run(run, fn)
+		run := s[start:j]
+		if dots >= 3 {
+			scanIPv4Run(run, fn)
+		}
 		if v6 && colons >= 2 && !scanIPv6Run(run, fn) {
 			judged = false
 		}
+		i = j
+		if dot >= 0 && dot < j {
+			if dot = strings.IndexByte(s[j:], '.'); dot >= 0 {
+				dot += j
+			}
+		}
+		if colon >= 0 && colon < j {
+			if colon = strings.IndexByte(s[j:], ':'); colon >= 0 {
+				colon += j
+			}
+		}
 	}
-	return judged
 }
 
 // addrByte marks [0-9A-Fa-f:.]: 1 for digits and '.', 2 for the others.
@@ -113,6 +141,12 @@ func scanIPv4Run(run string, fn func(netip.Addr)) {
 // are not addresses.
 func scanIPv6Run(run string, fn func(netip.Addr)) bool {
 	run = strings.Trim(run, ".")
+	// An address has "::", or seven colons (six before an IPv4 tail),
+	// and perhaps one more before a port: clock times (05:00:01) and MAC
+	// addresses (five or thirteen colons) are ruled out without parsing.
+	if c := strings.Count(run, ":"); !strings.Contains(run, "::") && (c < 6 || c > 8) {
+		return true
+	}
 	found := false
 	try := func(s string) {
 		if a, err := netip.ParseAddr(s); err == nil && a.Is6() {

@@ -223,3 +223,42 @@ func quickHost(raw string) (host string, plain bool) {
 	}
 	return h, true
 }
+
+// GateTerms is what a listed value leaves in a log line, for a gate that
+// rules a line out before parsing it (cloud.IntelDetector): every listed
+// domain and every name host of a listed URL (lower case, without port),
+// which a matching line holds as text (case aside); the address hosts of
+// listed URLs; and whether addresses or ranges are listed at all.
+type GateTerms struct {
+	Names    []string
+	URLAddrs []netip.Addr
+	Addrs    bool // IP or CIDR indicators
+}
+
+// Terms returns the index's GateTerms.
+func (x *Index) Terms() GateTerms {
+	var g GateTerms
+	if x == nil {
+		return g
+	}
+	for d := range x.domains {
+		g.Names = append(g.Names, d)
+	}
+	for h := range x.hosts {
+		host := h
+		if strings.HasPrefix(host, "[") {
+			if i := strings.IndexByte(host, ']'); i > 0 {
+				host = host[1:i]
+			}
+		} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+			host = host[:i]
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			g.URLAddrs = append(g.URLAddrs, a.Unmap())
+			continue
+		}
+		g.Names = append(g.Names, host)
+	}
+	g.Addrs = len(x.ips) > 0 || x.v4 != nil || x.v6 != nil
+	return g
+}

@@ -494,3 +494,52 @@ func reNeed(re *syntax.Regexp, depth int) ([]string, bool) {
 	}
 	return nil, false
 }
+
+// Literals finds any of a set of literals in a text, ignoring ASCII case:
+// the raw-line gate's automaton, for other gates of the security cloud
+// (threat-intelligence domains). It is safe for concurrent use.
+type Literals struct{ sc *acScanner }
+
+// NewLiterals builds the automaton over lits (empty literals are left out).
+func NewLiterals(lits []string) *Literals {
+	m := map[string][]int{}
+	for _, l := range lits {
+		if l != "" {
+			m[lower(l)] = []int{0}
+		}
+	}
+	if len(m) == 0 {
+		return &Literals{}
+	}
+	sc := newACScanner("", m, 1)
+	sc.buildFast()
+	return &Literals{sc: sc}
+}
+
+// ScanASCII reports whether some literal occurs in s when s is ASCII;
+// ascii is false (and found meaningless) when s is not, which the scan
+// notices on the way.
+func (l *Literals) ScanASCII(s string) (found, ascii bool) {
+	if l.sc == nil {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= utf8.RuneSelf {
+				return false, false
+			}
+		}
+		return false, true
+	}
+	return l.sc.anyLine(s, true)
+}
+
+// AnyIn reports whether some literal occurs in s; a text that is not
+// ASCII is folded rune by rune first, as the gate folds lines.
+func (l *Literals) AnyIn(s string) bool {
+	if l.sc == nil {
+		return false
+	}
+	if found, ascii := l.sc.anyLine(s, true); ascii {
+		return found
+	}
+	found, _ := l.sc.anyLine(foldString(s), false)
+	return found
+}

@@ -515,3 +515,45 @@ func FuzzMayMatch(f *testing.F) {
 		}
 	})
 }
+
+// TestLiterals: AnyIn agrees with strings.Contains on folded text.
+func TestLiterals(t *testing.T) {
+	lits := []string{"evil.example", "Bad.JP", "x", "tk"}
+	l := NewLiterals(lits)
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := "abdeiklmoptvxEJKLPTX.-/ 日"
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(30) {
+			r := []rune(alphabet)
+			b.WriteRune(r[rng.IntN(len(r))])
+		}
+		s := b.String()
+		want := false
+		for _, x := range lits {
+			want = want || strings.Contains(strings.ToLower(s), strings.ToLower(x))
+		}
+		if got := l.AnyIn(s); got != want {
+			t.Fatalf("AnyIn(%q) = %v", s, got)
+		}
+	}
+	if NewLiterals(nil).AnyIn("anything") {
+		t.Fatal("empty set matched")
+	}
+}
+
+func TestLiteralsScanASCII(t *testing.T) {
+	l := NewLiterals([]string{"evil.example"})
+	for _, c := range []struct {
+		s             string
+		found, ascii_ bool
+	}{{"x EVIL.example y", true, true}, {"nothing here", false, true}, {"日本 nothing", false, false}} {
+		found, ascii := l.ScanASCII(c.s)
+		if ascii != c.ascii_ || ascii && found != c.found {
+			t.Errorf("%q: %v %v", c.s, found, ascii)
+		}
+	}
+	if _, ascii := NewLiterals(nil).ScanASCII("日本"); ascii {
+		t.Error("empty set: non-ASCII not noticed")
+	}
+}
