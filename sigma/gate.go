@@ -289,6 +289,16 @@ func (sc *acScanner) anyLine(v string, ascii bool) (found, complete bool) {
 			if i == len(v) {
 				break
 			}
+			// a start byte: does a literal begin with it and the next?
+			if pairs := sc.pairs; pairs != nil && v[i] < utf8.RuneSelf {
+				next := byte('\n')
+				if i+1 < len(v) {
+					next = v[i+1]
+				}
+				if k := int(foldByte[v[i]])<<8 | int(foldByte[next]); pairs[k>>6]&(1<<(k&63)) == 0 {
+					continue
+				}
+			}
 		}
 		c := v[i]
 		if ascii && c >= utf8.RuneSelf {

@@ -264,7 +264,23 @@ type acScanner struct {
 	out   [][]uint64 // per state: rules whose literal ends here (nil: none)
 	fast  []int32    // the gate's delta (buildFast), nil for the prefilter
 	start [256]bool  // bytes leaving the root state (buildFast)
+	// pairs has bit a<<8|b set when a literal begins with the bytes a, b
+	// (ASCII folded); nil when some literal is a single byte. At a start
+	// byte the gate looks at the pair before entering the automaton: most
+	// start bytes (space, '.', letters) begin no literal with the next.
+	pairs []uint64
 }
+
+// foldByte lowercases ASCII letters.
+var foldByte = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] = byte(i + 'a' - 'A')
+		}
+	}
+	return t
+}()
 
 func newACScanner(field string, lits map[string][]int, words int) *acScanner {
 	sc := &acScanner{field: field}
@@ -291,6 +307,15 @@ func newACScanner(field string, lits map[string][]int, words int) *acScanner {
 		sc.class[c] = sc.class[c+'a'-'A']
 	}
 	sc.ncls = n
+	sc.pairs = make([]uint64, 65536/64)
+	for _, l := range keys {
+		if len(l) < 2 {
+			sc.pairs = nil
+			break
+		}
+		k := int(foldByte[l[0]])<<8 | int(foldByte[l[1]])
+		sc.pairs[k>>6] |= 1 << (k & 63)
+	}
 	// trie
 	type node struct {
 		next map[uint8]int32
