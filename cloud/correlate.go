@@ -127,6 +127,10 @@ func correlationCredit(x *sigma.Correlation, rules map[string]*sigma.Rule, corrs
 // whether the detector knows the id (or name). Call before events flow.
 func (d *SigmaDetector) Exclude(tenant, id string) bool {
 	found := d.ix.Exclude(tenant, id)
+	d.excluded = append(d.excluded, [2]string{tenant, id})
+	for _, g := range d.gates {
+		g.Exclude(tenant, id)
+	}
 	if c := d.corr; c != nil {
 		for x := range c.credit {
 			if x.ID == id || x.Name == id {

@@ -124,58 +124,67 @@ func (s *alertSink) write(al Alert) {
 // line per alert to its sink. Per-tenant rule exclusions live in the index.
 type SigmaDetector struct {
 	alertSink
-	ix   *sigma.Index
-	corr *correlator // nil until EnableCorrelations (correlate.go)
+	ix    *sigma.Index
+	corr  *correlator // nil until EnableCorrelations (correlate.go)
+	rules []*sigma.Rule
+	// gates are the raw-line gates, one per log source (gateSources):
+	// what logparse promises differs between the sources of one key
+	// (netfilter names its verdict from a fixed set, FortiGate does not).
+	gates    [len(gateSources)]*sigma.Index
+	excluded [][2]string // tenant, rule id: applied to rebuilt gates
+}
+
+// gateSources are the sources routed to rules, each with its gate.
+var gateSources = [...]string{event.SourceSquid, event.SourceWeb, event.SourceBIND, event.SourceUnbound,
+	event.SourceNetfilter, event.SourceFortiGate, "pf"}
+
+// gateOf is the gate of src's events, nil for an unrouted source.
+func (d *SigmaDetector) gateOf(src string) *sigma.Index {
+	for i, s := range gateSources {
+		if s == src {
+			return d.gates[i]
+		}
+	}
+	return nil
 }
 
 // NewSigmaDetector returns a detector over rules writing alerts to sink.
 func NewSigmaDetector(rules []*sigma.Rule, sink io.Writer) *SigmaDetector {
-	d := &SigmaDetector{alertSink: alertSink{w: sink}, ix: sigma.NewIndex(rules)}
+	d := &SigmaDetector{alertSink: alertSink{w: sink}, ix: sigma.NewIndex(rules), rules: rules}
 	d.setGate()
 	return d
 }
 
-// setGate builds the index's raw-line gate (sigma.Index.MayMatch) from
-// what logparse promises of the sources behind each key, so that Detect
-// can rule out a deferred event without parsing it. Rules whose matches
+// setGate builds the raw-line gates (sigma.Index.MayMatch), one per
+// source, from what logparse promises of it (Verbatim, Absent, Bounds,
+// Values), so that Detect can rule out a deferred event without parsing
+// it. Rules whose matches
 // are dropped (aggregations without correlations, see alone) keep no
 // line. Call again when that changes (EnableCorrelations) and before the
 // detector is shared.
 func (d *SigmaDetector) setGate() {
-	d.ix.SetGate(sigma.Gate{
-		Verbatim: func(key, field string) bool {
-			return allSources(key, func(src string) bool { return field == "" || logparse.Verbatim(src, field) })
-		},
-		Absent: func(key, field string) bool {
-			return allSources(key, func(src string) bool { return logparse.Absent(src, field) })
-		},
-		// Only what precedes a value is used ("dpt=80" rather than "80"):
-		// the many white-space runes that may follow one would multiply
-		// the automaton's literals, and "dpt=80" also matching DPT=8080
-		// only costs a parse.
-		Bounds: func(key, field string) (before, after []string) {
-			ok := allSources(key, func(src string) bool {
-				b, _ := logparse.Bounds(src, field)
-				before = append(before, b...)
-				return b != nil
-			})
-			if !ok {
-				return nil, nil
-			}
-			return before, nil
-		},
-		Quiet: func(r *sigma.Rule) bool { return !d.alone(r) && (d.corr == nil || !d.corr.fed[r]) },
-	})
-}
-
-// allSources reports whether ok holds for every source routed to key.
-func allSources(key string, ok func(src string) bool) bool {
-	for src, k := range sourceKeys {
-		if k == key && !ok(src) {
-			return false
+	quiet := func(r *sigma.Rule) bool { return !d.alone(r) && (d.corr == nil || !d.corr.fed[r]) }
+	for i, src := range gateSources {
+		g := sigma.NewIndex(d.rules)
+		g.SetGate(sigma.Gate{
+			Verbatim: func(_, field string) bool { return field == "" || logparse.Verbatim(src, field) },
+			Absent:   func(_, field string) bool { return logparse.Absent(src, field) },
+			// Only what precedes a value is used ("dpt=80" rather than
+			// "80"): the many white-space runes that may follow one would
+			// multiply the automaton's literals, and "dpt=80" also matching
+			// DPT=8080 only costs a parse.
+			Bounds: func(_, field string) (before, after []string) {
+				before, _ = logparse.Bounds(src, field)
+				return before, nil
+			},
+			Values: func(_, field string) []string { return logparse.Values(src, field) },
+			Quiet:  quiet,
+		})
+		for _, e := range d.excluded {
+			g.Exclude(e[0], e[1])
 		}
+		d.gates[i] = g
 	}
-	return true
 }
 
 // KeepsEvents implements EventKeeper: alerts copy what they need.
@@ -193,7 +202,7 @@ func (d *SigmaDetector) Detect(ev *event.Event) {
 	if ev.Deferred() {
 		// most lines: decided from the raw text, never parsed. Keywords
 		// search the raw line (event.Event.Range), which the gate sees too.
-		if !d.ix.MayMatch(key, ev.Tenant, ev.Raw) {
+		if g := d.gateOf(ev.Source); g != nil && !g.MayMatch(key, ev.Tenant, ev.Raw) {
 			return
 		}
 		ev.Resolve()

@@ -246,3 +246,31 @@ func TestSourceSwitches(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSigmaGateLazy: on any line, the Sigma detector (per-source gates
+// from logparse's promises) alerts alike on the deferred and the parsed
+// event.
+func FuzzSigmaGateLazy(f *testing.F) {
+	for _, l := range intakestream.Lines(200) {
+		f.Add(l)
+	}
+	f.Add([]byte("<4>Nov 22 10:00:03 fw1 kernel: LGWAN-ACCEPT IN=eth0 OUT= SRC=10.2.1.1 DST=203.0.113.5 PROTO=TCP SPT=5555 DPT=80"))
+	f.Add([]byte("<4>Nov 22 10:00:03 fw1 kernel: LGWAN-DROP IN=eth0 OUT= SRC=10.2.1.1 DST=203.0.113.5 PROTO=TCP SPT=5555 DPT=8080 ACCEPT"))
+	rules := e2eRules(f)
+	p := logparse.New(time.UTC, nil)
+	var a, b bytes.Buffer
+	de, dl := NewSigmaDetector(rules, &a), NewSigmaDetector(rules, &b)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		a.Reset()
+		b.Reset()
+		ev := &event.Event{Tenant: "t000", Received: time.Unix(1e9, 0)}
+		p.Parse("syslog", line, ev)
+		de.Detect(ev)
+		ev = &event.Event{Tenant: "t000", Received: time.Unix(1e9, 0)}
+		p.ParseLazy("syslog", line, ev)
+		dl.Detect(ev)
+		if a.String() != b.String() {
+			t.Fatalf("%q:\neager %s\nlazy  %s", line, a.String(), b.String())
+		}
+	})
+}

@@ -119,17 +119,50 @@ func frameField(f string) bool {
 	return strings.HasPrefix(f, "sd.")
 }
 
+// netfilterFields are the fields parseNetfilter can set, besides the
+// frame's.
+var netfilterFields = map[string]bool{
+	"log_prefix": true, event.Action: true, event.SrcIP: true, event.DstIP: true, event.SrcPort: true,
+	event.DstPort: true, event.Proto: true, event.InIface: true, event.OutIface: true, "length": true,
+	"ttl": true, "mac": true, "id": true, "type": true, "code": true, "tcp_flags": true,
+}
+
 // Absent reports whether the parser behind source never sets field
 // (Squid logs no user agent, so proxy rules on c-useragent cannot match
-// a Squid line). Only Squid's parser is listed; for other sources it
-// reports false. TestAbsent and FuzzBounds hold the list to the parser.
+// a Squid line; netfilter has no "blocked"). Squid's and netfilter's
+// parsers are listed; for other sources it reports false. TestBounds
+// and FuzzBounds hold the lists to the parsers.
 func Absent(source, field string) bool {
-	if source != event.SourceSquid || field == "" || frameField(field) {
+	var set map[string]bool
+	switch source {
+	case event.SourceSquid:
+		set = squidFields
+	case event.SourceNetfilter:
+		set = netfilterFields
+	default:
+		return false
+	}
+	if field == "" || frameField(field) {
 		return false
 	}
 	switch field {
 	case "tenant", "source", "host", "raw", "_raw", "time", "parse_error":
 		return false
 	}
-	return !squidFields[field]
+	return !set[field]
+}
+
+// netfilterActions are the verdicts parseNetfilter names from the log
+// prefix.
+var netfilterActions = []string{"drop", "reject", "accept", "block", "deny", "allow"}
+
+// Values lists the only values a field can take when the parser names it
+// from a fixed set (netfilter's action), nil otherwise: a rule looking for
+// "accept" or "2" in it can then be judged from the line
+// (sigma.Gate.Values). TestBounds and FuzzBounds hold it to the parser.
+func Values(source, field string) []string {
+	if source == event.SourceNetfilter && field == event.Action {
+		return netfilterActions
+	}
+	return nil
 }

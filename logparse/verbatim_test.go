@@ -2,6 +2,7 @@ package logparse
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,9 +88,12 @@ func TestSplitURL(t *testing.T) {
 // between one of its Bounds.
 func checkBounds(t testing.TB, ev *event.Event) {
 	t.Helper()
-	for k := range ev.Fields {
+	for k, v := range ev.Fields {
 		if Absent(ev.Source, k) {
 			t.Fatalf("source %s set %s, which Absent says it never sets: %q", ev.Source, k, ev.Raw)
+		}
+		if vals := Values(ev.Source, k); vals != nil && !slices.Contains(vals, strings.ToLower(v)) {
+			t.Fatalf("source %s field %s = %q is not one of %q: %q", ev.Source, k, v, vals, ev.Raw)
 		}
 	}
 	raw := strings.ToLower(ev.Raw) + "\n"

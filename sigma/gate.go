@@ -33,6 +33,12 @@ type gate struct {
 	sc    *acScanner // atoms of the gated rules over the raw line; nil: none
 	ascii *acScanner // sc without the atoms holding non-ASCII bytes, which an ASCII line cannot contain
 	rs    []*Rule    // rule of each automaton output bit
+	// extra holds, per automaton bit, the atom sets of the other parts of
+	// a top-level AND: once the automaton finds a rule's atom, the line is
+	// kept only if every other part has one too (a port 80 on a line whose
+	// verdict is drop does not keep it for a rule that needs "accept").
+	extra    [][][]atom
+	hasExtra bool
 }
 
 // Gate configures the raw-line gate (Index.SetGate).
@@ -55,6 +61,10 @@ type Gate struct {
 	// atoms with that context ("dpt=23 " rather than "23"), which short
 	// values such as ports need to be selective.
 	Bounds func(key, field string) (before, after []string)
+	// Values(key, field), optional, lists (in lower case) the only values
+	// a present verbatim field can take (a verdict the parser names from
+	// a fixed set); nil means any. A literal in none of them cannot match.
+	Values func(key, field string) []string
 	// Quiet, optional, names rules whose matches the caller discards (an
 	// aggregation rule while correlations are off): they keep no line, and
 	// MayMatch vouches only for the other rules.
@@ -79,13 +89,16 @@ func (x *Index) SetGate(cfg Gate) {
 		if cfg.Bounds != nil {
 			ctx.bounds = func(field string) ([]string, []string) { return cfg.Bounds(key, field) }
 		}
+		if cfg.Values != nil {
+			ctx.values = func(field string) []string { return cfg.Values(key, field) }
+		}
 		g := &gate{}
 		lits := map[string][]int{}
 		for _, r := range rs {
 			if cfg.Quiet != nil && cfg.Quiet(r) {
 				continue
 			}
-			atoms, ok := gateNeed(r, ctx)
+			atoms, extra, ok := gateParts(r, ctx)
 			if !ok {
 				g.must = append(g.must, r)
 				continue
@@ -95,6 +108,8 @@ func (x *Index) SetGate(cfg Gate) {
 			}
 			i := len(g.rs)
 			g.rs = append(g.rs, r)
+			g.extra = append(g.extra, extra)
+			g.hasExtra = g.hasExtra || len(extra) > 0
 			for _, a := range atoms {
 				if !slices.Contains(lits[a.lit], i) {
 					lits[a.lit] = append(lits[a.lit], i)
@@ -126,40 +141,85 @@ func lineScanners(lits map[string][]int, words int) (all, ascii *acScanner) {
 	return all, ascii
 }
 
-// gateNeed derives the rule's necessary atoms on verbatim fields. For a top-level AND any part's set is necessary;
-// best would pick the one with the longest shortest literal, but a part
-// on a field with few distinct values (cs-method: GET beside a list of
-// injection keywords) then keeps nearly every line, so parts on such
-// fields are taken only when no other part gives a set.
-func gateNeed(r *Rule, ctx needCtx) (atoms []atom, ok bool) {
+// gateParts derives the rule's necessary atoms on verbatim fields. For a
+// top-level AND every part's set is necessary: the automaton gets one
+// (best would pick the one with the longest shortest literal, but a part
+// on a field with few distinct values — cs-method: GET beside a list of
+// injection keywords — keeps nearly every line, so parts on such fields
+// are taken only when no other part gives a set), and the others are
+// checked once it finds an atom (extra).
+func gateParts(r *Rule, ctx needCtx) (atoms []atom, extra [][]atom, ok bool) {
 	if r.det == nil {
-		return nil, false
+		return nil, nil, false
 	}
 	defer func() {
 		if recover() != nil {
-			atoms, ok = nil, false // a faulty Verbatim or Absent: must parse
+			atoms, extra, ok = nil, nil, false // a faulty promise: must parse
 		}
 	}()
-	if and, isAnd := r.det.cond.(*andNode); isAnd {
-		var rare, common [][]atom
-		for _, k := range and.kids {
-			a, ok := ctx.needNode(k)
+	and, isAnd := r.det.cond.(*andNode)
+	if !isAnd {
+		atoms, ok = ctx.needNode(r.det.cond)
+		return atoms, nil, ok
+	}
+	var rare, common [][]atom
+	for _, k := range and.kids {
+		a, ok := ctx.needNode(k)
+		switch {
+		case !ok:
+		case len(a) == 0:
+			return nil, nil, true // this part cannot match
+		case fewValues(a):
+			common = append(common, a)
+		default:
+			rare = append(rare, a)
+		}
+	}
+	atoms, ok = best(rare)
+	if !ok {
+		if atoms, ok = best(common); !ok {
+			return nil, nil, false
+		}
+	}
+	for _, set := range append(rare, common...) {
+		if &set[0] != &atoms[0] && len(set) <= maxExtraAtoms {
+			extra = append(extra, set)
+		}
+	}
+	return atoms, extra, true
+}
+
+// maxExtraAtoms bounds an AND part checked after the automaton (each atom
+// is a substring search of the line).
+const maxExtraAtoms = 64
+
+// extrasHold reports whether every extra part has an atom in v, the line
+// (ASCII, compared folding case) or its folded form (folded). A trailing
+// "\n" in an atom is the end of the line, as for the automaton.
+func extrasHold(extra [][]atom, v string, folded bool) bool {
+	for _, set := range extra {
+		found := false
+		for _, a := range set {
+			lit, atEnd := strings.CutSuffix(a.lit, "\n")
 			switch {
-			case !ok:
-			case len(a) == 0:
-				return nil, true // this part cannot match
-			case fewValues(a):
-				common = append(common, a)
+			case atEnd && folded:
+				found = strings.HasSuffix(v, lit) || strings.Contains(v, a.lit)
+			case atEnd:
+				found = len(v) >= len(lit) && eqFold(v[len(v)-len(lit):], lit) || indexFold(v, a.lit) >= 0
+			case folded:
+				found = strings.Contains(v, lit)
 			default:
-				rare = append(rare, a)
+				found = indexFold(v, lit) >= 0
+			}
+			if found {
+				break
 			}
 		}
-		if a, ok := best(rare); ok {
-			return a, true
+		if !found {
+			return false
 		}
-		return best(common)
 	}
-	return ctx.needNode(r.det.cond)
+	return true
 }
 
 // fewValuedFields are taxonomy fields with a handful of values, each
@@ -215,15 +275,18 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 		return true // "raw" itself may be present and empty
 	}
 	if len(ex) == 0 {
-		if found, ascii := g.ascii.anyLine(raw, true); ascii {
+		found, ascii := g.ascii.anyLine(raw, true)
+		if !ascii {
+			found, _ = g.sc.anyLine(foldString(raw), false)
+		}
+		if !found || !g.hasExtra {
 			return found
 		}
-		found, _ := g.sc.anyLine(foldString(raw), false)
-		return found
+		// an atom was found: which rules, and do their other parts hold?
 	}
-	sc, v := g.ascii, raw
+	sc, v, folded := g.ascii, raw, false
 	if !isASCII(raw) {
-		sc, v = g.sc, foldString(raw)
+		sc, v, folded = g.sc, foldString(raw), true
 	}
 	var stack [4]uint64
 	set := stack[:0]
@@ -237,7 +300,7 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 		for b != 0 {
 			i := w*64 + bits.TrailingZeros64(b)
 			b &= b - 1
-			if !ex[g.rs[i]] {
+			if !ex[g.rs[i]] && extrasHold(g.extra[i], v, folded) {
 				return true
 			}
 		}

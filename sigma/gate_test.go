@@ -413,7 +413,7 @@ func TestGateRules(t *testing.T) {
 		t.Errorf("must-parse %s, want g3,g9 (optional regexp, cidr)", got)
 	}
 	for _, r := range rules[:3] {
-		a, ok := gateNeed(r, needCtx{verbatim: func(f string) bool { return vb("proxy", f) }})
+		a, _, ok := gateParts(r, needCtx{verbatim: func(f string) bool { return vb("proxy", f) }})
 		t.Logf("%s: %v %v", r.ID, a, ok)
 	}
 	x := NewIndex([]*Rule{rules[0], rules[1], rules[2], rules[4], rules[5], rules[7], rules[8]})
@@ -555,5 +555,43 @@ func TestLiteralsScanASCII(t *testing.T) {
 	}
 	if _, ascii := NewLiterals(nil).ScanASCII("日本"); ascii {
 		t.Error("empty set: non-ASCII not noticed")
+	}
+}
+
+// TestGateValuesAndParts: a value outside a field's known values cannot
+// match, and the other parts of an AND must have an atom in the line too.
+func TestGateValuesAndParts(t *testing.T) {
+	rules := detectionRules(t, "v", []string{
+		"  sel:\n    dst_port: [80, 53]\n  allow1:\n    action: [forward, accept, 2]\n  allow2:\n    blocked: 'false'\n  condition: sel and 1 of allow*\n",
+	})
+	x := NewIndex(rules)
+	x.SetGate(Gate{
+		Verbatim: func(_, f string) bool { return f != "" },
+		Absent:   func(_, f string) bool { return f == "blocked" },
+		Bounds: func(_, f string) ([]string, []string) {
+			if f == "dst_port" {
+				return []string{"dpt="}, nil
+			}
+			return nil, nil
+		},
+		Values: func(_, f string) []string {
+			if f == "action" {
+				return []string{"drop", "reject", "accept"}
+			}
+			return nil
+		},
+	})
+	for _, c := range []struct {
+		raw  string
+		want bool
+	}{
+		{"LGWAN-DROP SRC=10.2.0.1 DPT=80 LEN=60", false}, // port, but the verdict is drop ("2" is no verdict)
+		{"LGWAN-ACCEPT SRC=10.2.0.1 DPT=80", true},
+		{"LGWAN-ACCEPT SRC=10.2.0.1 DPT=443", false},
+		{"x-accept dpt=53", true},
+	} {
+		if got := x.MayMatch("proxy", "t", c.raw); got != c.want {
+			t.Errorf("MayMatch(%q) = %v, want %v", c.raw, got, c.want)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package sigma
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // The prefilter lets Index evaluate only the rules that can match an event.
 // For each rule it derives, from the compiled detection, a set of atoms —
@@ -31,6 +34,7 @@ type needCtx struct {
 	verbatim func(field string) bool
 	absent   func(field string) bool // gate: the field is never present
 	bounds   func(field string) (before, after []string)
+	values   func(field string) []string // gate: the field's only values (lower case), nil: any
 }
 
 func (c needCtx) ok(field string) bool {
@@ -185,6 +189,18 @@ func (c needCtx) needValue(field string, v valueMatcher) ([]atom, bool) {
 		}
 		if lit == "" || !isASCII(lit) {
 			return nil, false
+		}
+		if c.values != nil {
+			if vals := c.values(field); vals != nil {
+				// a field with a few known values: the literal must be in
+				// one of them, else the matcher never holds
+				for _, v := range vals {
+					if strings.Contains(v, lower(lit)) {
+						return []atom{{field, lower(lit)}}, true
+					}
+				}
+				return []atom{}, true
+			}
 		}
 		// case-sensitive literals (cased, base64) are folded too: a value
 		// containing them also contains them folded
