@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +144,26 @@ func TestFairQueueBatches(t *testing.T) {
 	}
 	if q.free("a") != 4 || q.free("b") != 4 {
 		t.Fatalf("free after pops: a %d b %d", q.free("a"), q.free("b"))
+	}
+}
+
+// TestSubmitBlockForeignLines: lines that are not slices of the block (a
+// caller's mistake) are parsed from copies, never read out of bounds.
+func TestSubmitBlockForeignLines(t *testing.T) {
+	r, _ := start(t, 64)
+	r.in.Start(1)
+	block := []byte("<13>Nov 22 05:00:00 h app: in block\n")
+	foreign := []byte("<13>Nov 22 05:00:00 h app: not in block\n")
+	if err := r.in.SubmitBlock(context.Background(), "pref", "syslog", block, [][]byte{block[:len(block):len(block)], foreign}); err != nil {
+		t.Fatal(err)
+	}
+	r.stop(t)
+	got := search(t, r.store, "pref", "program=app")
+	if len(got) != 2 {
+		t.Fatalf("%d events stored, want 2", len(got))
+	}
+	raws := []string{got[0].Raw, got[1].Raw}
+	if !slices.Contains(raws, "<13>Nov 22 05:00:00 h app: in block") || !slices.Contains(raws, "<13>Nov 22 05:00:00 h app: not in block") {
+		t.Fatalf("raw lines %q", raws)
 	}
 }

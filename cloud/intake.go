@@ -161,16 +161,7 @@ func (it *item) count() int {
 // (what a stream had buffered), blocking while the tenant's queue is full:
 // one queue operation for the lot. lines must not be modified afterwards.
 func (in *Intake) SubmitBatch(ctx context.Context, tenant, format string, lines [][]byte) error {
-	if len(lines) == 0 {
-		return nil
-	}
-	c := in.Counter(tenant)
-	if err := in.front.push(ctx, item{tenant: tenant, format: format, lines: lines, received: in.now()}, true); err != nil {
-		c.Dropped.Add(int64(len(lines)))
-		return err
-	}
-	c.Received.Add(int64(len(lines)))
-	return nil
+	return in.SubmitBlock(ctx, tenant, format, nil, lines)
 }
 
 // SubmitBlock is SubmitBatch for lines that are slices of one block, each
@@ -178,6 +169,7 @@ func (in *Intake) SubmitBatch(ctx context.Context, tenant, format string, lines 
 // worker reads the block as a string and parses the lines as parts of it,
 // with no copy. The block must never be written again by anyone: the
 // events' Raw strings (and what keeps them, such as alerts) share it.
+// block may be nil (each line is then copied, as SubmitBatch does).
 func (in *Intake) SubmitBlock(ctx context.Context, tenant, format string, block []byte, lines [][]byte) error {
 	if len(lines) == 0 {
 		return nil
@@ -323,8 +315,10 @@ func (in *Intake) worker() {
 		}
 		for _, l := range it.lines {
 			text := ""
-			if block != "" && len(l) > 0 {
-				at := len(it.block) - cap(l) // l is it.block[at : at+len(l) : len]
+			// l is it.block[at : at+len(l) : len(it.block)]; a line that is
+			// not (a caller's mistake) is copied instead
+			if at := len(it.block) - cap(l); block != "" && len(l) > 0 && at >= 0 && at+len(l) <= len(it.block) &&
+				unsafe.SliceData(l) == &it.block[at] {
 				text = block[at : at+len(l)]
 			}
 			line(&it, l, text, c)

@@ -1,5 +1,9 @@
 package cloud
 
+// Tests of the paths that decide events from their raw line without
+// parsing them (scanAddrs, the model, Sigma and intelligence gates),
+// each against the full parse.
+
 import (
 	"bytes"
 	"net/netip"
