@@ -275,14 +275,19 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 		return true // "raw" itself may be present and empty
 	}
 	if len(ex) == 0 {
-		found, ascii := g.ascii.anyLine(raw, true)
-		if !ascii {
-			found, _ = g.sc.anyLine(foldString(raw), false)
-		}
-		if !found || !g.hasExtra {
+		if !g.hasExtra {
+			found, ascii := g.ascii.anyLine(raw, true)
+			if !ascii {
+				found, _ = g.sc.anyLine(foldString(raw), false)
+			}
 			return found
 		}
-		// an atom was found: which rules, and do their other parts hold?
+		// walk the matches: a rule whose atom is found is kept if its
+		// other parts hold too
+		if isASCII(raw) {
+			return g.walk(g.ascii, raw, false)
+		}
+		return g.walk(g.sc, foldString(raw), true)
 	}
 	sc, v, folded := g.ascii, raw, false
 	if !isASCII(raw) {
@@ -304,6 +309,47 @@ func (x *Index) MayMatch(key, tenant, raw string) bool {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// walk scans v match by match (like anyLine, skipping at the root) and
+// reports whether some rule found has its extra parts in v too.
+func (g *gate) walk(sc *acScanner, v string, folded bool) bool {
+	fast, class, start := sc.fast, &sc.class, &sc.start
+	s := int32(0)
+	hit := func(x int32) bool {
+		for w, b := range sc.out[(x&0x7fffffff)/int32(sc.ncls)] {
+			for b != 0 {
+				i := w*64 + bits.TrailingZeros64(b)
+				b &= b - 1
+				if extrasHold(g.extra[i], v, folded) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if s == 0 {
+			for i < len(v) && !start[v[i]] {
+				i++
+			}
+			if i == len(v) {
+				break
+			}
+		}
+		x := fast[int(s)+int(class[v[i]])]
+		if x < 0 {
+			if hit(x) {
+				return true
+			}
+			x &= 0x7fffffff
+		}
+		s = x
+	}
+	if x := fast[int(s)+int(class['\n'])]; x < 0 {
+		return hit(x)
 	}
 	return false
 }
