@@ -6,10 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/kyojin/kyojin/event"
+	"github.com/kyojin/kyojin/eventstore"
+	"github.com/kyojin/kyojin/logparse"
 )
 
 func TestFairQueue(t *testing.T) {
@@ -166,4 +172,114 @@ func TestSubmitBlockForeignLines(t *testing.T) {
 	if !slices.Contains(raws, "<13>Nov 22 05:00:00 h app: in block") || !slices.Contains(raws, "<13>Nov 22 05:00:00 h app: not in block") {
 		t.Fatalf("raw lines %q", raws)
 	}
+}
+
+// TestReadFrameBatchesEdges: an octet-counted frame whose length and body
+// arrive in separate reads, and a line far larger than a batch block and
+// the reader's buffer, come through whole (cut to MaxLine+1).
+func TestReadFrameBatchesEdges(t *testing.T) {
+	pr, pw := io.Pipe()
+	var got []string
+	done := make(chan error, 1)
+	go func() {
+		done <- ReadFrameBatches(bufio.NewReaderSize(pr, 4096), maxBatch, func(block []byte, fs [][]byte) error {
+			for _, f := range fs {
+				got = append(got, string(f))
+			}
+			return nil
+		})
+	}()
+	pw.Write([]byte("17 "))
+	time.Sleep(20 * time.Millisecond)
+	pw.Write([]byte("split <13>frame"))
+	time.Sleep(20 * time.Millisecond)
+	pw.Write([]byte("ok\n"))
+	huge := strings.Repeat("x", logparse.MaxLine+5000)
+	pw.Write([]byte(huge + "\nafter\n"))
+	pw.Close()
+	if err := <-done; err != io.EOF {
+		t.Fatalf("end: %v", err)
+	}
+	// the octet count covers "split <13>frameok"; the LF after it is a
+	// blank line, which is no frame
+	want := []string{"split <13>frameok", huge[:logparse.MaxLine+1], "after\n"}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("frames: %d, first %q, sizes %v", len(got), got[0], lens(got))
+	}
+}
+
+func lens(ss []string) []int {
+	var out []int
+	for _, s := range ss {
+		out = append(out, len(s))
+	}
+	return out
+}
+
+// TestBatchesKeepTenants: lines from many tenants' connections arriving
+// at once are stored each under its own tenant only (a batch is one
+// connection's, and an item one tenant's).
+func TestBatchesKeepTenants(t *testing.T) {
+	cfg := e2eConfig(t, t.TempDir())
+	st, err := eventstore.Open(cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := NewIntake(cfg, st, quietLog())
+	in.Start(1)
+	srv := NewServer(cfg, in)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const tenants, lines = 20, 300
+	var wg sync.WaitGroup
+	for ti := range tenants {
+		wg.Go(func() {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(ti+1))}}
+			c, err := d.Dial("tcp", srv.Addr("tcp").String())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			var b strings.Builder
+			for i := range lines {
+				fmt.Fprintf(&b, "<13>Nov 22 05:00:00 h app: from %s line %d\n", cfg.Tenants[ti].ID, i)
+			}
+			c.Write([]byte(b.String()))
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int64
+		for _, s := range in.Stats() {
+			n += s.Parsed
+		}
+		if n == tenants*lines || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	srv.Wait()
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for ti := range tenants {
+		id := cfg.Tenants[ti].ID
+		n := 0
+		err := st.Search(eventstore.Query{Tenant: id}, func(ev *event.Event) bool {
+			n++
+			if !strings.Contains(ev.Raw, "from "+id+" ") {
+				t.Errorf("tenant %s holds %q", id, ev.Raw)
+			}
+			return true
+		})
+		if err != nil || n != lines {
+			t.Errorf("tenant %s: %d events, want %d (%v)", id, n, lines, err)
+		}
+	}
+	st.Close()
 }
