@@ -32,6 +32,7 @@ type intelGate struct {
 	names    *sigma.Literals
 	urlAddrs map[netip.Addr]bool
 	addrs    bool
+	urls     bool
 }
 
 // gateFor returns the gate of x, building it when the hub has swapped in
@@ -41,7 +42,7 @@ func (d *IntelDetector) gateFor(x *intel.Index) *intelGate {
 		return g
 	}
 	t := x.Terms()
-	g := &intelGate{x: x, names: sigma.NewLiterals(t.Names), urlAddrs: map[netip.Addr]bool{}, addrs: t.Addrs}
+	g := &intelGate{x: x, names: sigma.NewLiterals(t.Names), urlAddrs: map[netip.Addr]bool{}, addrs: t.Addrs, urls: t.URLs}
 	for _, a := range t.URLAddrs {
 		g.urlAddrs[a] = true
 	}
@@ -53,11 +54,12 @@ func (d *IntelDetector) gateFor(x *intel.Index) *intelGate {
 // the fields are copied from the line (logparse.Verbatim), so a listed
 // domain or URL host is in the line as text (ASCII case aside), and a
 // listed address among the addresses written in it (scanAddrs). Lines
-// that are not ASCII (internationalised names) and lines with an escaped
-// URL host ("http://%65vil.example/", which the URL match decodes) are
-// always parsed.
+// that are not ASCII (internationalised names) are always parsed, and so
+// are lines with a percent sign while URLs are listed: the URL match
+// decodes escapes in the host, also where no "://" precedes it (a Squid
+// CONNECT target "%66iles.example:443").
 func (g *intelGate) mayMatch(raw string) bool {
-	if found, ascii := g.names.ScanASCII(raw); found || !ascii || escapedURLHost(raw) {
+	if found, ascii := g.names.ScanASCII(raw); found || !ascii || g.urls && strings.IndexByte(raw, '%') >= 0 {
 		return true
 	}
 	if !g.addrs && len(g.urlAddrs) == 0 {
@@ -72,25 +74,6 @@ func (g *intelGate) mayMatch(raw string) bool {
 		}
 	})
 	return found || !judged
-}
-
-// escapedURLHost reports whether a URL in s has a percent sign in its
-// authority.
-func escapedURLHost(s string) bool {
-	for {
-		i := strings.Index(s, "://")
-		if i < 0 {
-			return false
-		}
-		s = s[i+3:]
-		end := strings.IndexAny(s, "/?# \"")
-		if end < 0 {
-			end = len(s)
-		}
-		if strings.IndexByte(s[:end], '%') >= 0 {
-			return true
-		}
-	}
 }
 
 // NewIntelDetector returns a detector over hub's current indicators; hub

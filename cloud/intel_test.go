@@ -154,6 +154,8 @@ func TestIntelGateLazy(t *testing.T) {
 		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_MISS/200 500 GET http://[2001:DB8::7]:8080/x - HIER_DIRECT/2001:db8::7 text/html",
 		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_TUNNEL/200 500 CONNECT files.example:443 - HIER_DIRECT/::ffff:203.0.113.44 -",
 		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_MISS/200 500 GET http://files.example/payload.exe?x=1 - HIER_DIRECT/198.51.100.22 text/html",
+		// an escaped CONNECT target, which the URL match decodes
+		"<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_TUNNEL/200 500 CONNECT %2566iles.example:443 - HIER_DIRECT/198.51.100.23 -",
 		"<30>Nov 22 05:00:01 ns1 named[1]: client @0x1 10.3.0.2#1 (a.b.c2.example): query: a.b.c2.example IN A +E(0) (10.3.0.53)",
 		"<30>Nov 22 05:00:01 ns1 named[1]: client @0x1 10.3.0.2#1 (例え.テスト): query: 例え.テスト IN A +E(0) (10.3.0.53)",
 	}
@@ -162,7 +164,7 @@ func TestIntelGateLazy(t *testing.T) {
 	}
 	// indicators: odd forms above, plus values the stream holds
 	inds := []intel.Indicator{{Value: "c2.example"}, {Value: "例え.テスト"}, {Value: "203.0.113.0/24"},
-		{Value: "http://files.example/payload.exe"}, {Value: "http://[2001:db8::7]:8080/x"}}
+		{Value: "http://files.example/payload.exe"}, {Value: "http://[2001:db8::7]:8080/x"}, {Value: "http://files.example:443/"}}
 	p := logparse.New(time.UTC, nil)
 	// values of the stream that occur in a few lines only (a listed value
 	// in every line would make every line a match)
@@ -235,13 +237,14 @@ func FuzzIntelGateLazy(f *testing.F) {
 		f.Add(l)
 	}
 	f.Add([]byte("<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_MISS/200 500 GET http://Files.Example:80/payload.exe - HIER_DIRECT/203.0.113.9 text/html"))
+	f.Add([]byte("<134>Nov 22 05:00:01 proxy squid[1]: 1700000000.000 5 10.3.0.9 TCP_TUNNEL/200 500 CONNECT %2566iles.example:443 - HIER_DIRECT/198.51.100.23 -"))
 	ctx := context.Background()
 	hub, err := intel.NewHub(ctx, &intel.FileStore{Path: filepath.Join(f.TempDir(), "i.jsonl")}, nil, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
 	inds := []intel.Indicator{{Value: "c2.example"}, {Value: "203.0.113.0/24"}, {Value: "2001:db8::/32"},
-		{Value: "http://files.example/payload.exe"}, {Value: "http://10.9.9.9/x"}, {Value: "www.city.example.lg.jp"}}
+		{Value: "http://files.example/payload.exe"}, {Value: "http://10.9.9.9/x"}, {Value: "www.city.example.lg.jp"}, {Value: "http://files.example:443/"}}
 	for i := range inds {
 		inds[i].Reason = "fuzz"
 	}

@@ -233,6 +233,7 @@ type GateTerms struct {
 	Names    []string
 	URLAddrs []netip.Addr
 	Addrs    bool // IP or CIDR indicators
+	URLs     bool // URL indicators (whose match decodes %XX escapes in the host)
 }
 
 // Terms returns the index's GateTerms.
@@ -260,5 +261,6 @@ func (x *Index) Terms() GateTerms {
 		g.Names = append(g.Names, host)
 	}
 	g.Addrs = len(x.ips) > 0 || x.v4 != nil || x.v6 != nil
+	g.URLs = len(x.urls) > 0
 	return g
 }
