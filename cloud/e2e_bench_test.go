@@ -466,11 +466,7 @@ func BenchmarkStages(b *testing.B) {
 			c0 := cpuTime()
 			for i := 0; b.Loop(); i++ {
 				ev := &event.Event{Tenant: cfg.Tenants[i%e2eTenants].ID, Received: now}
-				if lazy {
-					p.ParseLazy("syslog", lines[i%len(lines)], ev)
-				} else {
-					p.Parse("syslog", lines[i%len(lines)], ev)
-				}
+				parseAs(p, lazy, lines[i%len(lines)], ev)
 				if detect {
 					det.Detect(ev)
 				}

@@ -206,11 +206,7 @@ func TestIntelGateLazy(t *testing.T) {
 		parsed := 0
 		for _, l := range lines {
 			ev := &event.Event{Tenant: "t", Received: time.Unix(1e9, 0)}
-			if lazy {
-				p.ParseLazy("syslog", l, ev)
-			} else {
-				p.Parse("syslog", l, ev)
-			}
+			parseAs(p, lazy, l, ev)
 			d.Detect(ev)
 			if !ev.Deferred() {
 				parsed++

@@ -35,11 +35,7 @@ func BenchmarkLazyDetect(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				f := ev.Fields
 				*ev = event.Event{Tenant: cfg.Tenants[i%e2eTenants].ID, Received: now, Fields: f}
-				if lazy {
-					p.ParseLazy("syslog", lines[i%len(lines)], ev)
-				} else {
-					p.Parse("syslog", lines[i%len(lines)], ev)
-				}
+				parseAs(p, lazy, lines[i%len(lines)], ev)
 				d.Detect(ev)
 			}
 			b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/event")

@@ -18,6 +18,15 @@ import (
 	"github.com/kyojin/kyojin/model"
 )
 
+// parseAs parses line into ev deferred (ParseLazy) or at once (Parse).
+func parseAs(p *logparse.Parser, lazy bool, line []byte, ev *event.Event) {
+	if lazy {
+		p.ParseLazy("syslog", line, ev)
+	} else {
+		p.Parse("syslog", line, ev)
+	}
+}
+
 // addrsFound fails when an address field of the parsed event is neither
 // reported by scanAddrs on the raw line nor covered by an unjudged line.
 func addrsFound(t testing.TB, ev *event.Event) {
@@ -98,11 +107,7 @@ func TestModelRulesLazy(t *testing.T) {
 		deferred := 0
 		for i, l := range intakestream.Lines(20_000) {
 			ev := &event.Event{Tenant: cfg.Tenants[i%len(cfg.Tenants)].ID, Received: time.Unix(1e9, 0)}
-			if lazy {
-				p.ParseLazy("syslog", l, ev)
-			} else {
-				p.Parse("syslog", l, ev)
-			}
+			parseAs(p, lazy, l, ev)
 			d.Detect(ev)
 			if ev.Deferred() {
 				deferred++
@@ -204,11 +209,7 @@ func TestSigmaGateLazy(t *testing.T) {
 		per := map[string][2]int{}
 		for i, l := range intakestream.Lines(20_000) {
 			ev := &event.Event{Tenant: cfg.Tenants[i%len(cfg.Tenants)].ID, Received: time.Unix(1e9, 0)}
-			if lazy {
-				p.ParseLazy("syslog", l, ev)
-			} else {
-				p.Parse("syslog", l, ev)
-			}
+			parseAs(p, lazy, l, ev)
 			src := ev.Source
 			d.Detect(ev)
 			c := per[src]
@@ -238,15 +239,20 @@ func TestSigmaGateLazy(t *testing.T) {
 	}
 }
 
-// TestSourceSwitches: the switches agree with the tables they replace on
-// the hot path.
+// TestSourceSwitches: the routing of every source.
 func TestSourceSwitches(t *testing.T) {
-	for _, src := range []string{event.SourceSquid, event.SourceBIND, event.SourceUnbound, event.SourcePostfix, event.SourceWeb,
-		event.SourceNetfilter, event.SourceFortiGate, event.SourceAudit, event.SourceSyslog, "pf", ""} {
-		k, ok := sourceKey(src)
-		wk, wok := sourceKeys[src]
-		if k != wk || ok != wok || internetLog(src) != internetLogs[src] {
-			t.Errorf("%q: key %q %v, table %q %v; internet %v", src, k, ok, wk, wok, internetLog(src))
+	for _, c := range []struct {
+		src, key string
+		internet bool
+	}{
+		{event.SourceSquid, "proxy", true}, {event.SourceBIND, "dns", true}, {event.SourceUnbound, "dns", true},
+		{event.SourcePostfix, "", false}, {event.SourceWeb, "webserver", false}, {event.SourceNetfilter, "firewall", true},
+		{event.SourceFortiGate, "firewall", true}, {"pf", "firewall", true}, {event.SourceAudit, "", false},
+		{event.SourceSyslog, "", false}, {"", "", false},
+	} {
+		k, ok := sourceKey(c.src)
+		if k != c.key || ok != (c.key != "") || internetLog(c.src) != c.internet {
+			t.Errorf("%q: key %q %v; internet %v", c.src, k, ok, internetLog(c.src))
 		}
 	}
 }

@@ -132,13 +132,8 @@ func NewModelDetector(tenants []Tenant, sink io.Writer) *ModelDetector {
 	return d
 }
 
-// internetLogs are the sources that record traffic at the Internet connection.
-var internetLogs = map[string]bool{
-	event.SourceSquid: true, event.SourceBIND: true, event.SourceUnbound: true,
-	event.SourceNetfilter: true, event.SourceFortiGate: true, "pf": true,
-}
-
-// internetLog is internetLogs[src] without hashing (once per event).
+// internetLog reports whether src records traffic at the Internet
+// connection (a switch: it runs once per event).
 func internetLog(src string) bool {
 	switch src {
 	case event.SourceSquid, event.SourceBIND, event.SourceUnbound, event.SourceNetfilter, event.SourceFortiGate, "pf":

@@ -266,20 +266,24 @@ func fields(s string, dst []string) []string {
 			return append(dst, strings.Fields(s)...)
 		}
 	}
-	for i := 0; i < len(s); {
-		for i < len(s) && asciiSpace(s[i]) {
-			i++
-		}
-		j := i
-		for j < len(s) && !asciiSpace(s[j]) {
-			j++
-		}
-		if j > i {
-			dst = append(dst, s[i:j])
-		}
-		i = j
+	for i, j := nextField(s, 0); i < j; i, j = nextField(s, j) {
+		dst = append(dst, s[i:j])
 	}
 	return dst
+}
+
+// nextField returns the bounds of the next field of ASCII s at or after
+// from (i == j when there is none).
+func nextField(s string, from int) (i, j int) {
+	i = from
+	for i < len(s) && asciiSpace(s[i]) {
+		i++
+	}
+	j = i
+	for j < len(s) && !asciiSpace(s[j]) {
+		j++
+	}
+	return i, j
 }
 
 func asciiSpace(c byte) bool {

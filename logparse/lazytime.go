@@ -77,22 +77,10 @@ func firstOfFields(s string, n int) (string, bool) {
 			return f[0], true
 		}
 	}
-	first, count := "", 0
-	for i := 0; i < len(s) && count < n; {
-		for i < len(s) && asciiSpace(s[i]) {
-			i++
-		}
-		j := i
-		for j < len(s) && !asciiSpace(s[j]) {
-			j++
-		}
-		if j > i {
-			if count == 0 {
-				first = s[i:j]
-			}
-			count++
-		}
-		i = j
+	i, j := nextField(s, 0)
+	first, count := s[i:j], 0
+	for ; i < j && count < n; i, j = nextField(s, j) {
+		count++
 	}
 	return first, count >= n
 }
